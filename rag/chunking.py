@@ -45,8 +45,10 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for m in _SENTENCE_END.finditer(text):
-        if m.group(0).strip() == "" and "\n" not in m.group(0) and _ends_in_abbreviation(
-            text, m.start()
+        if (
+            m.group(0).strip() == ""
+            and "\n" not in m.group(0)
+            and _ends_in_abbreviation(text, m.start())
         ):
             continue
         spans.extend(_trimmed(text, start, m.start()))

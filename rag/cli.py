@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +47,8 @@ def user_errors() -> tuple[type[Exception], ...]:
         ("rag.llm", "LLMUnavailable"),
         ("rag.llm", "ModelFilesError"),
     ):
-        try:
+        with suppress(ImportError, AttributeError):
             errors.append(getattr(__import__(module, fromlist=[name]), name))
-        except (ImportError, AttributeError):
-            pass
     return tuple(errors)
 
 
@@ -118,7 +116,9 @@ def index_cmd(
 
 
 @app.command("status")
-def status_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
+def status_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
     """What is indexed: documents, chunks, embedding model, store, last run."""
     from dataclasses import asdict
 
@@ -131,6 +131,55 @@ def status_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSO
         return
     for key, value in asdict(st).items():
         typer.echo(f"{key:16} {value}")
+
+
+def _print_passages(passages: list[Any]) -> None:
+    if not passages:
+        typer.echo("No passage matches the question.")
+    for i, p in enumerate(passages, 1):
+        when = f", {p.published}" if p.published else ""
+        typer.secho(
+            f"[{i}] {p.source}{when}  chars {p.start}-{p.end}  score {p.score:.4f}", bold=True
+        )
+        typer.echo(f"    {p.title}" if p.title else "", nl=bool(p.title))
+        typer.echo("    " + " ".join(p.text.split()))
+        typer.echo("")
+
+
+def _lines(batch: Path) -> list[str]:
+    text = sys.stdin.read() if str(batch) == "-" else batch.read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+@app.command("search")
+def search_cmd(
+    question: str | None = typer.Argument(None, help="The question or keywords."),
+    k: int = typer.Option(5, "-k", help="How many passages."),
+    source: str | None = typer.Option(None, "--source", help="File name or glob."),
+    after: str | None = typer.Option(None, "--after", help="Published on or after YYYY-MM-DD."),
+    before: str | None = typer.Option(None, "--before", help="Published on or before YYYY-MM-DD."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    batch: Path | None = typer.Option(
+        None, "--batch", help="File of questions, one a line; - = stdin."
+    ),
+) -> None:
+    """Find the passages that answer a question (hybrid dense + keyword search)."""
+    from rag.retrieval import Filters, Retriever
+
+    with friendly_errors():
+        if batch is None and not question:
+            fail("Give a question, or --batch FILE with one question per line.")
+        if batch is not None and str(batch) != "-" and not batch.is_file():
+            fail(f"{batch} is not a file; give a file with one question per line, or - for stdin.")
+        filters = Filters.parse(source, after, before)
+        retriever = Retriever(settings())
+        questions = _lines(batch) if batch is not None else [question or ""]
+        for q in questions:
+            passages = retriever.search(q, k=k, filters=filters)
+            if as_json or batch is not None:
+                echo_json({"query": q, "passages": [p.to_dict() for p in passages]})
+            else:
+                _print_passages(passages)
 
 
 def main() -> None:

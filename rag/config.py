@@ -55,11 +55,16 @@ class Settings(BaseSettings):
     llm_max_tokens: int = 400
     llm_temperature: float = 0.0
     embedded_llm: str = Field(
-        default="qwen2.5-coder-1.5b", description="Embedded model: qwen2.5-coder-1.5b or smollm2-135m."
+        default="qwen2.5-coder-1.5b",
+        description="Embedded model: qwen2.5-coder-1.5b or smollm2-135m.",
     )
     llm_threads: int | None = None
     llm_context: int = 4096
     llm_port: int = 0
+    llm_batch: int = Field(default=512, description="Embedded server: prompt tokens per batch.")
+    llm_start_timeout: float = Field(
+        default=120.0, description="Seconds to wait for the embedded server to load its model."
+    )
 
     @property
     def store_dir(self) -> Path:

@@ -175,9 +175,20 @@ def _front_matter(text: str) -> dict[str, str]:
     return out
 
 
-_MONTHS = (
-    "january february march april may june july august september october november december"
-).split()
+_MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
 _ISO_DATE = re.compile(r"\b(19|20)\d\d-[01]\d-[0-3]\d\b")
 _LONG_DATE = re.compile(
     r"\b(" + "|".join(m.capitalize() for m in _MONTHS) + r")\s+([0-3]?\d),\s+((?:19|20)\d\d)\b"

@@ -102,8 +102,15 @@ def _load(path: Path) -> SentenceTransformer:
             "sentence-transformers is not installed; run `make run` to set up the environment."
         ) from None
     try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+    except ImportError:
+        pass
+    try:
         return SentenceTransformer(str(path), device="cpu", local_files_only=True)
-    except Exception as exc:  # noqa: BLE001 - any load failure is one clear message
+    except Exception as exc:
         raise EmbeddingModelError(
             f"Cannot load the embedding model from {path} ({exc.__class__.__name__}); "
             "check RAG_EMBEDDING_MODEL points at a sentence-transformers model folder."

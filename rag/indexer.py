@@ -175,7 +175,7 @@ def _run_locked(
     reuse = store.vectors_for([e.source for e, _, _ in todo if e.source in records] + gone)
 
     dimension_checked = bool(meta) and not report.rebuilt
-    for n, (entry, data, digest) in enumerate(todo):
+    for n, (entry, data, _digest) in enumerate(todo):
         progress(n, len(todo), f"indexing {entry.source}")
         try:
             doc = load(entry, settings.max_file_bytes, data=data)

@@ -26,10 +26,80 @@ from rag.store import Store
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 STOPWORDS = frozenset(
-    """a an and are as at be but by for from has have he her his i in is it its of on or
-    she that the their them they this to was were which who will with would do does did
-    what when where why how whom whose there than then so if into about also been being
-    can could should may might must our we you your not no yes""".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "he",
+        "her",
+        "his",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "she",
+        "that",
+        "the",
+        "their",
+        "them",
+        "they",
+        "this",
+        "to",
+        "was",
+        "were",
+        "which",
+        "who",
+        "will",
+        "with",
+        "would",
+        "do",
+        "does",
+        "did",
+        "what",
+        "when",
+        "where",
+        "why",
+        "how",
+        "whom",
+        "whose",
+        "there",
+        "than",
+        "then",
+        "so",
+        "if",
+        "into",
+        "about",
+        "also",
+        "been",
+        "being",
+        "can",
+        "could",
+        "should",
+        "may",
+        "might",
+        "must",
+        "our",
+        "we",
+        "you",
+        "your",
+        "not",
+        "no",
+        "yes",
+    ]
 )
 
 
@@ -55,9 +125,7 @@ class LexicalIndex:
     published: np.ndarray  # YYYYMMDD per chunk, 0 when unknown
     model: object | None  # bm25s.BM25, or None for an empty index
 
-    def search(
-        self, query: str, k: int, mask: np.ndarray | None = None
-    ) -> list[tuple[str, float]]:
+    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) best first; ``mask`` (1 = allowed) filters chunks."""
         if self.model is None or not self.ids:
             return []
@@ -180,5 +248,5 @@ def _load(settings: Settings, generation: int) -> LexicalIndex | None:
             np.array(meta["published"], dtype=np.int64),
             model,
         )
-    except Exception:  # noqa: BLE001 - missing or corrupt: rebuild
+    except Exception:
         return None

@@ -17,6 +17,7 @@ download a model, which cannot work offline.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -87,7 +88,7 @@ def open_client(settings: Settings) -> Any:
                 settings=chroma_settings,
             )
             client.heartbeat()
-        except Exception as exc:  # noqa: BLE001 - connection errors come in many classes
+        except Exception as exc:
             raise StoreError(
                 f"The Chroma server at {settings.chroma_url} is unreachable ({exc.__class__.__name__}); "
                 "start it (`chroma run`) or unset RAG_CHROMA_URL to use the embedded store."
@@ -100,7 +101,7 @@ def open_client(settings: Settings) -> Any:
         raise StoreError(
             f"Cannot write the store at {settings.store_dir}; make it writable or set RAG_HOME."
         ) from None
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise StoreError(
             f"Cannot open the store at {settings.store_dir} ({exc}); "
             "check RAG_HOME, or run `rag index --rebuild` to rebuild it."
@@ -149,7 +150,7 @@ class Store:
         """The chunk collection's metadata, read fresh (another process may have changed it)."""
         try:
             col = self.client.get_collection(self.name, embedding_function=None)
-        except Exception:  # noqa: BLE001 - not created yet (or server down: chunks says so)
+        except Exception:
             self._chunks = None
             col = self.chunks
         self._chunks = col
@@ -176,10 +177,8 @@ class Store:
         """Drop every chunk and manifest record (a rebuild or a model change)."""
         gen = self.generation
         for name in (self.name, self.name + FILES_SUFFIX):
-            try:
+            with contextlib.suppress(Exception):
                 self.client.delete_collection(name)
-            except Exception:  # noqa: BLE001 - absent is fine
-                pass
         self._chunks = self._files = None
         self.set_meta(generation=gen + 1)
 
@@ -212,9 +211,7 @@ class Store:
             "state": record.state,
             "indexed_at": record.indexed_at,
         }
-        self._call(
-            self.files.upsert, ids=[record.source], embeddings=[[1.0]], metadatas=[meta]
-        )
+        self._call(self.files.upsert, ids=[record.source], embeddings=[[1.0]], metadatas=[meta])
 
     def delete_files(self, sources: Sequence[str]) -> None:
         if sources:
@@ -295,7 +292,10 @@ class Store:
         return [
             (to_stored_chunk(cid, m, d), 1.0 - float(dist))
             for cid, m, d, dist in zip(
-                res["ids"][0], res["metadatas"][0], res["documents"][0], res["distances"][0],
+                res["ids"][0],
+                res["metadatas"][0],
+                res["documents"][0],
+                res["distances"][0],
                 strict=True,
             )
         ]
@@ -304,7 +304,7 @@ class Store:
     def _max_batch(self) -> int:
         try:
             return int(self.client.get_max_batch_size())
-        except Exception:  # noqa: BLE001
+        except Exception:
             return PAGE
 
     def _pages(
@@ -331,7 +331,7 @@ class Store:
             return fn(*args, **kwargs)
         except StoreError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise StoreError(describe_failure(exc, self.location)) from exc
 
 
@@ -340,13 +340,13 @@ def describe_failure(exc: Exception, location: str) -> str:
     low = text.lower()
     if "readonly" in low or "read-only" in low or "permission" in low:
         return f"The store at {location} is read-only; make it writable or set RAG_HOME elsewhere."
-    if "disk" in low and ("full" in low or "space" in low) or "no space" in low:
+    if ("disk" in low and ("full" in low or "space" in low)) or "no space" in low:
         return f"The disk holding {location} is full; free some space and run `rag index` again."
     if "connect" in low or "timed out" in low or "timeout" in low:
-        return (
-            f"The Chroma server at {location} is unreachable; start it or unset RAG_CHROMA_URL."
-        )
-    return f"The store at {location} failed ({text[:200]}); run `rag index --rebuild` if it persists."
+        return f"The Chroma server at {location} is unreachable; start it or unset RAG_CHROMA_URL."
+    return (
+        f"The store at {location} failed ({text[:200]}); run `rag index --rebuild` if it persists."
+    )
 
 
 def to_stored_chunk(cid: str, m: dict[str, Any], text: str | None) -> StoredChunk:
