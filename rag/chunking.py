@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from rag.documents import Document
 
 # Bump when the way text is cut changes: the store then re-embeds everything.
-CHUNKER_VERSION = "2"
+CHUNKER_VERSION = "3"
 
 _SENTENCE_END = re.compile(
     r"""(?:(?<=[.!?…])|(?<=[.!?…]["'”’)\]]))\s+(?=["'“‘(\[]?[A-Z0-9À-ÖØ-Þ])|\n+"""
@@ -99,15 +99,20 @@ def chunk(document: Document, chunk_chars: int = 600, overlap: int = 1) -> list[
     for span in sentence_spans(text):
         sentences.extend(_split_long(text, span, chunk_chars))
     windows: list[tuple[int, int]] = []  # sentence index ranges [i, j)
+    covered = 0  # sentences [0, covered) are in some window already
     i = 0
-    while i < len(sentences):
-        j = i + 1
+    while covered < len(sentences):
+        # Repeat up to ``overlap`` sentences of the previous window, but only those that
+        # fit beside the first new sentence: a window must never hold nothing new.
+        if windows:
+            i = max(covered - max(overlap, 0), windows[-1][0] + 1)
+            while i < covered and sentences[covered][1] - sentences[i][0] > chunk_chars:
+                i += 1
+        j = covered + 1
         while j < len(sentences) and sentences[j][1] - sentences[i][0] <= chunk_chars:
             j += 1
         windows.append((i, j))
-        if j >= len(sentences):
-            break
-        i = max(j - overlap, i + 1)
+        covered = j
     chunks = []
     for index, (i, j) in enumerate(windows):
         start, end = sentences[i][0], sentences[j - 1][1]

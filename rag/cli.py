@@ -46,6 +46,7 @@ def user_errors() -> tuple[type[Exception], ...]:
         ("rag.retrieval", "RetrievalError"),
         ("rag.llm", "LLMUnavailable"),
         ("rag.llm", "ModelFilesError"),
+        ("rag.evaluation", "EvalError"),
     ):
         with suppress(ImportError, AttributeError):
             errors.append(getattr(__import__(module, fromlist=[name]), name))
@@ -133,6 +134,42 @@ def status_cmd(
         typer.echo(f"{key:16} {value}")
 
 
+@app.command("watch")
+def watch_cmd(
+    path: Path | None = typer.Argument(None, help="Articles folder (default RAG_ARTICLES_DIR)."),
+    debounce: float = typer.Option(
+        2.0, "--debounce", help="Seconds of quiet before a burst of changes is indexed."
+    ),
+) -> None:
+    """Re-index whenever articles arrive, change or disappear (Ctrl-C stops)."""
+    import time
+
+    from rag.watch import Watcher
+
+    def show(report: Any) -> None:
+        typer.echo(
+            f"{time.strftime('%H:%M:%S')} {report.added} added, {report.updated} updated, "
+            f"{report.removed} removed, {len(report.skipped)} skipped; "
+            f"{report.documents} documents, {report.chunks} chunks in {report.seconds:.1f}s"
+        )
+        for skipped in report.skipped:
+            typer.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
+
+    with friendly_errors():
+        s = settings(articles_dir=path)
+        watcher = Watcher(
+            s,
+            debounce=debounce,
+            on_run=show,
+            on_error=lambda m: typer.echo(f"Error: {m}", err=True),
+        )
+        typer.echo(f"Watching {s.articles_dir} (Ctrl-C stops).")
+        try:
+            watcher.run()
+        except KeyboardInterrupt:
+            typer.echo("Stopped watching; an interrupted run is completed by the next one.")
+
+
 def _print_passages(passages: list[Any]) -> None:
     if not passages:
         typer.echo("No passage matches the question.")
@@ -180,6 +217,257 @@ def search_cmd(
                 echo_json({"query": q, "passages": [p.to_dict() for p in passages]})
             else:
                 _print_passages(passages)
+
+
+# Streamlit options `rag ui` sets unless the user passes their own.
+UI_DEFAULTS = {
+    "browser.gatherUsageStats": "false",  # no network, and no first-run e-mail prompt
+    "client.showErrorDetails": "none",  # errors are shown as sentences, never tracebacks
+    "client.toolbarMode": "minimal",
+    "theme.primaryColor": "#2f5bd3",
+}
+
+
+def _flag_value(flags: list[str], name: str) -> str | None:
+    """The value of ``--name VALUE`` or ``--name=VALUE`` in Streamlit-style flags (last wins)."""
+    value = None
+    for i, flag in enumerate(flags):
+        if flag == f"--{name}" and i + 1 < len(flags):
+            value = flags[i + 1]
+        elif flag.startswith(f"--{name}="):
+            value = flag.split("=", 1)[1]
+    return value
+
+
+def ui_page() -> Path:
+    """The Streamlit page: ui/app.py next to the package (an editable install or a checkout)."""
+    return Path(__file__).resolve().parents[1] / "ui" / "app.py"
+
+
+@app.command("ui", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def ui_cmd(ctx: typer.Context) -> None:
+    """Start the chat page; Streamlit's own flags pass through (--server.port 8600 ...)."""
+    import importlib.util
+    import os
+
+    page = ui_page()
+    if not page.is_file():
+        fail(
+            f"The chat page {page} is missing; install rag from its source folder "
+            "with `pip install -e '.[ui]'`."
+        )
+    if importlib.util.find_spec("streamlit") is None:
+        fail("Streamlit is not installed; run `pip install -e '.[ui]'`.")
+    flags = list(ctx.args)
+    defaults = [
+        part
+        for key, value in UI_DEFAULTS.items()
+        if _flag_value(flags, key) is None
+        for part in (f"--{key}", value)
+    ]
+    port = _flag_value(flags, "server.port") or "8501"
+    host = _flag_value(flags, "server.address") or "localhost"
+    typer.echo(f"The chat page will be at http://{host}:{port}  (Ctrl+C stops it)")
+    command = [sys.executable, "-m", "streamlit", "run", str(page), *defaults, *flags]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, command)  # Streamlit replaces this process: signals reach it
+
+
+@app.command("eval")
+def eval_cmd(
+    suite: str = typer.Option("seeds", "--suite", help="seeds, squad2, or a labelled .jsonl file."),
+    limit: int | None = typer.Option(
+        None, "--limit", help="A fixed, stratified subset of N items (squad2: 50 unless given)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the totals as one JSON object."),
+    report: Path | None = typer.Option(
+        None, "--report", help="Write report.md, metrics.png and results.json into DIR."
+    ),
+    articles: Path | None = typer.Option(
+        None, "--articles", help="Folder of a PATH suite's sources (default RAG_ARTICLES_DIR)."
+    ),
+) -> None:
+    """Measure answers and citations against a labelled suite (see docs/eval.md)."""
+    from rag import evaluation
+
+    with friendly_errors():
+        s = settings()
+        chosen = evaluation.load_suite(suite, articles_dir=articles or s.articles_dir, home=s.home)
+        items = evaluation.select(chosen, limit)
+        with progress_bar(not as_json) as progress:
+            run = evaluation.run(chosen, s, items, progress=progress)
+        evaluation.save_results(run, s.home / "eval-results" / f"{run.suite}.json")
+        written = evaluation.write_report(run, report) if report else None
+    if as_json:
+        echo_json(run.headline())
+        return
+    _print_eval(run, written)
+
+
+def _print_eval(run: Any, written: Path | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from rag.evaluation import fmt, metric_rows
+
+    total = run.totals
+    table = Table(title=f"{run.suite}: {total['n']} items, {total['passed']} passed")
+    for column in ("metric", "value", "meaning"):
+        table.add_column(column, justify="right" if column == "value" else "left")
+    for name, value, meaning in metric_rows(total):
+        table.add_row(name, fmt(value), meaning)
+    cats = Table(title="by category")
+    for column in ("category", "n", "answer", "refusal", "cit. R", "cit. P", "src R", "R@5"):
+        cats.add_column(column, justify="left" if column == "category" else "right")
+    for name, t in run.categories.items():
+        cats.add_row(
+            name, str(t["n"]), *(fmt(t[k]) for k in (
+                "answer_accuracy", "refusal_accuracy", "citation_recall",
+                "citation_precision", "source_recall", "retrieval_recall_at_5",
+            ))
+        )  # fmt: skip
+    console = Console()
+    console.print(table)
+    console.print(cats)
+    if total["fallbacks"]:
+        console.print(f"{total['fallbacks']} answers came from the extractive fallback.")
+    if written:
+        console.print(f"Report: {written}")
+
+
+def _start_note(s: Settings) -> None:
+    """Say so when the embedded LLM is about to be started: the first answer waits for it."""
+    if s.llm_base_url:
+        return
+    from rag import llm
+
+    if llm.status(s).state == "not started":
+        typer.secho("Starting the embedded LLM (first use only) ...", err=True, dim=True)
+
+
+def _print_answer(events: Iterator[Any]) -> Any:
+    """Stream an answer to the terminal; return the final Answer."""
+    from rag.answering import Done, Notice, Retrieved, Token
+
+    answer = None
+    streamed = False
+    for event in events:
+        if isinstance(event, Retrieved):
+            files = sorted({p.source for p in event.passages})
+            typer.secho(f"Searching {', '.join(files) or 'no articles'} ...", err=True, dim=True)
+        elif isinstance(event, Token):
+            typer.echo(event.text, nl=False)
+            streamed = True
+        elif isinstance(event, Notice):
+            if streamed:
+                typer.echo("")
+            typer.secho(f"Note: {event.message}", err=True, fg="yellow")
+        elif isinstance(event, Done):
+            answer = event.answer
+    if answer is None:
+        return None
+    if streamed:
+        typer.echo("")
+    if not streamed or answer.answer.strip() != (answer.llm_answer or "").strip():
+        if streamed:
+            typer.secho("\nChecked answer:", bold=True)
+        typer.echo(answer.answer)
+    for sentence in answer.sentences:
+        if sentence.citations and not sentence.supported:
+            typer.secho(f"Not supported by its source: {sentence.text}", fg="red", err=True)
+    if answer.citations:
+        typer.echo("")
+    for c in answer.citations:
+        mark = "supported" if c.supported else "NOT supported"
+        typer.secho(f"[{c.n}] {c.source}  chars {c.start}-{c.end}  ({mark})", bold=True)
+        quote = " ".join(c.text[c.quote_start - c.start : c.quote_end - c.start].split())
+        typer.echo(f"    \u201c{quote}\u201d")
+    return answer
+
+
+@app.command("ask")
+def ask_cmd(
+    question: str | None = typer.Argument(None, help="The question."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    batch: Path | None = typer.Option(
+        None, "--batch", help="File of questions, one a line (- = stdin); prints JSON lines."
+    ),
+    k: int | None = typer.Option(None, "-k", help="How many passages (default RAG_TOP_K)."),
+    source: str | None = typer.Option(None, "--source", help="File name or glob."),
+    after: str | None = typer.Option(None, "--after", help="Published on or after YYYY-MM-DD."),
+    before: str | None = typer.Option(None, "--before", help="Published on or before YYYY-MM-DD."),
+) -> None:
+    """Answer a question from the articles; every claim cites its source [n]."""
+    from rag.answering import Answerer
+    from rag.retrieval import Filters
+
+    with friendly_errors():
+        if batch is None and not (question or "").strip():
+            fail("Give a question, or --batch FILE with one question per line.")
+        if batch is not None and str(batch) != "-" and not batch.is_file():
+            fail(f"{batch} is not a file; give a file with one question per line, or - for stdin.")
+        filters = Filters.parse(source, after, before)
+        s = settings()
+        answerer = Answerer(s)
+        if batch is not None or as_json:
+            for q in _lines(batch) if batch is not None else [question or ""]:
+                echo_json(answerer.ask(q, k=k, filters=filters).to_dict())
+            return
+        _start_note(s)
+        _print_answer(answerer.stream(question or "", k=k, filters=filters))
+
+
+@app.command("chat")
+def chat_cmd(
+    k: int | None = typer.Option(None, "-k", help="How many passages (default RAG_TOP_K)."),
+    source: str | None = typer.Option(None, "--source", help="File name or glob."),
+) -> None:
+    """Talk about the articles: follow-up questions keep the conversation's context."""
+    from rag.answering import Answerer
+    from rag.retrieval import Filters
+
+    with friendly_errors():
+        filters = Filters.parse(source)
+        s = settings()
+        answerer = Answerer(s)
+        history: list[dict[str, str]] = []
+        typer.echo("Ask about the articles; an empty line or Ctrl+D ends the chat.")
+        while True:
+            try:
+                question = input("\nYou: ").strip()
+            except (EOFError, KeyboardInterrupt):
+                typer.echo("")
+                break
+            if question.lower() in ("", "exit", "quit"):
+                break
+            _start_note(s)
+            try:
+                answer = _print_answer(answerer.stream(question, history, k=k, filters=filters))
+            except KeyboardInterrupt:
+                typer.secho("\n(answer stopped)", err=True, dim=True)
+                continue
+            except (*user_errors(), ValueError) as exc:
+                typer.echo(f"Error: {exc}", err=True)
+                continue
+            if answer is not None:
+                history += [
+                    {"role": "user", "content": question},
+                    {"role": "assistant", "content": answer.answer},
+                ]
+
+
+llm_app = typer.Typer(no_args_is_help=True, help="The embedded LLM (llama.cpp) server.")
+app.add_typer(llm_app, name="llm")
+
+
+@llm_app.command("serve")
+def llm_serve_cmd() -> None:
+    """Run the embedded LLM server in the foreground; other rag commands use it meanwhile."""
+    from rag import llm
+
+    with friendly_errors():
+        llm.serve(settings())
 
 
 def main() -> None:

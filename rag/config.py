@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     reranker_model: str | None = Field(
         default=None, description="Local path of a sentence-transformers CrossEncoder."
     )
+    reranker: str = Field(
+        default="sentence",
+        description="sentence (default), none, or cross (needs RAG_RERANKER_MODEL).",
+    )
 
     # --- LLM --------------------------------------------------------------
     llm_base_url: str | None = Field(
@@ -53,6 +57,10 @@ class Settings(BaseSettings):
     llm_timeout: float = 120.0
     llm_max_retries: int = 2
     llm_max_tokens: int = 400
+    answer_context_chars: int = Field(
+        default=2000,
+        description="Passage text put in the answer prompt, trimmed to the sentences nearest the question.",
+    )
     llm_temperature: float = 0.0
     embedded_llm: str = Field(
         default="qwen2.5-coder-1.5b",
@@ -62,6 +70,9 @@ class Settings(BaseSettings):
     llm_context: int = 4096
     llm_port: int = 0
     llm_batch: int = Field(default=512, description="Embedded server: prompt tokens per batch.")
+    llm_batch_threads: int | None = Field(
+        default=None, description="Embedded server: threads for the prompt; default all cores."
+    )
     llm_start_timeout: float = Field(
         default=120.0, description="Seconds to wait for the embedded server to load its model."
     )

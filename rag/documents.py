@@ -92,14 +92,7 @@ def decode(data: bytes) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(data).best()
-        if best is None:
-            raise DocumentError(
-                "undecodable text (unknown character encoding); save it as UTF-8"
-            ) from None
-        text = str(best)
+        text = _guess_charset(data)
     # Normalise line endings so offsets are the same on every platform.
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
@@ -107,6 +100,26 @@ def decode(data: bytes) -> str:
     if _looks_binary(text):
         raise DocumentError("binary file, not text; remove it or convert it to .txt")
     return text
+
+
+# Western single-byte encodings: what a non-UTF-8 English or European news file
+# almost always is.  The charset guesser often ranks a Baltic or Central European
+# code page first on short Western text, which garbles every accented letter.
+_WESTERN = ("cp1252", "latin_1", "iso8859_15")
+_WESTERN_MARGIN = 0.1
+
+
+def _guess_charset(data: bytes) -> str:
+    from charset_normalizer import from_bytes
+
+    results = from_bytes(data)
+    best = results.best()
+    if best is None:
+        raise DocumentError("undecodable text (unknown character encoding); save it as UTF-8")
+    for match in results:
+        if match.encoding in _WESTERN and match.chaos <= best.chaos + _WESTERN_MARGIN:
+            return str(match)
+    return str(best)
 
 
 def _looks_binary(text: str) -> bool:
@@ -129,7 +142,7 @@ def load(entry: FileEntry, max_bytes: int, data: bytes | None = None) -> Documen
         front = _front_matter(raw) if suffix in (".md", ".markdown") else {}
         meta.update(front)
         text = raw
-        title = front.get("title") or _first_line(raw)
+        title = front.get("title") or _first_line(_without_front_matter(raw))
         published = _parse_date(front.get("date") or front.get("published") or "")
     if not text.strip():
         raise DocumentError("no readable text in the file; add text to it or remove it")
@@ -161,6 +174,11 @@ def _clean_title(title: str) -> str:
 
 
 _FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.S)
+
+
+def _without_front_matter(text: str) -> str:
+    m = _FRONT.match(text)
+    return text[m.end() :] if m else text
 
 
 def _front_matter(text: str) -> dict[str, str]:
@@ -237,6 +255,14 @@ def _safe_date(year: int, month: int, day: int) -> str | None:
         return None
 
 
+_BLOCK_MARK = "\ue000"  # a private-use character: never in real text
+_BLOCK_TAGS = [
+    "p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6",
+    "li", "ul", "ol", "dl", "dt", "dd", "blockquote", "pre", "figure", "figcaption",
+    "table", "tr", "td", "th", "caption", "hr", "address", "details", "summary",
+]  # fmt: skip
+
+
 def _from_html(raw: str) -> tuple[str, str, str | None]:
     """Visible main text, title and published date of an HTML page."""
     from bs4 import BeautifulSoup
@@ -261,12 +287,15 @@ def _from_html(raw: str) -> tuple[str, str, str | None]:
     for tag in soup(["nav", "header", "footer", "aside", "form"]):
         tag.decompose()
     body = soup.find("article") or soup.find("main") or soup.body or soup
-    blocks = []
-    for block in body.get_text("\n").split("\n"):
-        block = re.sub(r"[ \t\u00a0]+", " ", block).strip()
-        if block:
-            blocks.append(block)
-    text = "\n".join(blocks)
+    # Line breaks in HTML source are just spaces; block elements are what end a line.
+    # Inline markup (<b>, <a>, <span>) must not cut a sentence in two.
+    for tag in body.find_all(_BLOCK_TAGS):
+        tag.insert_before(_BLOCK_MARK)
+        tag.insert_after(_BLOCK_MARK)
+    for tag in body.find_all("br"):
+        tag.replace_with(_BLOCK_MARK)
+    flat = re.sub(r"\s+", " ", body.get_text())
+    text = "\n".join(b.strip() for b in flat.split(_BLOCK_MARK) if b.strip())
     if not title:
         title = _first_line(text)
     return text, title, published

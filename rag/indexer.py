@@ -8,17 +8,21 @@ One run:
 3. hashes every file and compares with the manifest: new, changed, removed,
    unchanged (unchanged files are not even decoded, and when nothing changed the
    embedding model is never loaded);
-4. for each new or changed file: manifest record -> ``pending``; upsert the new
-   chunks (ids carry the content hash, so they never collide with the old ones);
-   delete the file's other chunks; record -> ``done``.  Queries running meanwhile
-   see the old or the new version, never neither;
+4. new or changed files are loaded and chunked, and their chunks embedded in
+   batches that span files (the model is fastest on big batches); then, per batch:
+   manifest records -> ``pending``; upsert the new chunks (ids carry the content
+   hash, so they never collide with the old ones); delete those files' other
+   chunks; records -> ``done``.  Queries running meanwhile see the old or the new
+   version of a file, never neither;
 5. removes the chunks, then the records, of files that are gone.
 
-A run killed at any point leaves at most some ``pending`` records (repaired by the
-next run, which replaces those files' chunks wholesale) or records of files that
-are gone (removed by the next run).  Vectors of chunks whose text did not change
-(a renamed file, an edited article's untouched paragraphs) are reused, not
-re-embedded.
+A run that changes anything marks the store ``running`` first and ``clean`` last.
+A run killed at any point (kill -9 included) leaves that mark, and the next run
+sweeps the store before anything else: chunks of no record, or of a stale version
+of a ``done`` record, are deleted; ``done`` records whose chunks are not all there
+are re-indexed; ``pending`` records are re-indexed anyway.  Vectors of chunks whose
+text did not change (a renamed file, an edited article's untouched paragraphs) are
+reused, not re-embedded.
 """
 
 from __future__ import annotations
@@ -30,7 +34,6 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from rag import lexical
 from rag.chunking import CHUNKER_VERSION, Chunk, chunk
 from rag.config import Settings
 from rag.documents import Document, DocumentError, FileEntry, content_hash, iter_files, load
@@ -97,6 +100,15 @@ def index_signature(settings: Settings) -> dict[str, Any]:
     }
 
 
+# Chunks embedded per model call, in model batches: calls spanning files keep the
+# model busy; each call's chunks are then written to the store together.
+GROUP_BATCHES = 8
+
+
+class _DimensionChanged(Exception):
+    """The model at the same name now gives vectors of another size: rebuild."""
+
+
 def run(
     settings: Settings,
     rebuild: bool = False,
@@ -123,7 +135,11 @@ def run(
             f"Cannot write to {settings.home} ({exc.strerror}); make it writable or set RAG_HOME."
         ) from None
     try:
-        return _run_locked(settings, rebuild, progress or _no_progress, embedder)
+        embedder = embedder or Embedder(settings.embedding_model, settings.embedding_batch_size)
+        try:
+            return _run_locked(settings, rebuild, progress or _no_progress, embedder)
+        except _DimensionChanged:
+            return _run_locked(settings, True, progress or _no_progress, embedder)
     finally:
         lock.release()
 
@@ -133,50 +149,57 @@ def _no_progress(done: int, total: int, message: str) -> None:
 
 
 def _run_locked(
-    settings: Settings, rebuild: bool, progress: Progress, embedder: Embedder | None
+    settings: Settings, rebuild: bool, progress: Progress, embedder: Embedder
 ) -> IndexReport:
     started = time.perf_counter()
     report = IndexReport()
     store = Store(settings)
-    embedder = embedder or Embedder(settings.embedding_model, settings.embedding_batch_size)
 
     meta = store.meta()
     signature = index_signature(settings)
-    if "embedding_model" not in meta:
-        meta = {}  # a new store: nothing to compare with
-    if rebuild or (meta and any(meta.get(k) != v for k, v in signature.items())):
-        store.reset()
+    new_store = "embedding_model" not in meta
+    dirty = meta.get("run_state") == "running"
+    if rebuild or (not new_store and any(meta.get(k) != v for k, v in signature.items())):
+        store.set_meta(run_state="running")  # a kill inside reset is swept next time
+        store.reset(run_state="running")
         report.rebuilt = True
+        new_store, dirty = True, False
     records = store.file_records()
+    if dirty:
+        progress(0, 0, "repairing the store after an interrupted run")
+        records = _repair(store, records)
 
     # Hash every file; only new or changed ones are decoded and chunked.
-    present: dict[str, FileEntry] = {}
-    todo: list[tuple[FileEntry, bytes, str]] = []
+    present: set[str] = set()
+    todo: list[tuple[FileEntry, bytes]] = []
     entries = list(iter_files(settings.articles_dir))
     for i, entry in enumerate(entries):
         progress(i, len(entries), f"checking {entry.source}")
+        present.add(entry.source)  # an unreadable file keeps what was indexed before
         try:
             data = read_file_bytes(entry, settings.max_file_bytes)
         except DocumentError as exc:
             report.skipped.append(Skipped(entry.source, _kept(str(exc), entry.source, records)))
-            present[entry.source] = entry  # keep what was indexed before
             continue
-        present[entry.source] = entry
-        digest = content_hash(data)
         old = records.get(entry.source)
-        if old is not None and old.state == "done" and old.content_hash == digest:
+        if old is not None and old.state == "done" and old.content_hash == content_hash(data):
             report.unchanged += 1
             continue
-        todo.append((entry, data, digest))
+        todo.append((entry, data))
+    gone = sorted(s for s in records if s not in present)
 
-    gone = [s for s in records if s not in present]
-    if todo or gone:
-        store.bump_generation()  # readers refresh even if this run dies half-way
-    reuse = store.vectors_for([e.source for e, _, _ in todo if e.source in records] + gone)
+    work = bool(todo or gone or report.rebuilt or dirty)
+    if work:
+        # Readers refresh even if this run dies half-way; the next run sees "running".
+        extra = signature if new_store else {}
+        store.bump_generation(run_state="running", **extra)
+    dimension = None if new_store else meta.get("dimension")
+    reuse = store.vectors_for([e.source for e, _ in todo if e.source in records] + gone)
 
-    dimension_checked = bool(meta) and not report.rebuilt
-    for n, (entry, data, _digest) in enumerate(todo):
-        progress(n, len(todo), f"indexing {entry.source}")
+    group: list[tuple[Document, list[Chunk]]] = []
+    group_chunks = 0
+    for n, (entry, data) in enumerate(todo):
+        progress(n, len(todo), f"reading {entry.source}")
         try:
             doc = load(entry, settings.max_file_bytes, data=data)
         except (DocumentError, OSError) as exc:
@@ -184,39 +207,53 @@ def _run_locked(
             report.skipped.append(Skipped(entry.source, _kept(reason, entry.source, records)))
             continue
         pieces = chunk(doc, settings.chunk_chars, settings.chunk_overlap_sentences)
-        vectors, fresh = _vectors(pieces, reuse, embedder)
-        report.embedded += fresh
-        report.reused += len(pieces) - fresh
-        if not dimension_checked and fresh:
-            store.set_meta(**signature, dimension=embedder.dimension, model_path=embedder.name)
-            dimension_checked = True
-        _write_document(store, doc, pieces, vectors)
-        if entry.source in records:
-            report.updated += 1
-            report.updated_files.append(entry.source)
-        else:
-            report.added += 1
-            report.added_files.append(entry.source)
+        group.append((doc, pieces))
+        group_chunks += len(pieces)
+        if group_chunks >= GROUP_BATCHES * settings.embedding_batch_size:
+            progress(n, len(todo), f"embedding {group_chunks} chunks")
+            dimension = _write_group(store, group, reuse, embedder, dimension, records, report)
+            group, group_chunks = [], 0
+    if group:
+        progress(len(todo), len(todo), f"embedding {group_chunks} chunks")
+        dimension = _write_group(store, group, reuse, embedder, dimension, records, report)
 
-    for source in gone:
-        store.delete_chunks(source)
-        store.delete_files([source])
-        report.removed += 1
-        report.removed_files.append(source)
+    if gone:
+        progress(len(todo), len(todo), f"removing {len(gone)} deleted files")
+        store.delete_sources(gone)
+        report.removed = len(gone)
+        report.removed_files = gone
 
-    if report.changed or not meta:
-        if not dimension_checked:
-            store.set_meta(**signature)
-        store.set_meta(last_indexed=time.time())
-        store.bump_generation()
-    progress(len(todo), len(todo), "updating keyword index")
-    lexical.refresh(store, settings)
+    if work or new_store:
+        store.bump_generation(
+            **signature, dimension=dimension, run_state="clean", last_indexed=time.time()
+        )
+    if work:
+        from rag import lexical  # bm25s is slow to import: only when something changed
 
-    final = store.file_records()
-    report.documents = len(final)
+        progress(len(todo), len(todo), "updating keyword index")
+        lexical.refresh(store, settings)
+
+    report.documents = store.file_count()
     report.chunks = store.count()
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _repair(store: Store, records: dict[str, FileRecord]) -> dict[str, FileRecord]:
+    """After a killed run: drop stray chunks; mark files with missing chunks for re-indexing."""
+    versions = store.chunk_versions()
+    stray: list[str] = []
+    for (source, digest), ids in versions.items():
+        record = records.get(source)
+        if record is None or (record.state == "done" and record.content_hash != digest):
+            stray.extend(ids)
+    store.delete_chunk_ids(stray)
+    repaired = dict(records)
+    for source, record in records.items():
+        have = len(versions.get((source, record.content_hash), []))
+        if record.state == "done" and have != record.chunks:
+            repaired[source] = FileRecord(**{**asdict(record), "state": "pending"})
+    return repaired
 
 
 def _kept(reason: str, source: str, records: dict[str, FileRecord]) -> str:
@@ -225,63 +262,93 @@ def _kept(reason: str, source: str, records: dict[str, FileRecord]) -> str:
     return reason
 
 
-def _vectors(
-    pieces: list[Chunk], reuse: dict[str, list[float]], embedder: Embedder
-) -> tuple[list[list[float]], int]:
-    hashes = [text_hash(p.text) for p in pieces]
-    missing = [i for i, h in enumerate(hashes) if h not in reuse]
-    fresh = embedder.embed([pieces[i].text for i in missing]) if missing else []
-    for i, vec in zip(missing, fresh, strict=True):
-        reuse[hashes[i]] = vec
-    return [reuse[h] for h in hashes], len(missing)
+def _write_group(
+    store: Store,
+    group: list[tuple[Document, list[Chunk]]],
+    reuse: dict[str, list[float]],
+    embedder: Embedder,
+    dimension: int | None,
+    records: dict[str, FileRecord],
+    report: IndexReport,
+) -> int | None:
+    """Embed the chunks of several files in one go, then write them file-safely."""
+    missing: dict[str, str] = {}
+    for _doc, pieces in group:
+        for p in pieces:
+            h = text_hash(p.text)
+            if h not in reuse:
+                missing.setdefault(h, p.text)
+    if missing:
+        fresh = embedder.embed(list(missing.values()))
+        if dimension is None:
+            dimension = len(fresh[0])
+        elif len(fresh[0]) != dimension:
+            raise _DimensionChanged()
+        reuse.update(zip(missing, fresh, strict=True))
+    total = sum(len(pieces) for _doc, pieces in group)
+    report.embedded += len(missing)
+    report.reused += total - len(missing)
+
+    now = time.time()
+    pending = [_record(doc, len(pieces), "pending", now) for doc, pieces in group]
+    store.put_files(pending)
+    ids, vectors, texts, metas = [], [], [], []
+    for doc, pieces in group:
+        for p in pieces:
+            ids.append(p.chunk_id)
+            vectors.append(reuse[text_hash(p.text)])
+            texts.append(p.text)
+            metas.append(_chunk_meta(doc, p))
+    store.add_chunks(ids=ids, embeddings=vectors, texts=texts, metadatas=metas)
+    for doc, _pieces in group:
+        if doc.source in records:  # only a known file can have an older version stored
+            store.delete_chunks(doc.source, keep_hash=doc.content_hash)
+    store.put_files([FileRecord(**{**asdict(r), "state": "done"}) for r in pending])
+    for doc, _pieces in group:
+        if doc.source in records:
+            report.updated += 1
+            report.updated_files.append(doc.source)
+        else:
+            report.added += 1
+            report.added_files.append(doc.source)
+    return dimension
 
 
-def _write_document(
-    store: Store, doc: Document, pieces: list[Chunk], vectors: list[list[float]]
-) -> None:
-    record = FileRecord(
+def _record(doc: Document, chunks: int, state: str, when: float) -> FileRecord:
+    return FileRecord(
         source=doc.source,
         content_hash=doc.content_hash,
         size=doc.size,
         modified=doc.modified,
         title=doc.title,
         published=doc.published,
-        chunks=len(pieces),
-        state="pending",
-        indexed_at=time.time(),
+        chunks=chunks,
+        state=state,
+        indexed_at=when,
     )
-    store.put_file(record)
-    store.add_chunks(
-        ids=[p.chunk_id for p in pieces],
-        embeddings=vectors,
-        texts=[p.text for p in pieces],
-        metadatas=[
-            {
-                "source": doc.source,
-                "content_hash": doc.content_hash,
-                "text_hash": text_hash(p.text),
-                "index": p.index,
-                "start": p.start,
-                "end": p.end,
-                "title": doc.title,
-                "published": doc.published or "",
-                "published_ord": date_ordinal(doc.published),
-            }
-            for p in pieces
-        ],
-    )
-    store.delete_chunks(doc.source, keep_hash=doc.content_hash)
-    store.put_file(FileRecord(**{**asdict(record), "state": "done"}))
+
+
+def _chunk_meta(doc: Document, p: Chunk) -> dict[str, Any]:
+    return {
+        "source": doc.source,
+        "content_hash": doc.content_hash,
+        "text_hash": text_hash(p.text),
+        "index": p.index,
+        "start": p.start,
+        "end": p.end,
+        "title": doc.title,
+        "published": doc.published or "",
+        "published_ord": date_ordinal(doc.published),
+    }
 
 
 def status(settings: Settings) -> Status:
     """What is indexed, without loading the embedding model."""
     store = Store(settings)
     meta = store.meta()
-    records = store.file_records()
     last = meta.get("last_indexed")
     return Status(
-        documents=len(records),
+        documents=store.file_count(),
         chunks=store.count(),
         embedding_model=str(meta.get("embedding_model") or settings.embedding_model),
         store=store.location,

@@ -13,21 +13,34 @@ Two collections live side by side:
 
 Vectors are always passed explicitly: Chroma's default embedding function would
 download a model, which cannot work offline.
+
+Several processes may share one store.  With a server, the server is the single
+copy.  The embedded engine, though, loads each collection's vector index (HNSW)
+into the process on first use and never sees vectors another process adds after
+that (``get`` and ``count`` do, ``query`` does not), and writing through such a
+stale index saves it over the newer one on disk, losing the other process's
+vectors.  So each process keeps one client per store folder, and re-opens it
+before a query or a write whenever the ``generation`` moved without it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import socket
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rag.config import Settings
 
 FILES_SUFFIX = "-files"
 PAGE = 2000
+# An unreachable server must fail in seconds: Chroma's HTTP client never times out.
+CONNECT_TIMEOUT = 5.0
+REQUEST_TIMEOUT = 300.0
 
 
 class StoreError(Exception):
@@ -80,13 +93,18 @@ def open_client(settings: Settings) -> Any:
             raise StoreError(
                 f"RAG_CHROMA_URL={settings.chroma_url!r} is not an http(s)://host:port address; fix it."
             )
+        port = url.port or (443 if url.scheme == "https" else 8000)
         try:
+            socket.create_connection((url.hostname, port), timeout=CONNECT_TIMEOUT).close()
             client = chromadb.HttpClient(
-                host=url.hostname,
-                port=url.port or (443 if url.scheme == "https" else 8000),
-                ssl=url.scheme == "https",
-                settings=chroma_settings,
+                host=url.hostname, port=port, ssl=url.scheme == "https", settings=chroma_settings
             )
+            with contextlib.suppress(AttributeError, ImportError):
+                import httpx
+
+                client._server._session.timeout = httpx.Timeout(
+                    REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT
+                )
             client.heartbeat()
         except Exception as exc:
             raise StoreError(
@@ -94,9 +112,55 @@ def open_client(settings: Settings) -> Any:
                 "start it (`chroma run`) or unset RAG_CHROMA_URL to use the embedded store."
             ) from None
         return client
+    return _embedded(settings).client
+
+
+@dataclass
+class _Embedded:
+    """This process's client for one embedded store folder, shared by all its Stores."""
+
+    client: Any
+    epoch: int = 0  # bumped by each re-open, so Stores drop their collection handles
+    generations: dict[str, int] = field(default_factory=dict)  # what the loaded index holds
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_EMBEDDED: dict[str, _Embedded] = {}
+_EMBEDDED_LOCK = threading.Lock()
+
+
+def _embedded(settings: Settings) -> _Embedded:
+    path = str(settings.store_dir.resolve())
+    with _EMBEDDED_LOCK:
+        if path not in _EMBEDDED:
+            _EMBEDDED[path] = _Embedded(_persistent_client(settings, path))
+        return _EMBEDDED[path]
+
+
+def _reopen(shared: _Embedded, settings: Settings) -> None:
+    """A new engine for the folder, which loads the vector indexes from disk again."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    path = str(settings.store_dir.resolve())
+    # Chroma caches one engine per folder per process.  Forget it without stopping
+    # it: calls in flight on other threads finish on it, and it is freed after.
+    try:
+        SharedSystemClient._identifier_to_system.pop(path, None)
+        SharedSystemClient._identifier_to_refcount.pop(path, None)
+    except AttributeError:
+        SharedSystemClient.clear_system_cache()
+    shared.client = _persistent_client(settings, path)
+    shared.epoch += 1
+    shared.generations.clear()
+
+
+def _persistent_client(settings: Settings, path: str) -> Any:
+    import chromadb
+
+    chroma_settings = chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
     try:
         settings.store_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(settings.store_dir), settings=chroma_settings)
+        return chromadb.PersistentClient(path=path, settings=chroma_settings)
     except PermissionError:
         raise StoreError(
             f"Cannot write the store at {settings.store_dir}; make it writable or set RAG_HOME."
@@ -113,21 +177,61 @@ class Store:
 
     def __init__(self, settings: Settings, client: Any | None = None) -> None:
         self.settings = settings
-        self.client = client if client is not None else open_client(settings)
+        self._shared: _Embedded | None = None
+        self._client = client
+        if client is None and settings.chroma_url:
+            self._client = open_client(settings)
+        elif client is None:
+            self._shared = _embedded(settings)
+        self._epoch = self._shared.epoch if self._shared else 0
         self.name = settings.collection
         self._chunks: Any | None = None
         self._files: Any | None = None
 
     @property
+    def client(self) -> Any:
+        if self._shared is None:
+            return self._client
+        if self._epoch != self._shared.epoch:  # re-opened: handles of the old engine are stale
+            self._chunks = self._files = None
+            self._epoch = self._shared.epoch
+        return self._shared.client
+
+    @property
     def location(self) -> str:
         return self.settings.chroma_url or str(self.settings.store_dir)
+
+    def sync(self) -> None:
+        """Embedded store: re-open it if another process changed it since it was loaded.
+
+        Called before every vector query and every write; a no-op with a server.
+        """
+        shared = self._shared
+        if shared is None:
+            return
+        generation = int(self.meta().get("generation", 0))
+        with shared.lock:
+            # First use in this process: nothing is loaded yet, so the index will
+            # be at least this new when the coming query or write loads it.
+            seen = shared.generations.setdefault(self.name, generation)
+            if seen != generation:
+                _reopen(shared, self.settings)
+                shared.generations[self.name] = generation
+
+    def _own_change(self, old: int, new: int) -> None:
+        """This process moved the generation: its loaded index stays current if it was."""
+        if self._shared is not None:
+            with self._shared.lock:
+                if self._shared.generations.get(self.name) == old:
+                    self._shared.generations[self.name] = new
 
     # --- collections -----------------------------------------------------
     @property
     def chunks(self) -> Any:
+        client = self.client  # first, so a re-opened engine's handles are dropped
         if self._chunks is None:
             self._chunks = self._call(
-                self.client.get_or_create_collection,
+                client.get_or_create_collection,
                 self.name,
                 embedding_function=None,
                 metadata={"generation": 0},
@@ -137,9 +241,10 @@ class Store:
 
     @property
     def files(self) -> Any:
+        client = self.client  # first, so a re-opened engine's handles are dropped
         if self._files is None:
             self._files = self._call(
-                self.client.get_or_create_collection,
+                client.get_or_create_collection,
                 self.name + FILES_SUFFIX,
                 embedding_function=None,
                 metadata={"kind": "manifest"},
@@ -168,19 +273,29 @@ class Store:
         except StoreError:
             return 0
 
-    def bump_generation(self) -> int:
-        gen = self.generation + 1
-        self.set_meta(generation=gen)
-        return gen
+    def bump_generation(self, **values: Any) -> int:
+        """Move to a new generation, writing ``values`` in the same metadata update."""
+        old = self.generation
+        new = next_generation(old)
+        self.set_meta(**values, generation=new)
+        self._own_change(old, new)
+        return new
 
-    def reset(self) -> None:
-        """Drop every chunk and manifest record (a rebuild or a model change)."""
+    def reset(self, **values: Any) -> None:
+        """Drop every chunk and manifest record (a rebuild or a model change).
+
+        The manifest goes first: a run killed in between leaves chunks without
+        records, which the next run sweeps away, never records without chunks.
+        """
+        self.sync()
         gen = self.generation
-        for name in (self.name, self.name + FILES_SUFFIX):
+        new = next_generation(gen)
+        for name in (self.name + FILES_SUFFIX, self.name):
             with contextlib.suppress(Exception):
                 self.client.delete_collection(name)
         self._chunks = self._files = None
-        self.set_meta(generation=gen + 1)
+        self.set_meta(**values, generation=new)
+        self._own_change(gen, new)
 
     # --- manifest ----------------------------------------------------------
     def file_records(self) -> dict[str, FileRecord]:
@@ -211,10 +326,27 @@ class Store:
             "state": record.state,
             "indexed_at": record.indexed_at,
         }
+        self.sync()
         self._call(self.files.upsert, ids=[record.source], embeddings=[[1.0]], metadatas=[meta])
+
+    def put_files(self, records: Sequence[FileRecord]) -> None:
+        """Write many manifest records in one go."""
+        if not records:
+            return
+        self.sync()
+        step = max(1, min(PAGE, self._max_batch()))
+        for i in range(0, len(records), step):
+            batch = records[i : i + step]
+            self._call(
+                self.files.upsert,
+                ids=[r.source for r in batch],
+                embeddings=[[1.0]] * len(batch),
+                metadatas=[_record_meta(r) for r in batch],
+            )
 
     def delete_files(self, sources: Sequence[str]) -> None:
         if sources:
+            self.sync()
             self._call(self.files.delete, ids=list(sources))
 
     # --- chunks ------------------------------------------------------------
@@ -225,6 +357,7 @@ class Store:
         texts: Sequence[str],
         metadatas: Sequence[dict[str, Any]],
     ) -> None:
+        self.sync()
         step = max(1, min(PAGE, self._max_batch()))
         for i in range(0, len(ids), step):
             self._call(
@@ -240,7 +373,18 @@ class Store:
         where: dict[str, Any] = {"source": source}
         if keep_hash is not None:
             where = {"$and": [{"source": source}, {"content_hash": {"$ne": keep_hash}}]}
+        self.sync()
         self._call(self.chunks.delete, where=where)
+
+    def delete_sources(self, sources: Sequence[str]) -> None:
+        """Remove every chunk, then the manifest record, of files that are gone."""
+        sources = list(sources)
+        if not sources:
+            return
+        self.sync()
+        for i in range(0, len(sources), 100):
+            self._call(self.chunks.delete, where={"source": {"$in": sources[i : i + 100]}})
+        self._call(self.files.delete, ids=sources)
 
     def vectors_for(self, sources: Iterable[str]) -> dict[str, list[float]]:
         """Existing vectors of these files' chunks, keyed by chunk text hash (for reuse)."""
@@ -255,8 +399,28 @@ class Store:
                     out[str(m.get("text_hash"))] = [float(x) for x in e]
         return out
 
+    def delete_chunk_ids(self, ids: Sequence[str]) -> None:
+        if not ids:
+            return
+        self.sync()
+        step = max(1, min(PAGE, self._max_batch()))
+        for i in range(0, len(ids), step):
+            self._call(self.chunks.delete, ids=list(ids[i : i + step]))
+
+    def chunk_versions(self) -> dict[tuple[str, str], list[str]]:
+        """Every chunk id grouped by (source, content hash), for the crash-repair sweep."""
+        out: dict[tuple[str, str], list[str]] = {}
+        for ids, metas, _docs, _embs in self._pages(self.chunks, include=["metadatas"]):
+            for cid, m in zip(ids, metas, strict=True):
+                key = (str(m.get("source", "")), str(m.get("content_hash", "")))
+                out.setdefault(key, []).append(cid)
+        return out
+
     def count(self) -> int:
         return int(self._call(self.chunks.count))
+
+    def file_count(self) -> int:
+        return int(self._call(self.files.count))
 
     def iter_chunks(self, where: dict[str, Any] | None = None) -> Iterator[StoredChunk]:
         for ids, metas, docs, _embs in self._pages(
@@ -279,6 +443,7 @@ class Store:
         self, embedding: Sequence[float], n: int, where: dict[str, Any] | None = None
     ) -> list[tuple[StoredChunk, float]]:
         """Nearest chunks with cosine similarity (1 - distance), best first."""
+        self.sync()
         total = self.count()
         if total == 0:
             return []
@@ -347,6 +512,28 @@ def describe_failure(exc: Exception, location: str) -> str:
     return (
         f"The store at {location} failed ({text[:200]}); run `rag index --rebuild` if it persists."
     )
+
+
+def next_generation(current: int) -> int:
+    """A generation number never used before, even after the collection was reset.
+
+    Readers cache derived data (the BM25 index) by generation; a counter restarting
+    at 0 after a rebuild could hand them a stale copy with a matching number.
+    """
+    return max(current + 1, time.time_ns() // 1000)
+
+
+def _record_meta(r: FileRecord) -> dict[str, Any]:
+    return {
+        "content_hash": r.content_hash,
+        "size": r.size,
+        "modified": r.modified,
+        "title": r.title,
+        "published": r.published or "",
+        "chunks": r.chunks,
+        "state": r.state,
+        "indexed_at": r.indexed_at,
+    }
 
 
 def to_stored_chunk(cid: str, m: dict[str, Any], text: str | None) -> StoredChunk:

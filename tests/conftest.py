@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -60,3 +60,44 @@ def indexed(settings: Settings, embedder: Embedder) -> Iterator[Settings]:
 
     indexer.run(settings, embedder=embedder)
     yield settings
+
+
+@pytest.fixture
+def unprivileged() -> Callable[[list[str]], list[str]]:
+    """Wrap a command so file permissions apply to it, even when the tests run as root.
+
+    Root reads a chmod 000 file and writes a read-only folder regardless; ``setpriv``
+    drops the capabilities that allow that (the uid stays 0, so the interpreter
+    under /root stays reachable).
+    """
+    if os.geteuid() != 0:
+        return lambda cmd: cmd
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: file permissions cannot be enforced")
+    caps = "-dac_override,-dac_read_search"
+    return lambda cmd: [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}", *cmd]
+
+
+def _embedded_llm(root: Path, name: str) -> Iterator[tuple[str, str]]:
+    """Start a real llama.cpp server for ``name`` on loopback; yield (base URL, model id)."""
+    from rag import llm
+
+    s = Settings(home=root / "home", embedded_llm=name, models_dir=MODELS_DIR, llm_base_url=None)
+    server = llm.ensure_server(s)
+    try:
+        yield server.url, server.model_id
+    finally:
+        llm.stop(s)
+
+
+@pytest.fixture(scope="session")
+def small_llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """(base URL, model id) of one SmolLM2-135M server shared by the session (plumbing)."""
+    yield from _embedded_llm(tmp_path_factory.mktemp("small-llm"), "smollm2-135m")
+
+
+@pytest.fixture(scope="session")
+def default_llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """(base URL, model id) of one server with the default Qwen2.5-Coder-1.5B (behaviour)."""
+    yield from _embedded_llm(tmp_path_factory.mktemp("default-llm"), "qwen2.5-coder-1.5b")

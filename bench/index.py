@@ -1,0 +1,199 @@
+"""Indexing benchmark, run on demand (not in CI).
+
+    .venv/bin/python bench/index.py [--articles 1000] [--workdir DIR]
+
+Builds a corpus of news-sized articles from the SQuAD 2.0 Wikipedia paragraphs
+(../shared/benchmarks/squad2), then measures, in one process and on the same texts:
+
+- the embedding model's raw throughput (one ``encode`` call over every distinct chunk
+  text the indexer will embed) against the indexer's end-to-end throughput (reading,
+  hashing, chunking, embedding, writing Chroma and the manifest, BM25 refresh);
+  target: pipeline overhead <= 10 %;
+- a no-op re-index of the whole folder (target < 1 s), in process and as a fresh
+  ``rag index`` command (whose wall time also pays Python start-up and imports);
+- one new article added to the full index (target < 2 s), in process with the model
+  loaded, and as a fresh command (which also pays loading the model).
+
+The results are printed as a table; ``--json FILE`` also writes them as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SQUAD = REPO.parent / "shared" / "benchmarks" / "squad2" / "squad2-open.json"
+if not SQUAD.exists():
+    SQUAD = Path("/work/shared/benchmarks/squad2/squad2-open.json")
+
+
+def make_corpus(dest: Path, n: int, seed: int = 0) -> list[Path]:
+    """Write ``n`` article files built from SQuAD paragraphs; return their paths.
+
+    Article i takes 3-6 paragraphs of one Wikipedia article in a random order under a
+    headline and a dateline, so the files look like news articles and almost every
+    chunk text is distinct (the benchmark counts only distinct texts anyway).
+    """
+    data = json.loads(SQUAD.read_text(encoding="utf-8"))["data"]
+    dest.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        rng = random.Random(seed * 1_000_003 + i)
+        article = data[i % len(data)]
+        paragraphs = [p["context"].strip() for p in article["paragraphs"]]
+        picked = rng.sample(paragraphs, k=min(len(paragraphs), rng.randint(3, 6)))
+        title = article["title"].replace("_", " ")
+        day = f"20{rng.randint(10, 24):02d}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        body = "\n\n".join(picked)
+        text = f"{title}: report {i}\n\nPublished {day}.\n\n{body}\n"
+        slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40]
+        path = dest / f"{i:04d}_{slug}.txt"
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def _cli(args: list[str], env: dict[str, str]) -> tuple[float, dict]:
+    started = time.perf_counter()
+    out = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "rag"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return time.perf_counter() - started, json.loads(out.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=1000)
+    parser.add_argument("--workdir", type=Path, default=None, help="Kept after the run.")
+    parser.add_argument("--json", type=Path, default=None, help="Also write results here.")
+    opts = parser.parse_args()
+
+    from rag import indexer
+    from rag.chunking import chunk
+    from rag.config import Settings
+    from rag.documents import iter_files, load
+    from rag.embeddings import Embedder
+
+    work = opts.workdir or Path(tempfile.mkdtemp(prefix="rag-bench-index-"))
+    articles, home = work / "articles", work / "home"
+    shutil.rmtree(articles, ignore_errors=True)
+    shutil.rmtree(home, ignore_errors=True)
+    make_corpus(articles, opts.articles)
+    settings = Settings(home=home, articles_dir=articles)
+    rows: dict[str, float | int | str] = {"articles": opts.articles}
+
+    embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
+    embedder.embed(["warm-up: load the model and its kernels before timing"])
+
+    # The distinct chunk texts the indexer is going to embed.
+    texts: dict[str, None] = {}
+    for entry in iter_files(articles):
+        doc = load(entry, settings.max_file_bytes)
+        for piece in chunk(doc, settings.chunk_chars, settings.chunk_overlap_sentences):
+            texts.setdefault(piece.text, None)
+    unique = list(texts)
+    rows["chunks"] = len(unique)
+
+    started = time.perf_counter()
+    embedder.embed(unique)
+    raw = time.perf_counter() - started
+
+    started = time.perf_counter()
+    report = indexer.run(settings, embedder=embedder)
+    full = time.perf_counter() - started
+    assert report.embedded == len(unique), (report.embedded, len(unique))
+    rows.update(
+        raw_seconds=round(raw, 2),
+        raw_chunks_per_s=round(len(unique) / raw, 1),
+        index_seconds=round(full, 2),
+        index_chunks_per_s=round(report.embedded / full, 1),
+        overhead=round(full / raw - 1, 3),
+    )
+
+    # No-op: a fresh Embedder proves the model is never loaded.
+    idle = Embedder(settings.embedding_model)
+    started = time.perf_counter()
+    noop = indexer.run(settings, embedder=idle)
+    rows["noop_seconds"] = round(time.perf_counter() - started, 3)
+    assert noop.unchanged == opts.articles and not noop.changed and idle._model is None
+
+    env = {**os.environ, "RAG_HOME": str(home), "RAG_ARTICLES_DIR": str(articles)}
+    wall, out = _cli(["index", "--json"], env)
+    rows["noop_cli_wall_seconds"] = round(wall, 2)
+    rows["noop_cli_run_seconds"] = out["seconds"]
+
+    make_corpus(work / "extra", opts.articles + 2)
+    extra = sorted((work / "extra").iterdir())
+    shutil.copy(extra[-2], articles / ("new-" + extra[-2].name))
+    started = time.perf_counter()
+    one = indexer.run(settings, embedder=embedder)
+    rows["one_new_seconds"] = round(time.perf_counter() - started, 3)
+    rows["one_new_chunks"] = one.embedded
+    assert one.added == 1
+
+    shutil.copy(extra[-1], articles / ("new-" + extra[-1].name))
+    wall, out = _cli(["index", "--json"], env)
+    rows["one_new_cli_wall_seconds"] = round(wall, 2)
+    rows["one_new_cli_run_seconds"] = out["seconds"]
+
+    table = [
+        ("corpus", f"{opts.articles} articles, {len(unique)} distinct chunks", "", ""),
+        ("raw model", f"{rows['raw_chunks_per_s']} chunks/s ({raw:.1f} s)", "", ""),
+        (
+            "indexer, full build",
+            f"{rows['index_chunks_per_s']} chunks/s ({full:.1f} s)",
+            f"overhead {100 * (full / raw - 1):+.1f} %",
+            "<= +10 %",
+        ),
+        ("no-op re-index (in process)", f"{rows['noop_seconds']:.3f} s", _ratio(rows["noop_seconds"], 1), "< 1 s"),
+        (
+            "no-op `rag index` (fresh process)",
+            f"{rows['noop_cli_wall_seconds']:.2f} s wall, run {rows['noop_cli_run_seconds']:.2f} s",
+            _ratio(rows["noop_cli_run_seconds"], 1),
+            "< 1 s",
+        ),
+        (
+            "one new article (in process)",
+            f"{rows['one_new_seconds']:.3f} s ({one.embedded} chunks)",
+            _ratio(rows["one_new_seconds"], 2),
+            "< 2 s",
+        ),
+        (
+            "one new `rag index` (fresh process)",
+            f"{rows['one_new_cli_wall_seconds']:.2f} s wall, run {rows['one_new_cli_run_seconds']:.2f} s",
+            _ratio(rows["one_new_cli_run_seconds"], 2),
+            "< 2 s",
+        ),
+    ]
+    widths = [max(len(str(r[i])) for r in table) for i in range(4)]
+    header = ("measure", "result", "vs target", "target")
+    widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
+    for row in (header, tuple("-" * w for w in widths), *table):
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+    print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; work dir {work})")
+    if opts.json:
+        opts.json.write_text(json.dumps(rows, indent=2) + "\n")
+    if opts.workdir is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _ratio(value: float | int | str, target: float) -> str:
+    return f"{float(value) / target:.2f}x of budget"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,386 @@
+"""Retrieval benchmark on SQuAD 2.0 (open): plain BM25, plain dense, ours, side by side.
+
+The 36 articles of ``shared/benchmarks/squad2`` are written as one file each (the
+title as the first line, then the paragraphs joined by blank lines) and indexed by
+the real indexer in a temporary RAG_HOME.  Every answerable question counts a hit
+when a passage from the question's own article contains one of its gold answer
+strings (case and spacing ignored).
+
+Metrics, for each system, over the same questions in one run:
+
+- hit@1: the first passage is a hit;
+- MRR@10: 1 / rank of the first hit among the first 10 passages (0 if none);
+- budget recall: walk the ranked passages and stop after 2,000 characters of
+  passage text (the last passage cut at the budget); a hit if an answer lies inside;
+- p50/p95 latency of one query, model already loaded.
+
+Parameters (chunk size, overlap, fusion weights) are chosen on the ``tune`` half of
+the questions (a fixed split by question id) and the main table reports the other,
+``test``, half.  ``--sweep`` also indexes several chunk sizes and reports ours on the
+tune half for each.
+
+    .venv/bin/python eval/retrieval_bench.py --sweep --out eval/reports/retrieval.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from rag.config import Settings  # noqa: E402
+from rag.embeddings import Embedder  # noqa: E402
+
+SQUAD = REPO.parent / "shared" / "benchmarks" / "squad2" / "squad2-open.json"
+BUDGET = 2000
+MRR_AT = 10
+FIXED_CHARS = 1000
+COMMAND = ".venv/bin/python eval/retrieval_bench.py --sweep --out eval/reports/retrieval.md"
+SWEEP = [(300, 1), (450, 1), (600, 1), (800, 1), (450, 0), (600, 2)]
+
+# A ranked list of (source, passage text) for one question.
+Ranked = list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Question:
+    qid: str
+    text: str
+    source: str
+    answers: tuple[str, ...]  # normalised gold answer strings
+
+    @property
+    def half(self) -> str:
+        """A fixed split, independent of order: ``tune`` or ``test``."""
+        return "tune" if hashlib.sha1(self.qid.encode()).digest()[0] % 2 == 0 else "test"
+
+
+def normalise(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def load_squad(path: Path = SQUAD) -> tuple[dict[str, str], list[Question]]:
+    """Articles as ``{file name: text}`` and the answerable questions."""
+    data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    articles: dict[str, str] = {}
+    questions: list[Question] = []
+    for article in data:
+        source = re.sub(r"[^\w,().-]+", "_", article["title"]) + ".txt"
+        title = article["title"].replace("_", " ")
+        paragraphs = [p["context"].strip() for p in article["paragraphs"]]
+        articles[source] = title + "\n\n" + "\n\n".join(paragraphs) + "\n"
+        for p in article["paragraphs"]:
+            for qa in p["qas"]:
+                if qa.get("is_impossible"):
+                    continue
+                answers = tuple(sorted({normalise(a["text"]) for a in qa["answers"]} - {""}))
+                if answers:
+                    questions.append(Question(qa["id"], qa["question"].strip(), source, answers))
+    return articles, questions
+
+
+def write_articles(articles: dict[str, str], folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in articles.items():
+        path = folder / name
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+
+
+# --- metrics ---------------------------------------------------------------------
+
+
+def is_hit(question: Question, source: str, text: str) -> bool:
+    if source != question.source:
+        return False
+    norm = normalise(text)
+    return any(a in norm for a in question.answers)
+
+
+@dataclass
+class Metrics:
+    hits1: list[float] = field(default_factory=list)
+    rr: list[float] = field(default_factory=list)
+    budget: list[float] = field(default_factory=list)
+    latency: list[float] = field(default_factory=list)  # seconds
+    chars: list[float] = field(default_factory=list)  # characters read within the budget
+
+    def add(self, question: Question, ranked: Ranked, seconds: float) -> None:
+        hits = [is_hit(question, s, t) for s, t in ranked[:MRR_AT]]
+        self.hits1.append(float(bool(hits) and hits[0]))
+        self.rr.append(next((1.0 / (i + 1) for i, h in enumerate(hits) if h), 0.0))
+        left, hit = BUDGET, False
+        for source, text in ranked:
+            if left <= 0:
+                break
+            part = text[:left]
+            hit = hit or is_hit(question, source, part)
+            left -= len(part)
+        self.budget.append(float(hit))
+        self.chars.append(float(BUDGET - max(left, 0)))
+        self.latency.append(seconds)
+
+    def row(self) -> dict[str, float]:
+        lat = sorted(self.latency)
+        return {
+            "n": len(self.hits1),
+            "hit@1": statistics.fmean(self.hits1),
+            "mrr@10": statistics.fmean(self.rr),
+            "budget": statistics.fmean(self.budget),
+            "p50_ms": 1000 * lat[len(lat) // 2],
+            "p95_ms": 1000 * lat[min(len(lat) - 1, int(0.95 * len(lat)))],
+        }
+
+
+def evaluate(search: Callable[[str], Ranked], questions: Sequence[Question]) -> Metrics:
+    metrics = Metrics()
+    for q in questions:
+        started = time.perf_counter()
+        ranked = search(q.text)
+        metrics.add(q, ranked, time.perf_counter() - started)
+    return metrics
+
+
+# --- the systems ---------------------------------------------------------------
+
+
+def fixed_chunks(articles: dict[str, str], size: int = FIXED_CHARS) -> list[tuple[str, str]]:
+    """Plain fixed-size windows, the usual starting point: (source, text)."""
+    return [
+        (name, text[i : i + size])
+        for name, text in articles.items()
+        for i in range(0, len(text), size)
+        if text[i : i + size].strip()
+    ]
+
+
+class PlainBM25:
+    """bm25s with its own defaults (English stopwords, no stemming) over fixed chunks."""
+
+    def __init__(self, chunks: list[tuple[str, str]]) -> None:
+        import bm25s
+
+        self.chunks = chunks
+        self.model = bm25s.BM25()
+        self.model.index(
+            bm25s.tokenize([t for _, t in chunks], stopwords="en", show_progress=False),
+            show_progress=False,
+        )
+        self.vocab = self.model.vocab_dict
+
+    def search(self, query: str, k: int = 20) -> Ranked:
+        import bm25s
+
+        tokens = bm25s.tokenize(query, stopwords="en", return_ids=False, show_progress=False)[0]
+        ids = [self.vocab[t] for t in tokens if t in self.vocab]
+        if not ids:
+            return []
+        docs, scores = self.model.retrieve([ids], k=k, show_progress=False, n_threads=0)
+        return [self.chunks[int(d)] for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+
+class PlainDense:
+    """One Chroma collection (cosine) over the same fixed chunks, the usual default."""
+
+    def __init__(self, chunks: list[tuple[str, str]], embedder: Embedder, folder: Path) -> None:
+        import chromadb
+
+        self.embedder = embedder
+        client = chromadb.PersistentClient(
+            path=str(folder), settings=chromadb.Settings(anonymized_telemetry=False)
+        )
+        self.collection = client.get_or_create_collection(
+            "plain", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
+        if self.collection.count() != len(chunks):
+            vectors = embedder.embed([t for _, t in chunks])
+            for i in range(0, len(chunks), 1000):
+                part = range(i, min(i + 1000, len(chunks)))
+                self.collection.upsert(
+                    ids=[str(j) for j in part],
+                    embeddings=[vectors[j] for j in part],
+                    documents=[chunks[j][1] for j in part],
+                    metadatas=[{"source": chunks[j][0]} for j in part],
+                )
+
+    def search(self, query: str, k: int = 20) -> Ranked:
+        res = self.collection.query(
+            query_embeddings=[self.embedder.embed_query(query)],
+            n_results=k,
+            include=["metadatas", "documents"],
+        )
+        return [
+            (str(m["source"]), d)
+            for m, d in zip(res["metadatas"][0], res["documents"][0], strict=True)
+        ]
+
+
+def ours(
+    articles_dir: Path, home: Path, embedder: Embedder, chunk_chars: int, overlap: int, **extra
+) -> tuple[Settings, Callable[[bool], Callable[[str], Ranked]]]:
+    """Index with the real indexer; return a factory of search functions (rerank on/off)."""
+    from rag import indexer
+    from rag.retrieval import Retriever
+
+    settings = Settings(
+        home=home,
+        articles_dir=articles_dir,
+        chunk_chars=chunk_chars,
+        chunk_overlap_sentences=overlap,
+        **extra,
+    )
+    report = indexer.run(settings, embedder=embedder)
+    print(
+        f"  indexed {report.documents} files, {report.chunks} chunks "
+        f"({chunk_chars} chars, overlap {overlap}) in {report.seconds:.0f}s",
+        file=sys.stderr,
+    )
+
+    def factory(rerank: bool) -> Callable[[str], Ranked]:
+        mode = settings.reranker if rerank else "none"
+        retriever = Retriever(settings.model_copy(update={"reranker": mode}), embedder=embedder)
+
+        def search(query: str) -> Ranked:
+            return [(p.source, p.text) for p in retriever.search(query, k=MRR_AT)]
+
+        return search
+
+    return settings, factory
+
+
+# --- the run ---------------------------------------------------------------------
+
+
+def fmt_row(name: str, row: dict[str, float]) -> str:
+    return (
+        f"| {name} | {row['hit@1']:.3f} | {row['mrr@10']:.3f} | {row['budget']:.3f} "
+        f"| {row['p50_ms']:.0f} | {row['p95_ms']:.0f} |"
+    )
+
+
+HEADER = "| system | hit@1 | MRR@10 | budget recall (2,000 chars) | p50 ms | p95 ms |\n|---|---|---|---|---|---|"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sweep", action="store_true", help="Also sweep chunk size/overlap.")
+    parser.add_argument("--out", type=Path, help="Write the markdown report here.")
+    parser.add_argument("--work", type=Path, help="Keep indexes here between runs.")
+    parser.add_argument("--half", choices=["tune", "test", "all"], default="test")
+    parser.add_argument("--limit", type=int, default=0, help="Use only the first N questions.")
+    args = parser.parse_args(argv)
+
+    articles, questions = load_squad()
+    defaults = Settings(_env_file=None)
+    work = args.work or Path(tempfile.mkdtemp(prefix="rag-bench-"))
+    embedder = Embedder(defaults.embedding_model, defaults.embedding_batch_size)
+    articles_dir = work / "articles"
+    write_articles(articles, articles_dir)
+
+    def pick(half: str) -> list[Question]:
+        chosen = [q for q in questions if half == "all" or q.half == half]
+        return chosen[: args.limit] if args.limit else chosen
+
+    test = pick(args.half)
+    print(f"{len(articles)} articles, {len(test)} questions ({args.half})", file=sys.stderr)
+    try:
+        chunks = fixed_chunks(articles)
+        results: dict[str, dict[str, float]] = {}
+        bm25 = PlainBM25(chunks)
+        results["BM25 (bm25s, 1,000-char chunks)"] = evaluate(bm25.search, test).row()
+        dense = PlainDense(chunks, embedder, work / "plain-dense")
+        results["dense (Chroma + MiniLM, 1,000-char chunks)"] = evaluate(
+            dense.search, test
+        ).row()
+        _, factory = ours(
+            articles_dir,
+            work / f"home-{defaults.chunk_chars}-{defaults.chunk_overlap_sentences}",
+            embedder,
+            defaults.chunk_chars,
+            defaults.chunk_overlap_sentences,
+        )
+        label = f"{defaults.chunk_chars} chars, overlap {defaults.chunk_overlap_sentences}"
+        results[f"ours: hybrid ({label})"] = evaluate(factory(False), test).row()
+        results[f"ours: hybrid + rerank ({label})"] = evaluate(factory(True), test).row()
+        for name, row in results.items():
+            print(fmt_row(name, row), file=sys.stderr)
+
+        sweep: list[tuple[int, int, dict[str, float], dict[str, float]]] = []
+        if args.sweep:
+            tune = pick("tune")
+            for size, overlap in SWEEP:
+                _, fac = ours(articles_dir, work / f"home-{size}-{overlap}", embedder, size, overlap)
+                plain = evaluate(fac(False), tune).row()
+                reranked = evaluate(fac(True), tune).row()
+                sweep.append((size, overlap, plain, reranked))
+                print(fmt_row(f"sweep {size}/{overlap}", reranked), file=sys.stderr)
+        report = render(results, sweep, len(test), args.half, defaults)
+        print(report)
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(report, encoding="utf-8")
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def render(
+    results: dict[str, dict[str, float]],
+    sweep: list[tuple[int, int, dict[str, float], dict[str, float]]],
+    n: int,
+    half: str,
+    defaults: Settings,
+) -> str:
+    lines = [
+        "# Retrieval on SQuAD 2.0 (open)",
+        "",
+        f"Regenerate: `{COMMAND}`",
+        "",
+        f"{n} answerable questions ({half} half of a fixed split by question id); 36 articles, "
+        "one file each. A hit: a passage from the question's own article contains a gold "
+        f"answer. Budget recall: answer within the first {BUDGET:,} characters of ranked "
+        "passage text. Latency: one query, model loaded, on a shared 2-core machine "
+        "(noisy; compare systems within the table, not across runs).",
+        "",
+        HEADER,
+        *(fmt_row(name, row) for name, row in results.items()),
+    ]
+    if sweep:
+        lines += [
+            "",
+            "## Chunk size and overlap (ours, tune half)",
+            "",
+            "| chunk chars / overlap sentences | hybrid hit@1 | hybrid MRR@10 | hybrid budget "
+            "| + rerank hit@1 | + rerank MRR@10 | + rerank budget |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for size, overlap, plain, reranked in sweep:
+            mark = (
+                " (default)"
+                if (size, overlap) == (defaults.chunk_chars, defaults.chunk_overlap_sentences)
+                else ""
+            )
+            lines.append(
+                f"| {size} / {overlap}{mark} | {plain['hit@1']:.3f} | {plain['mrr@10']:.3f} "
+                f"| {plain['budget']:.3f} | {reranked['hit@1']:.3f} | {reranked['mrr@10']:.3f} "
+                f"| {reranked['budget']:.3f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,438 @@
+"""Answer text -> checked citations: parse [n], map, drop, verify, attach, flag.
+
+The model's [n] markers are only claims.  Each answer sentence is checked against
+the passage it cites with a support score (no entailment cross-encoder ships in a
+package here), built from what is on disk:
+
+- meaning: the embedding similarity of the sentence to the passage's best sentence
+  (or pair of adjacent sentences);
+- words: the share of the sentence's content words found in the passage;
+- hard facts: every number and every name in the sentence must appear in the
+  passage (or its title); a claim with a number the passage lacks is unsupported
+  whatever the rest says.
+
+The threshold was chosen on SQuAD 2.0 sentence/paragraph pairs, never on the
+product's labelled set; ``eval/verifier_calibration.py`` regenerates the numbers in
+``eval/reports/verifier.md``.
+
+Numbering: [n] always means ``passages[n - 1]``, the n-th passage of the prompt, so
+``Citation.n`` is exactly what the answer text shows.  Numbers that match no
+passage are dropped; a sentence cited to a passage that does not support it is
+re-cited to one that does when there is one, and otherwise keeps its marker and is
+flagged unsupported; an uncited sentence that a passage supports gets that
+passage's marker.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rag.chunking import sentence_spans
+from rag.embeddings import Embedder
+from rag.retrieval import Passage
+
+# Chosen on SQuAD 2.0 pairs (eval/reports/verifier.md); see the module docstring.
+SUPPORT_THRESHOLD = 0.60
+DENSE_WEIGHT = 0.5
+NAMES_REQUIRED = True
+PAIRS = True
+
+# [3], [1, 2], [1][2], [Passage 2], [source 3]
+_MARKER = re.compile(
+    r"[ \t]*\[(?:(?:passage|source|article)\s*)?(\d{1,3}(?:\s*[,;]\s*(?:(?:passage|source|article)\s*)?\d{1,3})*)\]",
+    re.IGNORECASE,
+)
+_LEADING_MARKERS = re.compile(r"^(?:\s*\[[^\]\n]{1,40}\])+")
+_WORD = re.compile(r"[A-Za-z0-9À-ÖØ-öø-ÿ]+(?:['’][A-Za-z]+)?(?:[.,]\d+)*")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_END_PUNCT = re.compile(r"[.!?…:;]+[\"'”’)\]]*\s*$")
+
+_STOPWORD_TEXT = """a about above after again against all also am an and any are as at be because been
+    before being below between both but by can could did do does doing down during each
+    few for from further had has have having he her here hers herself him himself his how
+    i if in into is it its itself just me more most my myself no nor not now of off on
+    once only or other our ours ourselves out over own same she should so some such than
+    that the their theirs them themselves then there these they this those through to too
+    under until up very was we were what when where which while who whom why will with
+    would you your yours yourself yourselves according article articles passage passages
+    said says say told tells stated states reported reports mentioned mentions noted notes
+    one's also however including include includes included per via upon"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+# Capitalised words that start clauses or are generic, so not names to check.
+_CLAUSE_OPENERS = "yes no however meanwhile despite although though while according overall"
+_NOT_NAMES = _STOPWORDS | frozenset(_CLAUSE_OPENERS.split())
+_NUMBER_WORDS = {
+    "zero": "0", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+    "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
+    "thirteen": "13", "fourteen": "14", "fifteen": "15", "sixteen": "16", "seventeen": "17",
+    "eighteen": "18", "nineteen": "19", "twenty": "20", "thirty": "30", "forty": "40",
+    "fifty": "50", "hundred": "100", "thousand": "1000", "million": "1000000",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One [n] in the final answer, after checking."""
+
+    n: int  # the number shown in the answer text = position (1-based) in Answer.passages
+    source: str
+    chunk_id: str
+    start: int  # offsets of the cited passage in the file's text
+    end: int
+    text: str
+    title: str
+    supported: bool  # every sentence citing it is supported by this passage
+    score: float  # support score (the lowest over the sentences citing it)
+    quote_start: int  # offsets in the FILE of the best-supporting sentence of the passage
+    quote_end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "source": self.source,
+            "chunk_id": self.chunk_id,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "title": self.title,
+            "supported": self.supported,
+            "score": round(self.score, 4),
+            "quote_start": self.quote_start,
+            "quote_end": self.quote_end,
+        }
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of the answer and the citations it shows."""
+
+    text: str  # without its [n] markers
+    citations: list[int]
+    supported: bool  # at least one of its citations supports it
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "citations": self.citations, "supported": self.supported}
+
+
+@dataclass(frozen=True)
+class Support:
+    """How well one passage supports one claim, and why."""
+
+    score: float
+    quote: tuple[int, int]  # offsets in the passage's text of its best-matching sentence(s)
+    dense: float = 0.0  # cosine of the claim and the passage's best sentence (or pair)
+    lexical: float = 0.0  # share of the claim's content words found in the passage
+    missing_numbers: tuple[str, ...] = ()
+    missing_names: tuple[str, ...] = ()
+    missing_words: tuple[str, ...] = ()  # content words of the claim absent from the passage
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return self.missing_numbers + self.missing_names
+
+
+@dataclass(frozen=True)
+class ScoreRule:
+    """How the features make a score; chosen on SQuAD 2.0 (eval/verifier_calibration.py)."""
+
+    dense_weight: float = DENSE_WEIGHT
+    names_required: bool = NAMES_REQUIRED
+    pairs: bool = PAIRS
+
+    def score(
+        self, dense: float, lexical: float, numbers_missing: int, names_missing: int
+    ) -> float:
+        value = self.dense_weight * max(dense, 0.0) + (1 - self.dense_weight) * lexical
+        if numbers_missing or (names_missing and self.names_required):
+            value *= 0.5  # keeps the ranking informative, never reaches the threshold alone
+        return value
+
+
+@dataclass(frozen=True)
+class CheckedText:
+    """The answer after citation processing."""
+
+    answer: str
+    citations: list[Citation]
+    sentences: list[Sentence]
+    dropped: list[int] = field(default_factory=list)  # numbers that matched no passage
+    recited: int = 0  # sentences moved to a passage that supports them
+    attached: int = 0  # uncited sentences given a citation post hoc
+
+    @property
+    def citable(self) -> bool:
+        """Whether at least one sentence carries a supported citation."""
+        return any(s.supported for s in self.sentences)
+
+
+# --- parsing -------------------------------------------------------------------------
+
+
+def parse_markers(text: str) -> list[int]:
+    """The citation numbers written in ``text``, in order of appearance, repeats kept."""
+    numbers: list[int] = []
+    for m in _MARKER.finditer(text):
+        numbers.extend(int(x) for x in re.findall(r"\d+", m.group(1)))
+    return numbers
+
+
+def strip_markers(text: str) -> str:
+    """``text`` without its [n] markers, spacing before punctuation tidied."""
+    out = _MARKER.sub("", text)
+    return re.sub(r"\s+([.,;:!?])", r"\1", out).strip()
+
+
+@dataclass
+class _Piece:
+    """One answer sentence: its raw text and the gap that followed it."""
+
+    raw: str
+    gap: str
+    numbers: list[int]
+
+    @property
+    def claim(self) -> str:
+        return strip_markers(self.raw)
+
+
+def split_answer(text: str) -> list[_Piece]:
+    """The answer's sentences; a marker written after the full stop joins its sentence."""
+    spans = sentence_spans(text)
+    pieces: list[_Piece] = []
+    for i, (start, end) in enumerate(spans):
+        raw = text[start:end]
+        gap = text[end : spans[i + 1][0]] if i + 1 < len(spans) else text[end:]
+        lead = _LEADING_MARKERS.match(raw)
+        if lead and pieces and parse_markers(lead.group(0)):
+            # "Claim. [2] Next claim." -> the [2] belongs to "Claim."
+            pieces[-1].raw += pieces[-1].gap + lead.group(0).strip()
+            rest = raw[lead.end() :]
+            raw = rest.lstrip()
+            if not raw:
+                pieces[-1].gap = gap
+                continue
+            pieces[-1].gap = rest[: len(rest) - len(raw)] or " "
+        if pieces and not strip_markers(raw) and parse_markers(raw):
+            pieces[-1].raw += pieces[-1].gap + raw.strip()
+            pieces[-1].gap = gap
+            continue
+        pieces.append(_Piece(raw=raw, gap=gap, numbers=[]))
+    for p in pieces:
+        p.numbers = parse_markers(p.raw)
+    return pieces
+
+
+# --- the support score -----------------------------------------------------------------
+
+
+def _stem(word: str) -> str:
+    w = word.lower().replace("’", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    return w[:6] if len(w) > 6 else w
+
+
+def content_words(text: str) -> set[str]:
+    """Stemmed content words (stopwords out) of ``text``."""
+    return {_stem(w) for w in _WORD.findall(text) if w.lower() not in _STOPWORDS and len(w) > 1}
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers of ``text``, digits only (``1,200`` -> ``1200``; ``four`` -> ``4``)."""
+    found = {re.sub(r"[,]", "", n).rstrip(".") for n in _NUMBER.findall(text)}
+    found |= {_NUMBER_WORDS[w.lower()] for w in _WORD.findall(text) if w.lower() in _NUMBER_WORDS}
+    return found
+
+
+def names(text: str) -> set[str]:
+    """Capitalised words not opening a sentence: proper names, roughly (stemmed)."""
+    found: set[str] = set()
+    for start, end in sentence_spans(text):
+        words = _WORD.findall(text[start:end])
+        for w in words[1:]:
+            if w[0].isupper() and w.lower() not in _NOT_NAMES and not w.isdigit():
+                found.add(_stem(w))
+    return found
+
+
+class Verifier:
+    """Scores how well passages support answer sentences; embeddings are cached by text."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        threshold: float = SUPPORT_THRESHOLD,
+        rule: ScoreRule | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.threshold = threshold
+        self.rule = rule or ScoreRule()
+        self.cache: dict[str, np.ndarray] = {}  # text -> its embedding
+        self._lock = threading.Lock()
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Normalised embeddings of ``texts`` (one row each), cached by text."""
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self.cache))
+            if missing:
+                if len(self.cache) + len(missing) > 20_000:
+                    self.cache.clear()
+                for t, v in zip(missing, self.embedder.embed(missing), strict=True):
+                    self.cache[t] = np.asarray(v, dtype=np.float32)
+            if not texts:
+                return np.zeros((0, 1), dtype=np.float32)
+            return np.stack([self.cache[t] for t in texts])
+
+    def support(self, claim: str, text: str, title: str = "") -> Support:
+        """How well ``text`` (a passage, titled ``title``) supports ``claim``."""
+        return self.support_many([claim], [(text, title)])[0][0]
+
+    def support_many(
+        self, claims: Sequence[str], passages: Sequence[tuple[str, str]]
+    ) -> list[list[Support]]:
+        """``[i][j]``: the support of ``passages[j]`` (text, title) for ``claims[i]``."""
+        units = [passage_units(text, self.rule.pairs) for text, _ in passages]
+        flat = [
+            text[a:b] for (text, _), spans in zip(passages, units, strict=True) for a, b in spans
+        ]
+        matrix = self.vectors(list(claims) + flat)
+        sims = matrix[: len(claims)] @ matrix[len(claims) :].T
+        facts = [
+            (content_words(f"{text} {title}"), numbers(f"{text} {title}"))
+            for text, title in passages
+        ]
+        result: list[list[Support]] = []
+        for i, claim in enumerate(claims):
+            words, nums, nms = content_words(claim), numbers(claim), names(claim)
+            row: list[Support] = []
+            offset = 0
+            for spans, (p_words, p_nums) in zip(units, facts, strict=True):
+                block = sims[i, offset : offset + len(spans)]
+                offset += len(spans)
+                best = int(np.argmax(block))
+                dense = float(block[best])
+                lexical = len(words & p_words) / len(words) if words else 0.0
+                no_numbers = tuple(n for n in sorted(nums) if n not in p_nums)
+                no_names = tuple(n for n in sorted(nms) if n not in p_words)
+                no_words = tuple(sorted(words - p_words))
+                score = self.rule.score(dense, lexical, len(no_numbers), len(no_names))
+                row.append(
+                    Support(score, spans[best], dense, lexical, no_numbers, no_names, no_words)
+                )
+            result.append(row)
+        return result
+
+    def supports(self, s: Support) -> bool:
+        """Whether ``s`` is enough to show the citation as supported."""
+        if s.missing_numbers or (s.missing_names and self.rule.names_required):
+            return False
+        return s.score >= self.threshold
+
+
+def passage_units(text: str, pairs: bool = True) -> list[tuple[int, int]]:
+    """A passage's sentences (and pairs of adjacent sentences), as spans of its text."""
+    spans = sentence_spans(text) or [(0, len(text))]
+    if not pairs:
+        return spans
+    return spans + [(spans[i][0], spans[i + 1][1]) for i in range(len(spans) - 1)]
+
+
+# --- the whole answer -------------------------------------------------------------------
+
+
+def _is_claim(claim: str) -> bool:
+    """Whether a sentence states something checkable (not "Here is what I found:")."""
+    return len(content_words(claim)) >= 2 and not claim.rstrip().endswith(":")
+
+
+def _marker(numbers_: Sequence[int]) -> str:
+    return "".join(f"[{n}]" for n in numbers_)
+
+
+def _with_markers(raw: str, numbers_: Sequence[int]) -> str:
+    """``raw`` with its markers replaced by ``numbers_``, placed before the final stop."""
+    body = _MARKER.sub("", raw).rstrip()
+    if not numbers_:
+        return re.sub(r"\s+([.,;:!?])", r"\1", body)
+    body = re.sub(r"\s+([.,;:!?])", r"\1", body)
+    end = _END_PUNCT.search(body)
+    if end and end.start() > 0:
+        return f"{body[: end.start()]} {_marker(numbers_)}{body[end.start() :]}"
+    return f"{body} {_marker(numbers_)}"
+
+
+def check(
+    answer: str,
+    passages: Sequence[Passage],
+    verifier: Verifier,
+    attach: bool = True,
+) -> CheckedText:
+    """Map, drop, verify, re-cite, attach and flag the citations of ``answer``."""
+    pieces = split_answer(answer)
+    k = len(passages)
+    dropped = sorted({n for p in pieces for n in p.numbers if not 1 <= n <= k})
+    claims = [p.claim for p in pieces]
+    table = (
+        verifier.support_many(claims, [(p.text, p.title) for p in passages])
+        if claims and passages
+        else [[] for _ in claims]
+    )
+
+    sentences: list[Sentence] = []
+    uses: dict[int, list[tuple[bool, Support]]] = {}
+    parts: list[str] = []
+    recited = attached = 0
+    for piece, claim, row in zip(pieces, claims, table, strict=True):
+        cited = list(dict.fromkeys(n for n in piece.numbers if 1 <= n <= k))
+        good = {n for n in cited if verifier.supports(row[n - 1])}
+        best = max(range(k), key=lambda j: row[j].score) + 1 if row else None
+        best_ok = best is not None and verifier.supports(row[best - 1]) and _is_claim(claim)
+        if cited and not good and best_ok:
+            cited, good = [best], {best}  # the right claim, the wrong passage: re-cite
+            recited += 1
+        elif len(cited) > 1 and not good:
+            joined = " ".join(passages[n - 1].text for n in cited)
+            if verifier.supports(verifier.support(claim, joined, passages[cited[0] - 1].title)):
+                # a claim joining facts of several passages: each one holding part of it counts
+                good = {n for n in cited if row[n - 1].lexical > 0}
+        elif not cited and attach and best_ok:
+            cited, good = [best], {best}
+            attached += 1
+        for n in cited:
+            uses.setdefault(n, []).append((n in good, row[n - 1]))
+        sentences.append(Sentence(text=claim, citations=cited, supported=bool(good)))
+        parts.append(_with_markers(piece.raw, cited) + piece.gap)
+
+    citations = []
+    for n in sorted(uses):
+        p = passages[n - 1]
+        best_use = max((s for _, s in uses[n]), key=lambda s: s.score)
+        citations.append(
+            Citation(
+                n=n,
+                source=p.source,
+                chunk_id=p.chunk_id,
+                start=p.start,
+                end=p.end,
+                text=p.text,
+                title=p.title,
+                supported=all(ok for ok, _ in uses[n]),
+                score=min(s.score for _, s in uses[n]),
+                quote_start=p.start + best_use.quote[0],
+                quote_end=p.start + best_use.quote[1],
+            )
+        )
+    return CheckedText(
+        answer="".join(parts).strip(),
+        citations=citations,
+        sentences=sentences,
+        dropped=dropped,
+        recited=recited,
+        attached=attached,
+    )

