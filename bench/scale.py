@@ -123,7 +123,7 @@ def vector_table(texts: list[str], cache: Path) -> tuple[dict[str, Any], float, 
         table = dict(zip(saved["hashes"].tolist(), saved["vectors"], strict=True))
     missing = list({text_hash(t): t for t in texts if text_hash(t) not in table}.values())
     embedder = Embedder(Settings().embedding_model, 64)
-    sample = missing or texts[:256]
+    sample = missing or texts[:64]
     embedder.embed(sample[:8])  # load the model outside the timing
     started = time.perf_counter()
     vectors = embedder.embed(sample)
@@ -261,11 +261,11 @@ def worker_search(args: argparse.Namespace) -> dict[str, Any]:
 
     # The same searches with each query's vector computed beforehand: what the store
     # side costs, apart from the model (whose time the CPU contention inflates most).
-    vectors = {q: embedder.embed_query(q) for q, _ in qs}
+    vectors = {q.strip(): embedder.embed_query(q) for q, _ in qs}
 
     class Precomputed(Embedder):
         def embed_query(self, text: str) -> list[float]:
-            return vectors[text]
+            return vectors.get(text.strip()) or embedder.embed_query(text)
 
     warm = Retriever(settings, store=store, embedder=Precomputed(settings.embedding_model))
     retrieval = []

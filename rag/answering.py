@@ -38,7 +38,7 @@ from rag.llm import LLM, LLMUnavailable
 from rag.retrieval import Filters, Passage, Retriever
 
 REFUSAL = "I cannot find the answer in the articles."
-MAX_TITLE_CHARS = 80
+MAX_TITLE_CHARS = 60
 MAX_SENTENCE_CHARS = 400
 EXTRACTIVE_SENTENCES = 2
 STOP = ["<passage", "</passage>", "\nQuestion:"]
@@ -151,37 +151,50 @@ def select_context(
     """Each passage trimmed to its sentences nearest ``query``, all within ``budget`` chars.
 
     Every passage keeps at least its best sentence (so every [n] has something to
-    cite); the rest of the budget goes to the best sentences overall.  Kept
-    sentences stay in their order; a gap between them shows as " … ".
+    cite); the rest of the budget goes to the best sentences overall, each sentence
+    once even when neighbouring passages share it.  Kept sentences stay in their
+    order; a gap between them shows as " … ".
     """
     if not passages:
         return []
-    spans = [sentence_spans(p.text) or [(0, len(p.text))] for p in passages]
-    units = [(i, j) for i, sp in enumerate(spans) for j in range(len(sp))]
-    texts = [_clip(passages[i].text[slice(*spans[i][j])]) for i, j in units]
-    vectors = verifier.vectors([query, *texts])
+    sentences = [
+        [_clip(p.text[a:b]) for a, b in sentence_spans(p.text) or [(0, len(p.text))]]
+        for p in passages
+    ]
+    flat = [text for group in sentences for text in group]
+    vectors = verifier.vectors([query, *flat])
     q_words = content_words(query)
-    scores = {}
-    for (u, text), vec in zip(zip(units, texts, strict=True), vectors[1:], strict=True):
+    relevance: dict[str, float] = {}
+    for text, vector in zip(flat, vectors[1:], strict=True):
         overlap = len(q_words & content_words(text)) / len(q_words) if q_words else 0.0
-        scores[u] = float(vec @ vectors[0]) + 0.3 * overlap
-    chosen: set[tuple[int, int]] = set()
+        relevance[text] = float(vector @ vectors[0]) + 0.3 * overlap
+
+    kept: list[set[int]] = [set() for _ in passages]
+    seen: set[str] = set()
     used = 0
-    for i in range(len(passages)):  # each passage's best sentence, best passages first
-        best = max((u for u in units if u[0] == i), key=scores.__getitem__)
-        chosen.add(best)
-        used += len(texts[units.index(best)]) + 1
-    for u in sorted(units, key=lambda u: -scores[u]):
-        size = len(texts[units.index(u)]) + 1
-        if u not in chosen and used + size <= budget:
-            chosen.add(u)
-            used += size
+    for i, group in enumerate(sentences):  # each passage's best new sentence, best first
+        order = sorted(range(len(group)), key=lambda j: -relevance[group[j]])
+        j = next((j for j in order if group[j] not in seen), order[0])
+        kept[i].add(j)
+        seen.add(group[j])
+        used += len(group[j]) + 1
+    ranked = sorted(
+        ((i, j) for i, group in enumerate(sentences) for j in range(len(group))),
+        key=lambda ij: -relevance[sentences[ij[0]][ij[1]]],
+    )
+    for i, j in ranked:
+        text = sentences[i][j]
+        if text not in seen and used + len(text) + 1 <= budget:
+            kept[i].add(j)
+            seen.add(text)
+            used += len(text) + 1
+
     excerpts = []
-    for i in range(len(passages)):
-        kept = sorted(j for (pi, j) in chosen if pi == i)
+    for group, chosen in zip(sentences, kept, strict=True):
+        order = sorted(chosen)
         parts: list[str] = []
-        for a, b in zip(kept, [*kept[1:], None], strict=True):
-            parts.append(texts[units.index((i, a))])
+        for a, b in zip(order, [*order[1:], None], strict=True):
+            parts.append(group[a])
             if b is not None and b != a + 1:
                 parts.append("…")
         excerpts.append(" ".join(parts))
@@ -210,10 +223,14 @@ def build_messages(
     """The chat messages asking the model to answer ``question`` from ``passages``."""
     template = prompt("passage").strip()
     blocks = []
+    titled: set[str] = set()
     for n, (p, text) in enumerate(zip(passages, excerpts, strict=True), 1):
         title = _attribute(p.title)
         if len(title) > MAX_TITLE_CHARS:
             title = title[:MAX_TITLE_CHARS].rsplit(" ", 1)[0] + " …"
+        # The title once per file: prompt tokens are what a small local model is slowest at.
+        title = "" if p.source in titled else f' title="{title}"'
+        titled.add(p.source)
         blocks.append(
             template.format(n=n, source=_attribute(p.source), title=title, text=_as_data(text))
         )
@@ -236,11 +253,14 @@ def extractive(
 ) -> str:
     """An answer made of the passage sentences nearest the query (or the model's text)."""
     candidates: list[tuple[int, str]] = []
+    headlines: list[tuple[int, str]] = []  # lines without a full stop: titles, table rows
     for n, p in enumerate(passages[:3], 1):
         for a, b in sentence_spans(p.text):
             text = " ".join(p.text[a:b].split()).lstrip("-•* ").strip()
-            if len(content_words(text)) >= 4:
-                candidates.append((n, text))
+            if len(content_words(text)) >= 4 and "|" not in text:
+                ends = re.search(r"[.!?…][\"'”’)]*$", text)
+                (candidates if ends else headlines).append((n, text))
+    candidates = candidates or headlines
     if not candidates:
         return ""
     probes = [query] + ([strip_markers(hint)] if hint and hint.strip() else [])
@@ -337,7 +357,7 @@ class Answerer:
 
         def finish(text: str, fallback: str | None, raw: str | None, refused: bool = False) -> Done:
             t_check = time.perf_counter()
-            checked = check(text, passages, self.verifier, attach=not refused)
+            checked = check(text, passages, self.verifier, attach=not refused, question=query)
             timings["verify"] = time.perf_counter() - t_check
             timings["total"] = time.perf_counter() - t0
             return Done(
@@ -392,7 +412,7 @@ class Answerer:
             )
             return
 
-        checked = check(raw, passages, self.verifier)
+        checked = check(raw, passages, self.verifier, question=query)
         supported = sum(1 for s in checked.sentences if s.supported)
         if is_refusal(raw, supported):
             refusal_only = all(is_refusal_sentence(p.claim) for p in split_answer(raw))

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -37,11 +38,14 @@ from rag.chunking import sentence_spans
 from rag.embeddings import Embedder
 from rag.retrieval import Passage
 
-# Chosen on SQuAD 2.0 pairs (eval/reports/verifier.md); see the module docstring.
-SUPPORT_THRESHOLD = 0.60
-DENSE_WEIGHT = 0.5
+# Chosen on SQuAD 2.0 pairs, never on eval/seeds.jsonl: eval/verifier_calibration.py
+# picks them and writes eval/reports/verifier.md (precision and recall held out).
+SUPPORT_THRESHOLD = 0.81
+DENSE_WEIGHT = 0.3
 NAMES_REQUIRED = True
-PAIRS = True
+PAIRS = False  # adjacent-sentence pairs as units: no better there, twice the embeddings
+QUESTION_AWARE = True
+WORD_PENALTY = 0.05
 
 # [3], [1, 2], [1][2], [Passage 2], [source 3]
 _MARKER = re.compile(
@@ -62,7 +66,9 @@ _STOPWORD_TEXT = """a about above after again against all also am an and any are
     under until up very was we were what when where which while who whom why will with
     would you your yours yourself yourselves according article articles passage passages
     said says say told tells stated states reported reports mentioned mentions noted notes
-    one's also however including include includes included per via upon"""
+    one's also however including include includes included per via upon give gives gave
+    given giving several various many number key main major overall specifically
+    particularly notably mainly primarily"""
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 # Capitalised words that start clauses or are generic, so not names to check.
 _CLAUSE_OPENERS = "yes no however meanwhile despite although though while according overall"
@@ -128,9 +134,11 @@ class Support:
     quote: tuple[int, int]  # offsets in the passage's text of its best-matching sentence(s)
     dense: float = 0.0  # cosine of the claim and the passage's best sentence (or pair)
     lexical: float = 0.0  # share of the claim's content words found in the passage
+    lexical_new: float = 0.0  # the same over the words the question did not already say
     missing_numbers: tuple[str, ...] = ()
     missing_names: tuple[str, ...] = ()
     missing_words: tuple[str, ...] = ()  # content words of the claim absent from the passage
+    missing_new: tuple[str, ...] = ()  # those of them the question did not already say
 
     @property
     def missing(self) -> tuple[str, ...]:
@@ -144,14 +152,24 @@ class ScoreRule:
     dense_weight: float = DENSE_WEIGHT
     names_required: bool = NAMES_REQUIRED
     pairs: bool = PAIRS
+    question_aware: bool = QUESTION_AWARE
+    word_penalty: float = WORD_PENALTY
 
-    def score(
-        self, dense: float, lexical: float, numbers_missing: int, names_missing: int
-    ) -> float:
-        value = self.dense_weight * max(dense, 0.0) + (1 - self.dense_weight) * lexical
-        if numbers_missing or (names_missing and self.names_required):
-            value *= 0.5  # keeps the ranking informative, never reaches the threshold alone
+    def score(self, s: Support) -> float:
+        """The support score of the features in ``s`` (its own ``score`` is ignored)."""
+        if self.question_aware:
+            lexical, missing = s.lexical_new, len(s.missing_new)
+        else:
+            lexical, missing = s.lexical, len(s.missing_words)
+        value = self.dense_weight * max(s.dense, 0.0) + (1 - self.dense_weight) * lexical
+        value -= self.word_penalty * missing
+        if self.hard_fail(s):
+            value = min(value, 0.5 * value)  # stays informative for ranking, fails the check
         return value
+
+    def hard_fail(self, s: Support) -> bool:
+        """A number (or, when required, a name) of the claim is not in the passage."""
+        return bool(s.missing_numbers or (s.missing_names and self.names_required))
 
 
 @dataclass(frozen=True)
@@ -231,8 +249,14 @@ def split_answer(text: str) -> list[_Piece]:
 # --- the support score -----------------------------------------------------------------
 
 
+def _fold(word: str) -> str:
+    """Lower case without accents: "Beauséjour" and "Beausejour" are one name."""
+    decomposed = unicodedata.normalize("NFKD", word.lower().replace("’", "'"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def _stem(word: str) -> str:
-    w = word.lower().replace("’", "'")
+    w = _fold(word)
     if w.endswith("'s"):
         w = w[:-2]
     return w[:6] if len(w) > 6 else w
@@ -241,6 +265,11 @@ def _stem(word: str) -> str:
 def content_words(text: str) -> set[str]:
     """Stemmed content words (stopwords out) of ``text``."""
     return {_stem(w) for w in _WORD.findall(text) if w.lower() not in _STOPWORDS and len(w) > 1}
+
+
+def all_words(text: str) -> set[str]:
+    """Every word of ``text``, stemmed (where a claim's names are looked up)."""
+    return {_stem(w) for w in _WORD.findall(text)}
 
 
 def numbers(text: str) -> set[str]:
@@ -289,14 +318,18 @@ class Verifier:
                 return np.zeros((0, 1), dtype=np.float32)
             return np.stack([self.cache[t] for t in texts])
 
-    def support(self, claim: str, text: str, title: str = "") -> Support:
+    def support(self, claim: str, text: str, title: str = "", question: str = "") -> Support:
         """How well ``text`` (a passage, titled ``title``) supports ``claim``."""
-        return self.support_many([claim], [(text, title)])[0][0]
+        return self.support_many([claim], [(text, title)], question)[0][0]
 
     def support_many(
-        self, claims: Sequence[str], passages: Sequence[tuple[str, str]]
+        self, claims: Sequence[str], passages: Sequence[tuple[str, str]], question: str = ""
     ) -> list[list[Support]]:
-        """``[i][j]``: the support of ``passages[j]`` (text, title) for ``claims[i]``."""
+        """``[i][j]``: the support of ``passages[j]`` (text, title) for ``claims[i]``.
+
+        Words the claim shares with ``question`` are restated, not asserted: the
+        word-overlap features also get a variant over the claim's other words.
+        """
         units = [passage_units(text, self.rule.pairs) for text, _ in passages]
         flat = [
             text[a:b] for (text, _), spans in zip(passages, units, strict=True) for a, b in spans
@@ -304,35 +337,42 @@ class Verifier:
         matrix = self.vectors(list(claims) + flat)
         sims = matrix[: len(claims)] @ matrix[len(claims) :].T
         facts = [
-            (content_words(f"{text} {title}"), numbers(f"{text} {title}"))
+            (
+                content_words(f"{text} {title}"),
+                numbers(f"{text} {title}"),
+                all_words(f"{text} {title}"),
+            )
             for text, title in passages
         ]
+        asked = content_words(question)
         result: list[list[Support]] = []
         for i, claim in enumerate(claims):
             words, nums, nms = content_words(claim), numbers(claim), names(claim)
+            new = words - asked if len(words - asked) >= 2 else words
             row: list[Support] = []
             offset = 0
-            for spans, (p_words, p_nums) in zip(units, facts, strict=True):
+            for spans, (p_words, p_nums, p_all) in zip(units, facts, strict=True):
                 block = sims[i, offset : offset + len(spans)]
                 offset += len(spans)
                 best = int(np.argmax(block))
-                dense = float(block[best])
-                lexical = len(words & p_words) / len(words) if words else 0.0
-                no_numbers = tuple(n for n in sorted(nums) if n not in p_nums)
-                no_names = tuple(n for n in sorted(nms) if n not in p_words)
-                no_words = tuple(sorted(words - p_words))
-                score = self.rule.score(dense, lexical, len(no_numbers), len(no_names))
-                row.append(
-                    Support(score, spans[best], dense, lexical, no_numbers, no_names, no_words)
+                features = Support(
+                    score=0.0,
+                    quote=spans[best],
+                    dense=float(block[best]),
+                    lexical=len(words & p_words) / len(words) if words else 0.0,
+                    lexical_new=len(new & p_words) / len(new) if new else 0.0,
+                    missing_numbers=tuple(n for n in sorted(nums) if n not in p_nums),
+                    missing_names=tuple(n for n in sorted(nms) if n not in p_all),
+                    missing_words=tuple(sorted(words - p_words)),
+                    missing_new=tuple(sorted(new - p_words)),
                 )
+                row.append(replace(features, score=self.rule.score(features)))
             result.append(row)
         return result
 
     def supports(self, s: Support) -> bool:
         """Whether ``s`` is enough to show the citation as supported."""
-        if s.missing_numbers or (s.missing_names and self.rule.names_required):
-            return False
-        return s.score >= self.threshold
+        return not self.rule.hard_fail(s) and s.score >= self.threshold
 
 
 def passage_units(text: str, pairs: bool = True) -> list[tuple[int, int]]:
@@ -372,6 +412,7 @@ def check(
     passages: Sequence[Passage],
     verifier: Verifier,
     attach: bool = True,
+    question: str = "",
 ) -> CheckedText:
     """Map, drop, verify, re-cite, attach and flag the citations of ``answer``."""
     pieces = split_answer(answer)
@@ -379,7 +420,7 @@ def check(
     dropped = sorted({n for p in pieces for n in p.numbers if not 1 <= n <= k})
     claims = [p.claim for p in pieces]
     table = (
-        verifier.support_many(claims, [(p.text, p.title) for p in passages])
+        verifier.support_many(claims, [(p.text, p.title) for p in passages], question)
         if claims and passages
         else [[] for _ in claims]
     )
@@ -398,7 +439,8 @@ def check(
             recited += 1
         elif len(cited) > 1 and not good:
             joined = " ".join(passages[n - 1].text for n in cited)
-            if verifier.supports(verifier.support(claim, joined, passages[cited[0] - 1].title)):
+            union = verifier.support(claim, joined, passages[cited[0] - 1].title, question)
+            if verifier.supports(union):
                 # a claim joining facts of several passages: each one holding part of it counts
                 good = {n for n in cited if row[n - 1].lexical > 0}
         elif not cited and attach and best_ok:

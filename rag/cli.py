@@ -289,7 +289,7 @@ def eval_cmd(
     ),
 ) -> None:
     """Measure answers and citations against a labelled suite (see docs/eval.md)."""
-    from rag import evaluation
+    from rag import eval_report, evaluation
 
     with friendly_errors():
         s = settings()
@@ -297,8 +297,8 @@ def eval_cmd(
         items = evaluation.select(chosen, limit)
         with progress_bar(not as_json) as progress:
             run = evaluation.run(chosen, s, items, progress=progress)
-        evaluation.save_results(run, s.home / "eval-results" / f"{run.suite}.json")
-        written = evaluation.write_report(run, report) if report else None
+        eval_report.save_results(run, s.home / "eval-results" / f"{run.suite}.json")
+        written = eval_report.write_report(run, report) if report else None
     if as_json:
         echo_json(run.headline())
         return
@@ -309,14 +309,14 @@ def _print_eval(run: Any, written: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from rag.evaluation import fmt, metric_rows
+    from rag.eval_report import fmt, metric_rows
 
     total = run.totals
     table = Table(title=f"{run.suite}: {total['n']} items, {total['passed']} passed")
     for column in ("metric", "value", "meaning"):
         table.add_column(column, justify="right" if column == "value" else "left")
     for name, value, meaning in metric_rows(total):
-        table.add_row(name, fmt(value), meaning)
+        table.add_row(name, fmt(value, name), meaning)
     cats = Table(title="by category")
     for column in ("category", "n", "answer", "refusal", "cit. R", "cit. P", "src R", "R@5"):
         cats.add_column(column, justify="left" if column == "category" else "right")

@@ -27,9 +27,13 @@ reused, not re-embedded.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from filelock import FileLock, Timeout
@@ -39,7 +43,7 @@ from rag.config import Settings
 from rag.documents import Document, DocumentError, FileEntry, content_hash, iter_files, load
 from rag.documents import read_bytes as read_file_bytes
 from rag.embeddings import Embedder
-from rag.store import FileRecord, Store, date_ordinal, text_hash
+from rag.store import FileRecord, Store, date_ordinal, peek_generation, text_hash
 
 Progress = Callable[[int, int, str], None]
 
@@ -100,9 +104,14 @@ def index_signature(settings: Settings) -> dict[str, Any]:
     }
 
 
-# Chunks embedded per model call, in model batches: calls spanning files keep the
-# model busy; each call's chunks are then written to the store together.
-GROUP_BATCHES = 8
+# Files are embedded and written in groups of about this many model batches.  Big
+# groups spanning files matter: the model pads every batch to its longest text, and
+# sorting a big group by length first wastes little (about 2 % more tokens than
+# sorting the whole corpus at once, against 8 % for 256-chunk groups and 24 % for
+# one file at a time, measured on news-sized articles).
+GROUP_BATCHES = 32
+# Model batches embedded per progress update inside a group.
+PROGRESS_BATCHES = 4
 
 
 class _DimensionChanged(Exception):
@@ -135,6 +144,9 @@ def run(
             f"Cannot write to {settings.home} ({exc.strerror}); make it writable or set RAG_HOME."
         ) from None
     try:
+        if not rebuild and (report := _unchanged(settings, progress or _no_progress)):
+            return report
+        _forget_state(settings)  # written again only by a run that ends well
         embedder = embedder or Embedder(settings.embedding_model, settings.embedding_batch_size)
         try:
             return _run_locked(settings, rebuild, progress or _no_progress, embedder)
@@ -196,6 +208,7 @@ def _run_locked(
     dimension = None if new_store else meta.get("dimension")
     reuse = store.vectors_for([e.source for e, _ in todo if e.source in records] + gone)
 
+    failed: dict[str, tuple[str, str]] = {}  # source -> (content hash, reason)
     group: list[tuple[Document, list[Chunk]]] = []
     group_chunks = 0
     for n, (entry, data) in enumerate(todo):
@@ -204,18 +217,22 @@ def _run_locked(
             doc = load(entry, settings.max_file_bytes, data=data)
         except (DocumentError, OSError) as exc:
             reason = str(exc) if isinstance(exc, DocumentError) else f"cannot be read ({exc})"
-            report.skipped.append(Skipped(entry.source, _kept(reason, entry.source, records)))
+            reason = _kept(reason, entry.source, records)
+            report.skipped.append(Skipped(entry.source, reason))
+            failed[entry.source] = (content_hash(data), reason)
             continue
         pieces = chunk(doc, settings.chunk_chars, settings.chunk_overlap_sentences)
         group.append((doc, pieces))
         group_chunks += len(pieces)
         if group_chunks >= GROUP_BATCHES * settings.embedding_batch_size:
-            progress(n, len(todo), f"embedding {group_chunks} chunks")
-            dimension = _write_group(store, group, reuse, embedder, dimension, records, report)
+            step = _group_progress(progress, n, len(todo))
+            dimension = _write_group(
+                store, group, reuse, embedder, dimension, records, report, step
+            )
             group, group_chunks = [], 0
     if group:
-        progress(len(todo), len(todo), f"embedding {group_chunks} chunks")
-        dimension = _write_group(store, group, reuse, embedder, dimension, records, report)
+        step = _group_progress(progress, len(todo), len(todo))
+        dimension = _write_group(store, group, reuse, embedder, dimension, records, report, step)
 
     if gone:
         progress(len(todo), len(todo), f"removing {len(gone)} deleted files")
@@ -235,6 +252,90 @@ def _run_locked(
 
     report.documents = store.file_count()
     report.chunks = store.count()
+    final = store.file_records() if work else records
+    _save_state(
+        settings,
+        {
+            "collection": settings.collection,
+            "signature": signature,
+            "generation": store.generation,
+            "files": {s: r.content_hash for s, r in final.items() if r.state == "done"},
+            "failed": failed,
+            "documents": report.documents,
+            "chunks": report.chunks,
+        },
+    )
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+# --- the fast no-op ------------------------------------------------------------
+# After a run that ended well, a small JSON file beside the store remembers what the
+# folder looked like.  The next run hashes the files; if nothing differs and the
+# store is still at that generation, it answers without starting Chroma (a second
+# or two of imports) or the model.  A run that goes on to change anything deletes
+# the file first, so a killed run never leaves it behind.
+
+
+def _state_path(settings: Settings) -> Path:
+    return settings.home / f"{settings.collection}-index-state.json"
+
+
+def _forget_state(settings: Settings) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        _state_path(settings).unlink()
+
+
+def _save_state(settings: Settings, state: dict[str, Any]) -> None:
+    if settings.chroma_url:  # a shared server can change under us: always ask it
+        return
+    path = _state_path(settings)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    try:
+        tmp.write_text(json.dumps(state))
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def _unchanged(settings: Settings, progress: Progress) -> IndexReport | None:
+    """The report of a no-op run, if the folder and the store are as last left; else None."""
+    started = time.perf_counter()
+    if settings.chroma_url:
+        return None
+    try:
+        state = json.loads(_state_path(settings).read_text())
+        if (
+            state["collection"] != settings.collection
+            or state["signature"] != index_signature(settings)
+            or state["generation"] != peek_generation(settings)
+        ):
+            return None
+        files: dict[str, str] = state["files"]
+        failed: dict[str, list[str]] = state["failed"]
+        report = IndexReport(documents=int(state["documents"]), chunks=int(state["chunks"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    seen: set[str] = set()
+    entries = list(iter_files(settings.articles_dir))
+    for i, entry in enumerate(entries):
+        progress(i, len(entries), f"checking {entry.source}")
+        seen.add(entry.source)
+        try:
+            data = read_file_bytes(entry, settings.max_file_bytes)
+        except DocumentError as exc:
+            report.skipped.append(Skipped(entry.source, _kept(str(exc), entry.source, files)))
+            continue
+        digest = content_hash(data)
+        if files.get(entry.source) == digest:
+            report.unchanged += 1
+        elif entry.source in failed and failed[entry.source][0] == digest:
+            report.skipped.append(Skipped(entry.source, failed[entry.source][1]))
+        else:
+            return None
+    if not seen.issuperset(files):
+        return None  # a file was deleted
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
@@ -256,10 +357,17 @@ def _repair(store: Store, records: dict[str, FileRecord]) -> dict[str, FileRecor
     return repaired
 
 
-def _kept(reason: str, source: str, records: dict[str, FileRecord]) -> str:
-    if source in records:
+def _kept(reason: str, source: str, indexed: Container[str]) -> str:
+    if source in indexed:
         return f"{reason} (its previously indexed version is kept)"
     return reason
+
+
+def _group_progress(progress: Progress, files_done: int, files: int) -> Callable[[int, int], None]:
+    def step(done: int, total: int) -> None:
+        progress(files_done, files, f"embedding {done}/{total} chunks")
+
+    return step
 
 
 def _write_group(
@@ -270,21 +378,27 @@ def _write_group(
     dimension: int | None,
     records: dict[str, FileRecord],
     report: IndexReport,
+    step: Callable[[int, int], None],
 ) -> int | None:
-    """Embed the chunks of several files in one go, then write them file-safely."""
+    """Embed the chunks of several files together, then write them file-safely."""
     missing: dict[str, str] = {}
     for _doc, pieces in group:
         for p in pieces:
             h = text_hash(p.text)
             if h not in reuse:
                 missing.setdefault(h, p.text)
-    if missing:
-        fresh = embedder.embed(list(missing.values()))
+    # Longest first, in slices: the same batches as one call, with progress between.
+    order = sorted(missing, key=lambda h: -len(missing[h]))
+    size = PROGRESS_BATCHES * max(1, embedder.batch_size)
+    for i in range(0, len(order), size):
+        step(i, len(order))
+        hashes = order[i : i + size]
+        fresh = embedder.embed([missing[h] for h in hashes])
         if dimension is None:
             dimension = len(fresh[0])
         elif len(fresh[0]) != dimension:
             raise _DimensionChanged()
-        reuse.update(zip(missing, fresh, strict=True))
+        reuse.update(zip(hashes, fresh, strict=True))
     total = sum(len(pieces) for _doc, pieces in group)
     report.embedded += len(missing)
     report.reused += total - len(missing)

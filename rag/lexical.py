@@ -9,6 +9,7 @@ Chroma server.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -103,18 +105,31 @@ STOPWORDS = frozenset(
 )
 
 
+# Bump when tokenize() or the BM25 parameters change: saved indexes are then rebuilt.
+TOKENIZER_VERSION = "snowball-en-1"
+# k1 and b as Anserini uses them for passage retrieval (Lin et al.); short passages
+# want less length normalisation than bm25s' document defaults (1.5, 0.75).
+BM25_K1 = 0.9
+BM25_B = 0.4
+
+
+@functools.cache
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
 def tokenize(text: str) -> list[str]:
-    """Lower-cased, accent-folded words without stopwords; light plural folding."""
+    """Lower-cased, accent-folded, stemmed words without stopwords.
+
+    Snowball stemming lets "elected" find "election" and "universities" find
+    "university"; the same function tokenizes queries, passages and sentences.
+    """
     text = unicodedata.normalize("NFKD", text.lower())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    out = []
-    for word in _WORD.findall(text):
-        if word in STOPWORDS:
-            continue
-        if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        out.append(word)
-    return out
+    words = [w for w in _WORD.findall(text) if w not in STOPWORDS]
+    return _stemmer().stemWords(words) if words else []
 
 
 @dataclass
@@ -124,30 +139,60 @@ class LexicalIndex:
     sources: list[str]
     published: np.ndarray  # YYYYMMDD per chunk, 0 when unknown
     model: object | None  # bm25s.BM25, or None for an empty index
+    _position: dict[str, int] | None = None
+    _df: np.ndarray | None = None
+
+    def position(self, chunk_id: str) -> int | None:
+        if self._position is None:
+            self._position = {cid: i for i, cid in enumerate(self.ids)}
+        return self._position.get(chunk_id)
+
+    def term_ids(self, tokens: Sequence[str]) -> list[int]:
+        if self.model is None:
+            return []
+        vocab = self.model.vocab_dict  # type: ignore[attr-defined]
+        return [vocab[t] for t in dict.fromkeys(tokens) if t in vocab]
+
+    def scores(self, query: str, mask: np.ndarray | None = None) -> np.ndarray:
+        """The BM25 score of every chunk (aligned with ``ids``); masked-out chunks score 0."""
+        terms = self.term_ids(tokenize(query))
+        if not terms:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        out = self.model.get_scores(terms)  # type: ignore[attr-defined]
+        return out * mask if mask is not None else out
 
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) best first; ``mask`` (1 = allowed) filters chunks."""
-        if self.model is None or not self.ids:
+        if not self.ids:
             return []
-        tokens = tokenize(query)
-        if not tokens:
-            return []
-        import bm25s
+        scores = self.scores(query, mask)
+        return [(self.ids[i], float(scores[i])) for i in top(scores, k)]
 
-        k = min(k, len(self.ids))
-        model: bm25s.BM25 = self.model  # type: ignore[assignment]
-        vocab = model.vocab_dict
-        known = [t for t in tokens if t in vocab]
-        if not known:
-            return []
-        docs, scores = model.retrieve(
-            [known], k=k, show_progress=False, weight_mask=mask, n_threads=0
-        )
-        return [
-            (self.ids[int(d)], float(s))
-            for d, s in zip(docs[0], scores[0], strict=True)
-            if float(s) > 0
-        ]
+    def idf(self, tokens: Sequence[str]) -> dict[str, float]:
+        """Inverse document frequency of each known token (BM25's smoothed form)."""
+        if self.model is None:
+            return {}
+        if self._df is None:
+            indptr = np.asarray(self.model.scores["indptr"])  # type: ignore[attr-defined]
+            self._df = np.diff(indptr)
+        vocab = self.model.vocab_dict  # type: ignore[attr-defined]
+        n = len(self.ids)
+        out = {}
+        for t in tokens:
+            if t in vocab:
+                df = float(self._df[vocab[t]])
+                out[t] = float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
+        return out
+
+
+def top(scores: np.ndarray, k: int) -> list[int]:
+    """Indices of the ``k`` highest positive scores, best first."""
+    k = min(k, len(scores))
+    if k <= 0:
+        return []
+    part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    part = part[scores[part] > 0]
+    return [int(i) for i in part[np.argsort(-scores[part], kind="stable")]]
 
 
 _cache: dict[str, LexicalIndex] = {}
@@ -185,7 +230,7 @@ def _build(store: Store, generation: int) -> LexicalIndex:
         corpus.append(tokenize(f"{c.title}\n{c.text}" if c.start == 0 else c.text))
     model = None
     if ids:
-        model = bm25s.BM25()
+        model = bm25s.BM25(k1=BM25_K1, b=BM25_B)
         model.index(_as_tokenized(corpus), show_progress=False)
     return LexicalIndex(generation, ids, sources, np.array(published, dtype=np.int64), model)
 
@@ -211,6 +256,7 @@ def _save(settings: Settings, index: LexicalIndex) -> None:
             json.dumps(
                 {
                     "generation": index.generation,
+                    "tokenizer": TOKENIZER_VERSION,
                     "ids": index.ids,
                     "sources": index.sources,
                     "published": index.published.tolist(),
@@ -231,7 +277,7 @@ def _load(settings: Settings, generation: int) -> LexicalIndex | None:
     base = _dir(settings)
     try:
         meta = json.loads((base / "meta.json").read_text())
-        if int(meta["generation"]) != generation:
+        if int(meta["generation"]) != generation or meta.get("tokenizer") != TOKENIZER_VERSION:
             return None
         ids = [str(i) for i in meta["ids"]]
         model = None

@@ -1,17 +1,23 @@
-"""Question -> Passages: dense + BM25 fused by reciprocal rank, filtered, de-duplicated.
+"""Question -> Passages: dense + BM25 fused by score, reranked, filtered, de-duplicated.
 
 Dense similarity finds paraphrases; BM25 finds the question's exact words (names,
-numbers, rare terms) that a small embedding model blurs.  Their ranked lists are
-fused with reciprocal-rank fusion, overlapping neighbours from the same file are
-merged so the top k are k different pieces of evidence, and every passage keeps its
-file and character offsets.
+numbers, rare terms) that a small embedding model blurs.  Each side proposes its
+best chunks; every candidate then gets both scores (its cosine similarity and its
+BM25 score, never a guess for the side that did not propose it), and they are fused
+as a weighted sum, BM25 scaled by the query's best BM25 score.  Unlike
+reciprocal-rank fusion this keeps how far ahead a candidate is, which matters when
+one side is sure (measured: eval/reports/retrieval.md).  A reranker (rag/rerank.py)
+then reorders the best candidates, and overlapping chunks of one file are cut down
+to the text a better passage does not already show, so the top k are k different
+pieces of evidence.  Every passage keeps its file and exact character offsets.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import threading
-from dataclasses import dataclass, field, replace
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -20,9 +26,25 @@ import numpy as np
 from rag import lexical
 from rag.config import Settings
 from rag.embeddings import Embedder
-from rag.store import Store, StoredChunk, date_ordinal
+from rag.rerank import Reranker, RerankerError, make_reranker
+from rag.store import (
+    Store,
+    StoredChunk,
+    StoreError,
+    date_ordinal,
+    describe_failure,
+    to_stored_chunk,
+)
 
-RRF_K = 60
+# Weight of BM25 (scaled to [0, 1] by the query's best score) against cosine
+# similarity, chosen on the tune half of the SQuAD questions (eval/retrieval_bench.py).
+BM25_WEIGHT = 0.5
+# Candidates proposed by each side, and how many of the fused best are reranked.
+POOL = 40
+RERANK_POOL = 20
+# A passage more than this share of which a better one already shows is dropped;
+# otherwise it is cut down to the part not shown yet.
+MAX_COVERED = 0.5
 
 
 class RetrievalError(Exception):
@@ -100,18 +122,38 @@ class Passage:
         }
 
 
+@dataclass
+class Candidate:
+    """One chunk with its scores while it is being ranked."""
+
+    chunk: StoredChunk
+    dense: float  # cosine similarity to the query
+    bm25: float  # raw BM25 score
+    fused: float = 0.0
+    rerank: float | None = None
+
+    @property
+    def score(self) -> float:
+        return self.fused if self.rerank is None else self.rerank
+
+
 class Retriever:
     """Hybrid search over one store; cheap to call many times (model loaded once)."""
 
     def __init__(
-        self, settings: Settings, store: Store | None = None, embedder: Embedder | None = None
+        self,
+        settings: Settings,
+        store: Store | None = None,
+        embedder: Embedder | None = None,
+        reranker: Reranker | str | None = "settings",
     ) -> None:
         self.settings = settings
         self.store = store or Store(settings)
         self.embedder = embedder or Embedder(
             settings.embedding_model, settings.embedding_batch_size
         )
-        self._lock = threading.Lock()
+        self.reranker: Reranker | None = make_reranker(settings)
+        self.timings: dict[str, float] = {}  # seconds spent per stage by the last search
 
     def search(
         self, query: str, k: int | None = None, filters: Filters | None = None
@@ -127,32 +169,83 @@ class Retriever:
             raise RetrievalError(
                 "The index is empty; add articles to the folder and run `rag index`."
             )
+        clock = _Clock()
         lex = lexical.refresh(self.store, self.settings)
-        pool = max(4 * k, 20)
-        dense = self._dense(query, pool, filters, lex)
-        sparse = self._sparse(query, pool, filters, lex)
-        fused = self._fuse(dense, sparse)
-        if not fused:
-            if filters.active:
-                raise RetrievalError(
-                    "No indexed article matches those filters; check --source and the dates."
-                )
-            return []
-        chunks = {c.chunk_id: c for c, _ in dense}
-        missing = [cid for cid, _ in fused if cid not in chunks]
-        chunks.update({c.chunk_id: c for c in self.store.get_chunks(missing)})
-        passages = []
-        for cid, score in fused:
-            c = chunks.get(cid)
-            if c is None:  # deleted by a concurrent re-index
-                continue
-            passages.append(_to_passage(c, score, dense_rank(dense, cid), sparse_rank(sparse, cid)))
-        return merge_neighbours(passages)[:k]
+        mask = self._mask(filters, lex)
+        if mask is not None and not mask.any():
+            raise RetrievalError(
+                "No indexed article matches those filters; check --source and the dates."
+            )
+        clock.lap("bm25_refresh")
+        vector = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
+        clock.lap("embed")
+        candidates = self.candidates(query, vector, filters, lex, mask, max(POOL, 4 * k), clock)
+        ranked = self.rank(query, candidates, lex, max(RERANK_POOL, 2 * k))
+        clock.lap("rerank")
+        passages = distinct_passages(ranked, k)
+        self.timings = clock.laps
+        return passages
+
+    # --- stages --------------------------------------------------------------------
+
+    def candidates(
+        self,
+        query: str,
+        vector: np.ndarray,
+        filters: Filters,
+        lex: lexical.LexicalIndex,
+        mask: np.ndarray | None,
+        pool: int,
+        clock: _Clock | None = None,
+    ) -> list[Candidate]:
+        """The union of both sides' best chunks, each with both of its scores."""
+        clock = clock or _Clock()
+        dense = self._dense(vector, pool, filters, lex)
+        clock.lap("dense")
+        bm25 = lex.scores(query, mask)
+        top_bm25 = lexical.top(bm25, pool)
+        clock.lap("bm25")
+        best_bm25 = float(bm25[top_bm25[0]]) if top_bm25 else 0.0
+        out: dict[str, Candidate] = {}
+        for c, sim in dense:
+            pos = lex.position(c.chunk_id)
+            out[c.chunk_id] = Candidate(c, sim, float(bm25[pos]) if pos is not None else 0.0)
+        missing = [lex.ids[i] for i in top_bm25 if lex.ids[i] not in out]
+        for c, emb in self._fetch(missing):
+            pos = lex.position(c.chunk_id)
+            sim = float(np.dot(vector, emb)) if emb is not None else 0.0
+            out[c.chunk_id] = Candidate(c, sim, float(bm25[pos]) if pos is not None else 0.0)
+        for cand in out.values():
+            scaled = cand.bm25 / best_bm25 if best_bm25 > 0 else 0.0
+            cand.fused = BM25_WEIGHT * scaled + (1 - BM25_WEIGHT) * cand.dense
+        clock.lap("fuse")
+        return sorted(out.values(), key=lambda c: -c.fused)
+
+    def rank(
+        self, query: str, candidates: list[Candidate], lex: lexical.LexicalIndex, pool: int
+    ) -> list[Candidate]:
+        """Rerank the best ``pool`` fused candidates; the rest keep their fused order."""
+        if self.reranker is None or not candidates:
+            return candidates
+        head, tail = candidates[:pool], candidates[pool:]
+        try:
+            new = self.reranker.rerank(
+                query, [c.chunk.text for c in head], [c.fused for c in head], lex.idf
+            )
+        except RerankerError as exc:
+            raise RetrievalError(str(exc)) from None
+        for cand, score in zip(head, new, strict=True):
+            cand.rerank = score
+        head.sort(key=lambda c: -c.score)
+        if tail:  # keep reranked scores above the unreranked ones
+            floor = min(c.score for c in head)
+            for cand in tail:
+                cand.rerank = min(cand.fused, floor) - 1e-9
+        return head + tail
 
     def _dense(
-        self, query: str, n: int, filters: Filters, lex: lexical.LexicalIndex
+        self, vector: np.ndarray, n: int, filters: Filters, lex: lexical.LexicalIndex
     ) -> list[tuple[StoredChunk, float]]:
-        vector = self.embedder.embed_query(query)
         where = filters.date_where()
         if filters.source:
             sources = sorted({s for s in lex.sources if filters.matches_source(s)})
@@ -160,88 +253,121 @@ class Retriever:
                 return []
             clause = {"source": {"$in": sources}}
             where = {"$and": [where, clause]} if where else clause
-        return self.store.query(vector, n, where)
+        return self.store.query(vector.tolist(), n, where)
 
-    def _sparse(
-        self, query: str, n: int, filters: Filters, lex: lexical.LexicalIndex
-    ) -> list[tuple[str, float]]:
-        mask = None
-        if filters.active:
-            allowed = np.array([filters.matches_source(s) for s in lex.sources], dtype=bool)
-            if filters.after or filters.before:
-                pub = lex.published
-                allowed &= pub > 0
-                if filters.after:
-                    allowed &= pub >= date_ordinal(filters.after)
-                if filters.before:
-                    allowed &= pub <= date_ordinal(filters.before)
-            if not allowed.any():
-                return []
-            mask = allowed.astype(np.float32)
-        return lex.search(query, n, mask)
+    def _fetch(self, ids: Sequence[str]) -> list[tuple[StoredChunk, np.ndarray | None]]:
+        """Chunks proposed by BM25 alone, with their vectors for the dense score."""
+        if not ids:
+            return []
+        try:
+            res = self.store.chunks.get(
+                ids=list(ids), include=["metadatas", "documents", "embeddings"]
+            )
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(describe_failure(exc, self.store.location)) from exc
+        embs = res.get("embeddings")
+        embs = list(embs) if embs is not None else [None] * len(res["ids"])
+        found = {
+            cid: (to_stored_chunk(cid, m or {}, d), e)
+            for cid, m, d, e in zip(
+                res["ids"], res["metadatas"], res["documents"], embs, strict=True
+            )
+        }
+        return [
+            (found[i][0], None if found[i][1] is None else np.asarray(found[i][1], np.float32))
+            for i in ids
+            if i in found  # gone: deleted by a concurrent re-index
+        ]
 
     @staticmethod
-    def _fuse(
-        dense: list[tuple[StoredChunk, float]], sparse: list[tuple[str, float]]
-    ) -> list[tuple[str, float]]:
-        scores: dict[str, float] = {}
-        for rank, (c, _) in enumerate(dense):
-            scores[c.chunk_id] = scores.get(c.chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
-        for rank, (cid, _) in enumerate(sparse):
-            scores[cid] = scores.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
-        return sorted(scores.items(), key=lambda kv: -kv[1])
+    def _mask(filters: Filters, lex: lexical.LexicalIndex) -> np.ndarray | None:
+        """1.0 for chunks the filters allow, 0.0 for the others; None when unfiltered."""
+        if not filters.active:
+            return None
+        allowed = np.array([filters.matches_source(s) for s in lex.sources], dtype=bool)
+        if filters.after or filters.before:
+            pub = lex.published
+            allowed &= pub > 0
+            if filters.after:
+                allowed &= pub >= date_ordinal(filters.after)
+            if filters.before:
+                allowed &= pub <= date_ordinal(filters.before)
+        return allowed.astype(np.float32)
 
 
-def dense_rank(dense: list[tuple[StoredChunk, float]], cid: str) -> float:
-    for c, sim in dense:
-        if c.chunk_id == cid:
-            return sim
-    return 0.0
+class _Clock:
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = self.laps.get(name, 0.0) + now - self._last
+        self._last = now
 
 
-def sparse_rank(sparse: list[tuple[str, float]], cid: str) -> float:
-    for other, score in sparse:
-        if other == cid:
-            return score
-    return 0.0
+def distinct_passages(ranked: Sequence[Candidate], k: int) -> list[Passage]:
+    """The first ``k`` passages, each showing text no better passage already shows.
 
-
-def _to_passage(c: StoredChunk, score: float, dense: float, bm25: float) -> Passage:
-    return Passage(
-        source=c.source,
-        chunk_id=c.chunk_id,
-        start=c.start,
-        end=c.end,
-        text=c.text,
-        title=c.title,
-        published=c.published,
-        score=score,
-        scores={"rrf": score, "dense": dense, "bm25": bm25},
-    )
-
-
-def merge_neighbours(passages: list[Passage]) -> list[Passage]:
-    """Fold passages that overlap an earlier (better) one from the same file into it.
-
-    Overlapping chunks share sentences; showing both would spend the reader's (and
-    the LLM's) budget on the same text twice.  The better-ranked passage is widened
-    to cover both, keeping its rank.
+    Neighbouring chunks share sentences.  A chunk mostly (more than MAX_COVERED)
+    inside better-ranked passages of its file is dropped; otherwise it is cut to its
+    largest part they do not show, with exact offsets, so no text is spent twice.
     """
-    kept: list[Passage] = []
-    for p in passages:
-        for i, q in enumerate(kept):
-            if q.source == p.source and p.start < q.end and q.start < p.end:
-                if p.start < q.start or p.end > q.end:
-                    kept[i] = _union(q, p)
-                break
-        else:
-            kept.append(p)
-    return kept
+    shown: dict[str, list[tuple[int, int]]] = {}
+    out: list[Passage] = []
+    for cand in ranked:
+        c = cand.chunk
+        spans = shown.setdefault(c.source, [])
+        start, end = _uncovered(c, spans)
+        if end - start <= 0 or (end - start) < (1 - MAX_COVERED) * (c.end - c.start):
+            continue
+        spans.append((start, end))
+        text = c.text[start - c.start : end - c.start]
+        out.append(
+            Passage(
+                source=c.source,
+                chunk_id=c.chunk_id,
+                start=start,
+                end=end,
+                text=text,
+                title=c.title,
+                published=c.published,
+                score=cand.score,
+                scores={
+                    "dense": cand.dense,
+                    "bm25": cand.bm25,
+                    "fused": cand.fused,
+                    **({"rerank": cand.rerank} if cand.rerank is not None else {}),
+                },
+            )
+        )
+        if len(out) >= k:
+            break
+    return out
 
 
-def _union(a: Passage, b: Passage) -> Passage:
-    start, end = min(a.start, b.start), max(a.end, b.end)
-    first, second = (a, b) if a.start <= b.start else (b, a)
-    overlap = first.end - second.start
-    text = first.text + second.text[overlap:] if second.end > first.end else first.text
-    return replace(a, start=start, end=end, text=text)
+def _uncovered(c: StoredChunk, spans: list[tuple[int, int]]) -> tuple[int, int]:
+    """The largest part of chunk ``c`` outside ``spans``, whitespace trimmed."""
+    pieces = [(c.start, c.end)]
+    for a, b in spans:
+        nxt = []
+        for x, y in pieces:
+            if b <= x or a >= y:
+                nxt.append((x, y))
+                continue
+            if x < a:
+                nxt.append((x, a))
+            if b < y:
+                nxt.append((b, y))
+        pieces = nxt
+    if not pieces:
+        return c.start, c.start
+    x, y = max(pieces, key=lambda p: p[1] - p[0])
+    text = c.text
+    while x < y and text[x - c.start].isspace():
+        x += 1
+    while y > x and text[y - 1 - c.start].isspace():
+        y -= 1
+    return x, y

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -497,7 +498,31 @@ class Store:
         except StoreError:
             raise
         except Exception as exc:
+            again = self._on_replaced_collection(fn, exc)
+            if again is None:
+                raise StoreError(describe_failure(exc, self.location)) from exc
+        try:
+            return again(*args, **kwargs)
+        except Exception as exc:
             raise StoreError(describe_failure(exc, self.location)) from exc
+
+    def _on_replaced_collection(self, fn: Any, exc: Exception) -> Any | None:
+        """The same method on the current collection, when another process re-created it.
+
+        A rebuild elsewhere (``rag index --rebuild``, a model change) deletes and
+        re-creates the collections; handles held here then name a collection that no
+        longer exists.
+        """
+        owner = getattr(fn, "__self__", None)
+        if owner is None or "does not exist" not in str(exc):
+            return None
+        if owner is self._chunks:
+            self._chunks = self._files = None
+            return getattr(self.chunks, fn.__name__)
+        if owner is self._files:
+            self._chunks = self._files = None
+            return getattr(self.files, fn.__name__)
+        return None
 
 
 def describe_failure(exc: Exception, location: str) -> str:
@@ -512,6 +537,33 @@ def describe_failure(exc: Exception, location: str) -> str:
     return (
         f"The store at {location} failed ({text[:200]}); run `rag index --rebuild` if it persists."
     )
+
+
+def peek_generation(settings: Settings) -> int | None:
+    """The embedded store's generation, read without starting Chroma (slow to import).
+
+    Reads Chroma's own SQLite file, read-only.  Any doubt (a server, no store yet,
+    another schema) gives None, and the caller takes the slow, sure path instead.
+    """
+    if settings.chroma_url:
+        return None
+    db = settings.store_dir / "chroma.sqlite3"
+    if not db.is_file():
+        return None
+    try:
+        con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=2)
+        try:
+            rows = con.execute(
+                "SELECT m.int_value FROM collection_metadata m "
+                "JOIN collections c ON c.id = m.collection_id "
+                "WHERE c.name = ? AND m.key = 'generation'",
+                (settings.collection,),
+            ).fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return None
+    return int(rows[0][0]) if len(rows) == 1 and rows[0][0] is not None else None
 
 
 def next_generation(current: int) -> int:

@@ -41,7 +41,7 @@ SCREENSHOT = bool(os.environ.get("RAG_SCREENSHOT"))
 LLM = "qwen2.5-coder-1.5b" if SCREENSHOT else "smollm2-135m"
 ANSWER_TIMEOUT_MS = (900 if SCREENSHOT else 300) * 1000
 TITLE = "Ask the articles"
-QUESTION = "Where were the recent peace talks held, and what did Russia demand?"
+QUESTION = "What did Russia demand at the peace talks in Istanbul?"
 TALKS_SOURCE = "004_3c5e144f33afb4e5.txt"
 HOSTILE = (
     "Lantern parade returns to Port Zorblat\n"
@@ -93,14 +93,15 @@ def served(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iter
     articles.mkdir()
     for f in SEEDS.glob("*.txt"):
         shutil.copy(f, articles / f.name)
-    (articles / "zorblat.txt").write_text(HOSTILE, encoding="utf-8")
+    if not SCREENSHOT:  # the committed screenshot shows the seed articles alone
+        (articles / "zorblat.txt").write_text(HOSTILE, encoding="utf-8")
     settings = Settings(home=base / "home", articles_dir=articles, embedded_llm=LLM)
     indexer.run(settings, embedder=embedder)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(
-        RAG_HOME=str(settings.home),
-        RAG_ARTICLES_DIR=str(articles),
+    env.update(  # relative to the server's working directory, as a user would write them
+        RAG_HOME="home",
+        RAG_ARTICLES_DIR="articles",
         RAG_EMBEDDED_LLM=LLM,
         RAG_MODELS_DIR=os.environ.get("RAG_TEST_MODELS_DIR", "/tmp/rag-models"),
         HF_HUB_OFFLINE="1",
@@ -150,6 +151,11 @@ def ask(page: object, question: str) -> None:
     box.press("Enter")
 
 
+def finished(page: object) -> object:
+    """The timing line under a finished answer (present whatever the answer was)."""
+    return page.get_by_text("Answered in").first  # type: ignore[attr-defined]
+
+
 def final_cards(page: object) -> object:
     """Source cards of finished answers carry a number badge; retrieval previews do not."""
     return page.locator(".rag-card:has(.rag-head sup.rag-cite)")  # type: ignore[attr-defined]
@@ -167,7 +173,7 @@ def test_ask_cite_open_and_no_script_runs(served: str, browser: object, tmp_path
     found.wait_for(timeout=180_000)
     sources_after = time.monotonic() - started
     assert TALKS_SOURCE in found.inner_text()
-    final_cards(page).first.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    finished(page).wait_for(timeout=ANSWER_TIMEOUT_MS)
     answered_after = time.monotonic() - started
     page.wait_for_timeout(1_000)
 
@@ -203,13 +209,15 @@ def test_ask_cite_open_and_no_script_runs(served: str, browser: object, tmp_path
     assert page.title() == TITLE
 
 
+@pytest.mark.skipif(SCREENSHOT, reason="the screenshot run serves the seed articles alone")
 def test_hostile_article_never_runs(served: str, browser: object, tmp_path: Path) -> None:
     page = browser.new_page()  # type: ignore[attr-defined]
     page.goto(served)
     page.get_by_test_id("stChatInput").wait_for(timeout=60_000)
     ask(page, "When does the Port Zorblat lantern parade open?")
-    page.locator(".rag-card", has_text="zorblat.txt").first.wait_for(timeout=ANSWER_TIMEOUT_MS)
-    final_cards(page).first.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    page.locator(".rag-found", has_text="zorblat.txt").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    finished(page).wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert page.locator(".rag-card", has_text="zorblat.txt").count() >= 1
     page.wait_for_timeout(1_500)  # time for an onerror handler to fire, if it could
     assert page.title() == TITLE
     assert page.locator("img[src=x]").count() == 0

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rag import eval_report as rep
 from rag import evaluation as ev
 from rag.answering import Answer
 from rag.citations import Citation, Sentence
@@ -378,29 +379,7 @@ def test_the_squad_suite_writes_one_file_per_article(tmp_path: Path) -> None:
     assert files[0].stat().st_mtime_ns == mtime
 
 
-# --- report ---------------------------------------------------------------------------
-
-
-def test_the_report_lists_failures_first_with_answer_and_citations(tmp_path: Path) -> None:
-    scores = [
-        ev.score(SINGLE, answer([("Sanctions and NATO.", [1], True)], [P_GOLD_A]), 1.0),
-        ev.score(SINGLE, answer([("Sanctions and NATO.", [1], True)], [P_OTHER_A]), 2.0),
-        ev.score(UNANSWERABLE, answer([("The Pope approved.", [1], False)], [P_OTHER_B]), 3.0),
-    ]
-    scores[0].id, scores[1].id, scores[2].id = "good", "badcite", "lured"
-    run = ev.EvalRun("hand", scores, "2025-01-01T00:00:00", 6.0, ev.describe_setup(Settings()))
-    report = ev.write_report(run, tmp_path / "r")
-    text = report.read_text()
-    rows = [line for line in text.splitlines() if line.startswith("| badcite") or
-            line.startswith("| lured") or line.startswith("| good")]  # fmt: skip
-    assert rows[-1].startswith("| good")
-    assert "### lured (unanswerable): answered instead of refusing" in text
-    assert "**A:** The Pope approved.[1]" in text
-    assert "[1] a.txt 400-600 (verifier: supported)" in text
-    png = (tmp_path / "r" / "metrics.png").read_bytes()
-    assert png.startswith(b"\x89PNG")
-    saved = ev.load_results(tmp_path / "r" / "results.json")
-    assert saved["totals"]["n"] == 3 and len(saved["items"]) == 3
+# --- saved runs ---------------------------------------------------------------------
 
 
 def test_a_saved_run_can_be_rescored_to_the_same_numbers(tmp_path: Path) -> None:
@@ -411,7 +390,7 @@ def test_a_saved_run_can_be_rescored_to_the_same_numbers(tmp_path: Path) -> None
     ]
     scores = [ev.score(item, a, 1.5) for item, a in pairs]
     run = ev.EvalRun("hand", scores, "2025-01-01T00:00:00", 4.5, {})
-    saved = ev.load_results(ev.save_results(run, tmp_path / "results.json"))
+    saved = rep.load_results(rep.save_results(run, tmp_path / "results.json"))
     suite = ev.Suite("hand", [item for item, _ in pairs], tmp_path)
     again = ev.rescore(saved, suite)
     assert again.totals == run.totals
@@ -473,7 +452,7 @@ def test_rag_eval_prints_a_table_writes_a_report_and_json(
     assert list(totals)[: len(ev.HEADLINE)] == list(ev.HEADLINE)
     assert totals["n"] == 1 and totals["suite"] == "mine"
     assert 0.0 <= totals["refusal_accuracy"] <= 1.0
-    saved = ev.load_results(ev.latest_results(Settings()))
+    saved = rep.load_results(rep.latest_results(Settings()))
     assert saved["totals"]["n"] == 1  # the chat page finds the last run
 
 
@@ -492,7 +471,7 @@ def test_the_seed_suite_stays_above_its_floors(
     settings = Settings(llm_base_url=url, llm_model=model)
     suite = ev.load_suite("seeds")
     run = ev.run(suite, settings, ev.sample(suite.items, floors["subset"]))
-    report = ev.write_report(run, tmp_path / "report")
+    report = rep.write_report(run, tmp_path / "report")
     total = run.totals
     below = {
         name: (total.get(name), floor)

@@ -27,7 +27,7 @@ from rag.documents import iter_files, load
 from rag.embeddings import Embedder, model_path
 from rag.indexer import IndexingError, index_signature
 from rag.retrieval import Retriever
-from rag.store import FileRecord, Store
+from rag.store import FileRecord, Store, text_hash
 
 REPO = Path(__file__).resolve().parents[1]
 SQUAD = Path("/work/shared/benchmarks/squad2/squad2-open.json")
@@ -134,6 +134,36 @@ def test_no_op_run_never_loads_the_model(indexed: Settings) -> None:
     assert not report.changed and report.embedded == 0
     assert Store(indexed).generation == generation  # nothing was written
     assert snapshot(indexed) == before
+    # Without the remembered state the run asks the store itself: still no model.
+    for state in indexed.home.glob("*-index-state.json"):
+        state.unlink()
+    report = indexer.run(indexed, embedder=fresh)
+    assert report.unchanged == 2 and not report.changed and fresh._model is None
+    assert Store(indexed).generation == generation
+
+
+def test_a_store_changed_behind_the_indexers_back_is_not_trusted(
+    indexed: Settings, embedder: Embedder
+) -> None:
+    Store(indexed).reset()  # as if another tool wiped the collections
+    report = indexer.run(indexed, embedder=embedder)
+    assert report.added == 2 and report.unchanged == 0
+    assert_consistent(indexed)
+
+
+def test_a_persistent_bad_file_is_reported_on_every_run(
+    indexed: Settings, embedder: Embedder
+) -> None:
+    (indexed.articles_dir / "photo.txt").write_bytes(b"\x00\x01binary" * 50)
+    first = indexer.run(indexed, embedder=embedder)
+    second = indexer.run(indexed, embedder=Embedder(indexed.embedding_model))
+    assert [(s.path, s.reason) for s in first.skipped] == [
+        (s.path, s.reason) for s in second.skipped
+    ]
+    assert [s.path for s in second.skipped] == ["photo.txt"] and "binary" in second.skipped[
+        0
+    ].reason
+    assert second.unchanged == 2 and not second.changed
 
 
 def test_changed_file_is_replaced_and_untouched_text_reuses_vectors(
@@ -418,17 +448,35 @@ def test_queries_keep_working_during_a_reindex(
 # --- kill -9 ------------------------------------------------------------------------
 
 
-def _queue_position(store_dir: Path) -> int:
-    """How many writes Chroma has logged so far (only used to time the kills)."""
-    try:
-        con = sqlite3.connect(f"file:{store_dir / 'chroma.sqlite3'}?mode=ro", uri=True, timeout=1)
+class Writes:
+    """Counts the writes Chroma logs in a store folder (only to time the kills).
+
+    Chroma numbers its write log per collection and drops it with the collection, so
+    a rebuild starts again from zero: count increments, not the raw position.
+    """
+
+    def __init__(self, store_dir: Path) -> None:
+        self.db = store_dir / "chroma.sqlite3"
+        self.last = 0
+        self.last = self._position()
+        self.total = 0
+
+    def _position(self) -> int:
         try:
-            row = con.execute("SELECT max(seq_id) FROM embeddings_queue").fetchone()
-        finally:
-            con.close()
-        return int(row[0] or 0)
-    except sqlite3.Error:
-        return 0
+            con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=1)
+            try:
+                row = con.execute("SELECT max(seq_id) FROM embeddings_queue").fetchone()
+            finally:
+                con.close()
+            return int(row[0] or 0)
+        except sqlite3.Error:
+            return self.last
+
+    def since_start(self) -> int:
+        now = self._position()
+        self.total += now - self.last if now >= self.last else now
+        self.last = now
+        return self.total
 
 
 def kill_when(
@@ -446,7 +494,7 @@ def kill_when(
     if proc.poll() is None:
         proc.kill()
         proc.wait()
-        pytest.fail("the indexer neither progressed nor finished in time")
+        pytest.fail(f"the indexer neither progressed nor finished in {limit:.0f} s")
     assert proc.returncode == 0, proc.stderr.read().decode() if proc.stderr else ""
     return False
 
@@ -469,16 +517,16 @@ def test_kill_9_mid_run_is_repaired_by_the_next_run(tmp_path: Path, embedder: Em
         "HF_HUB_OFFLINE": "1",
     }
     cmd = [RAG, "index", "--json"]
-    queue = crashed.store_dir
 
     # 1: killed early in the first build; 2: the repairing run killed again later;
     # 3: a --rebuild killed half-way through.
-    assert kill_when(cmd, env, lambda: _queue_position(queue) > total // 5)
-    start = _queue_position(queue)
-    assert kill_when(cmd, env, lambda: _queue_position(queue) > start + total // 3)
+    writes = Writes(crashed.store_dir)
+    assert kill_when(cmd, env, lambda: writes.since_start() > total // 5)
+    writes = Writes(crashed.store_dir)
+    assert kill_when(cmd, env, lambda: writes.since_start() > total // 3)
     indexer.run(crashed, embedder=embedder)
-    start = _queue_position(queue)
-    assert kill_when([*cmd, "--rebuild"], env, lambda: _queue_position(queue) > start + total // 2)
+    writes = Writes(crashed.store_dir)
+    assert kill_when([*cmd, "--rebuild"], env, lambda: writes.since_start() > total // 2)
 
     report = indexer.run(crashed, embedder=embedder)
     assert report.documents == 60 and report.chunks == total
@@ -499,8 +547,8 @@ def test_kill_9_mid_run_is_repaired_by_the_next_run(tmp_path: Path, embedder: Em
     for p in paths[8:11]:
         p.rename(p.with_name("renamed-" + p.name))
     make_articles(folder / "new", 5, seed=1)
-    start = _queue_position(queue)
-    assert kill_when(cmd, env, lambda: _queue_position(queue) > start + 20)
+    writes = Writes(crashed.store_dir)
+    assert kill_when(cmd, env, lambda: writes.since_start() > 20)
     report = indexer.run(crashed, embedder=embedder)
     assert report.documents == 62
     assert_consistent(crashed)
@@ -508,5 +556,9 @@ def test_kill_9_mid_run_is_repaired_by_the_next_run(tmp_path: Path, embedder: Em
     assert len(after) == len({text for _s, _a, _b, text in snapshot(crashed)[0].values()})
     for key in set(after) & set(before):
         assert max(abs(x - y) for x, y in zip(after[key], before[key], strict=True)) < 1e-3
-    query = embedder.embed_query("A late correction was added.")
-    assert max(sum(a * b for a, b in zip(query, v, strict=True)) for v in after.values()) > 0.5
+    # The vectors written by the interrupted and the repairing run belong to their texts.
+    texts = {text_hash(t): t for _s, _a, _b, t in snapshot(crashed)[0].values()}
+    new = sorted(set(after) - set(before))
+    assert new  # the edits and additions did produce new texts
+    for key, vec in zip(new, embedder.embed([texts[k] for k in new]), strict=True):
+        assert sum(a * b for a, b in zip(after[key], vec, strict=True)) > 0.999

@@ -307,6 +307,14 @@ def test_long_lived_readers_see_what_another_process_indexed(
         assert NEW_SOURCE not in gone["passages"] + gone["dense"] + gone["bm25"]
         assert gone["count"] == before["count"]
         assert NEW_SOURCE not in {p.source for p in here.search(NEW_QUESTION, k=3)}
+
+        # A rebuild elsewhere re-creates the collections under the readers' feet.
+        done = rag_cli(env, "index", "--rebuild")
+        assert done.returncode == 0, done.stderr
+        rebuilt = reader.ask(QUESTION)
+        assert QUESTION_SOURCE in rebuilt["passages"] and QUESTION_SOURCE in rebuilt["dense"]
+        assert rebuilt["count"] == before["count"]
+        assert QUESTION_SOURCE in {p.source for p in here.search(QUESTION, k=3)}
     finally:
         reader.close()
 

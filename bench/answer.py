@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Time to first token and total answer time on the seed questions, embedded default LLM.
+
+Indexes the seed articles into a scratch home, starts (or reuses) the embedded
+llama.cpp server with the default model, warms it up with one question, then asks
+a fixed, category-stratified subset of eval/seeds.jsonl under each setting given:
+passages per answer (-k), the passage budget in characters, and llama.cpp threads.
+Prints one Markdown table (p50/p90 first token and total, refusals, fallbacks) and
+the machine's load, since other work on the same cores slows everything.
+
+Targets (2 cores): p50 first token < 10 s, p50 total < 20 s.
+
+Usage:
+  .venv/bin/python bench/answer.py [--limit 12] [--k 5,3] [--budget 2000,1500,1000]
+      [--threads 2] [--max-tokens 160] [--out FILE.md] [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import time
+from collections import defaultdict
+from itertools import product
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from rag import indexer, llm  # noqa: E402
+from rag.answering import Answerer, Done, Token  # noqa: E402
+from rag.config import Settings  # noqa: E402
+from rag.retrieval import Retriever  # noqa: E402
+
+
+def stratified(items: list[dict], limit: int) -> list[dict]:
+    """A fixed subset: categories taken in turn, in file order."""
+    by_cat: dict[str, list[dict]] = defaultdict(list)
+    for item in items:
+        by_cat[item["category"]].append(item)
+    out: list[dict] = []
+    while len(out) < min(limit, len(items)):
+        for cat in sorted(by_cat):
+            if by_cat[cat] and len(out) < limit:
+                out.append(by_cat[cat].pop(0))
+    return out
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--limit", type=int, default=12)
+    parser.add_argument("--k", default="5")
+    parser.add_argument("--budget", default="2000,1500")
+    parser.add_argument("--threads", default="")
+    parser.add_argument("--max-tokens", type=int, default=None)
+    parser.add_argument("--embedded-llm", default=None)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/rag-bench-answer"))
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--raw", type=Path, default=None, help="Write every answer as JSON lines.")
+    args = parser.parse_args()
+
+    items = [json.loads(line) for line in (REPO / "eval" / "seeds.jsonl").open(encoding="utf-8")]
+    chosen = stratified(items, args.limit)
+    articles = args.work / "articles"
+    if not articles.exists():
+        shutil.copytree(REPO / "seeds", articles)
+    base = {
+        "home": args.work / "home",
+        "articles_dir": articles,
+        "llm_base_url": None,
+        "models_dir": Path(os.environ.get("RAG_MODELS_DIR", "/tmp/rag-models")),
+    }
+    if args.embedded_llm:
+        base["embedded_llm"] = args.embedded_llm
+    if args.max_tokens:
+        base["llm_max_tokens"] = args.max_tokens
+    indexer.run(Settings(**base))
+
+    rows = []
+    raw = args.raw.open("w", encoding="utf-8") if args.raw else None
+    load_start = os.getloadavg()
+    threads = [int(t) for t in args.threads.split(",") if t] or [None]
+    for n_threads, k, budget in product(
+        threads, [int(x) for x in args.k.split(",")], [int(x) for x in args.budget.split(",")]
+    ):
+        s = Settings(**base, llm_threads=n_threads, answer_context_chars=budget, top_k=k)
+        t = time.perf_counter()
+        server = llm.ensure_server(s)
+        start_s = time.perf_counter() - t
+        answerer = Answerer(s, retriever=Retriever(s))
+        answerer.ask("What is this about?")  # warm-up: model, embedder, prompt prefix cache
+        first, total, retrieval, chars, tokens = [], [], [], [], []
+        refused = fallback = 0
+        for item in chosen:
+            pieces = 0
+            answer = None
+            for event in answerer.stream(item["question"], item.get("history") or None):
+                if isinstance(event, Token):
+                    pieces += 1
+                elif isinstance(event, Done):
+                    answer = event.answer
+            assert answer is not None
+            first.append(answer.timings.get("first_token", answer.timings["total"]))
+            total.append(answer.timings["total"])
+            retrieval.append(answer.timings["retrieval"])
+            chars.append(len(answer.answer))
+            tokens.append(pieces)
+            refused += answer.refused
+            fallback += answer.fallback is not None
+            if raw:
+                raw.write(
+                    json.dumps(
+                        {"id": item["id"], "k": k, "budget": budget, **answer.to_dict()},
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
+        rows.append(
+            {
+                "threads": server.options["n_threads"],
+                "k": k,
+                "budget": budget,
+                "server_start_s": start_s,
+                "p50_first": statistics.median(first),
+                "p90_first": pct(first, 0.9),
+                "p50_total": statistics.median(total),
+                "p90_total": pct(total, 0.9),
+                "p50_retrieval": statistics.median(retrieval),
+                "p50_tokens": statistics.median(tokens),
+                "refused": refused,
+                "fallback": fallback,
+                "n": len(chosen),
+            }
+        )
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    load_end = os.getloadavg()
+    llm.stop(Settings(**base))
+
+    model = Settings(**base).embedded_llm
+    lines = [
+        f"## bench/answer.py: {len(chosen)} seed questions, embedded {model}, "
+        f"max_tokens {Settings(**base).llm_max_tokens}",
+        "",
+        f"Load average (1, 5, 15 min) at start {load_start[0]:.1f} {load_start[1]:.1f} "
+        f"{load_start[2]:.1f}, at end {load_end[0]:.1f} {load_end[1]:.1f} {load_end[2]:.1f} "
+        f"on {os.cpu_count()} cores.",
+        "",
+        "| threads | k | budget chars | p50 first token s | p90 first token s | p50 total s "
+        "| p90 total s | p50 retrieval s | p50 tokens | refused | fallback |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['threads']} | {r['k']} | {r['budget']} | {r['p50_first']:.1f} "
+            f"| {r['p90_first']:.1f} | {r['p50_total']:.1f} | {r['p90_total']:.1f} "
+            f"| {r['p50_retrieval']:.2f} | {r['p50_tokens']:.0f} | {r['refused']}/{r['n']} "
+            f"| {r['fallback']}/{r['n']} |"
+        )
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

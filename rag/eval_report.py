@@ -1,0 +1,274 @@
+"""An evaluation run on paper: saved results, the markdown report and its plot.
+
+``rag eval --report DIR`` writes ``report.md`` (totals, categories, then every item,
+failures first with the answer and its citations), ``metrics.png`` and
+``results.json``; the chat page reads the newest saved run through
+:func:`latest_results`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from rag.config import Settings
+from rag.evaluation import REPO, EvalError, EvalRun, ItemScore
+
+
+def save_results(run_: EvalRun, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(run_.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
+
+
+def latest_results(settings: Settings, extra_dirs: Iterable[Path] = ()) -> Path | None:
+    """The newest saved results.json: the last `rag eval` runs, then committed reports."""
+    candidates = list((settings.home / "eval-results").glob("*.json"))
+    for d in [*extra_dirs, REPO / "eval" / "reports"]:
+        candidates += list(Path(d).glob("*/results.json"))
+    candidates = [c for c in candidates if c.is_file()]
+    return max(candidates, key=lambda p: p.stat().st_mtime, default=None)
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        raise EvalError(f"{path} is not a saved evaluation; run `rag eval --report DIR`.") from None
+
+
+METRIC_HELP = {
+    "citation_recall": "answer sentences whose citations hold them (gold spans)",
+    "citation_precision": "citations that support their sentence and are needed",
+    "verifier_recall": "answer sentences the library's verifier calls supported",
+    "verifier_precision": "citations the library's verifier calls supporting",
+    "verifier_agreement": "sentences where verifier and gold judgement agree",
+    "verifier_citation_agreement": "citations where verifier and gold judgement agree",
+    "source_precision": "cited files that are gold files",
+    "source_recall": "gold files that are cited",
+    "answer_accuracy": "all key facts stated / unanswerable refused without citations",
+    "refusal_accuracy": "refused exactly when the articles do not answer",
+    "answered_rate": "answerable questions answered (not refused)",
+    "refusal_recall": "unanswerable questions refused",
+    "retrieval_recall_at_5": "key facts whose evidence is in the top 5 passages",
+    "retrieval_mrr": "1 / rank of the first passage holding gold evidence",
+    "squad_exact_match": "SQuAD exact match of the whole answer text",
+    "squad_f1": "SQuAD token F1 of the whole answer text",
+    "squad_answer_recall": "answers containing a gold SQuAD answer",
+    "latency_p50": "seconds per answer, median",
+    "latency_p95": "seconds per answer, 95th percentile",
+    "first_token_p50": "seconds to the first token, median",
+}
+
+_APPLIES = {
+    "citation_recall": "answered answerable",
+    "citation_precision": "answered answerable",
+    "verifier_recall": "answered answerable",
+    "verifier_precision": "answered answerable",
+    "source_precision": "answered answerable",
+    "source_recall": "answered answerable",
+    "retrieval_recall_at_5": "answerable",
+    "retrieval_mrr": "answerable",
+    "answered_rate": "answerable",
+    "refusal_recall": "unanswerable",
+    "squad_answer_recall": "answerable",
+}
+
+
+def metric_rows(total: dict[str, Any]) -> list[tuple[str, Any, str]]:
+    """(metric, value, meaning) for the metrics present, in a readable order."""
+    return [
+        (name, total[name], help_)
+        for name, help_ in METRIC_HELP.items()
+        if total.get(name) is not None
+    ]
+
+
+def fmt(value: Any, name: str = "") -> str:
+    """A metric value for a table: rates to 3 decimals, seconds to 1."""
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.1f}" if name.startswith(("latency", "first_token")) else f"{value:.3f}"
+    return str(value)
+
+
+def write_report(run_: EvalRun, directory: Path) -> Path:
+    """report.md (totals, categories, items with failures first), metrics.png, results.json."""
+    directory.mkdir(parents=True, exist_ok=True)
+    save_results(run_, directory / "results.json")
+    plot(run_, directory / "metrics.png")
+    total, setup = run_.totals, run_.setup
+    lines = [
+        f"# Evaluation: {run_.suite} suite",
+        "",
+        f"Run {run_.started}, {total['n']} items ({setup.get('items_in_suite')} in the suite), "
+        f"{run_.seconds / 60:.1f} min; LLM {setup.get('llm')}, top_k {setup.get('top_k')}, "
+        f"chunk {setup.get('chunk_chars')} chars, commit {setup.get('commit') or '?'}; "
+        f"{setup.get('cpus')} CPUs, load average {setup.get('load_before')} at the start, "
+        f"{setup.get('load_after')} at the end.",
+        "",
+        f"{total['passed']} of {total['n']} items passed (right answer or refusal, and every "
+        "sentence and citation supported).  Fallback answers: "
+        f"{total['fallbacks']}.  Metric definitions: `rag/evaluation.py`.",
+        "",
+        "![metrics](metrics.png)",
+        "",
+        "| metric | value | over | meaning |",
+        "|---|---|---|---|",
+    ]
+    for name, value, help_ in metric_rows(total):
+        lines.append(f"| {name} | {fmt(value, name)} | {_APPLIES.get(name, 'all')} | {help_} |")
+    lines += [
+        "",
+        "## By category",
+        "",
+        "| category | n | answer acc. | refusal acc. | cit. recall | cit. precision "
+        "| src recall | src precision | recall@5 | latency p50 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, t in run_.categories.items():
+        lines.append(
+            f"| {name} | {t['n']} | {fmt(t['answer_accuracy'])} | {fmt(t['refusal_accuracy'])} "
+            f"| {fmt(t['citation_recall'])} | {fmt(t['citation_precision'])} "
+            f"| {fmt(t['source_recall'])} | {fmt(t['source_precision'])} "
+            f"| {fmt(t['retrieval_recall_at_5'])} | {fmt(t['latency_p50'], 'latency')} |"
+        )
+    ordered = sorted(run_.scores, key=lambda s: (s.passed, _badness(s) * -1, s.id))
+    lines += [
+        "",
+        "## Items (failures first)",
+        "",
+        "| id | category | ok | answer | refused | cit. R | cit. P | verifier R | src R "
+        "| src P | R@5 | s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in ordered:
+        lines.append(
+            f"| {s.id} | {s.category} | {'✓' if s.passed else '✗'} "
+            f"| {'✓' if s.answer_correct else '✗'} | {'yes' if s.refused else 'no'} "
+            f"| {fmt(s.citation_recall)} | {fmt(s.citation_precision)} "
+            f"| {fmt(s.verifier_recall)} | {fmt(s.source_recall)} | {fmt(s.source_precision)} "
+            f"| {fmt(s.retrieval_recall_at_5)} | {s.latency:.1f} |"
+        )
+    failures = [s for s in ordered if not s.passed]
+    if failures:
+        lines += ["", "## Failures in detail", ""]
+        for s in failures:
+            lines += _failure_block(s)
+    path = directory / "report.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _badness(s: ItemScore) -> float:
+    bad = (not s.answer_correct) + (not s.refusal_correct)
+    bad += 1 - (s.citation_recall if s.citation_recall is not None else 1)
+    bad += 1 - (s.citation_precision if s.citation_precision is not None else 1)
+    return bad
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _failure_block(s: ItemScore) -> list[str]:
+    why = []
+    if not s.refusal_correct:
+        why.append(
+            "refused an answerable question" if s.refused else "answered instead of refusing"
+        )
+    elif not s.answer_correct:
+        why.append("answer misses a key fact" if s.answerable else "refused but cited passages")
+    if s.citation_recall is not None and s.citation_recall < 1:
+        why.append(f"citation recall {s.citation_recall:.2f}")
+    if s.citation_precision is not None and s.citation_precision < 1:
+        why.append(f"citation precision {s.citation_precision:.2f}")
+    out = [f"### {s.id} ({s.category}): {'; '.join(why)}", ""]
+    for turn in s.history:
+        out.append(f"- *{turn.get('role')}:* {_one_line(str(turn.get('content', '')))}")
+    out += [f"**Q:** {_one_line(s.question)}", "", f"**A:** {_one_line(s.answer) or '(empty)'}", ""]
+    if s.fallback:
+        out += [f"Fallback: {s.fallback}", ""]
+    missing = [i for i, found in enumerate(s.facts_found) if not found]
+    if missing and s.answerable:
+        out += [f"Missing key facts: {', '.join(f'#{i + 1}' for i in missing)}", ""]
+    for j in s.sentences:
+        marks = " ".join(
+            f"[{n}]{'✓' if ok else '✗'}" for n, ok in zip(j.citations, j.precise, strict=True)
+        )
+        out.append(
+            f"- sentence {'supported' if j.supported else 'UNSUPPORTED'} (verifier: "
+            f"{'supported' if j.verifier else 'unsupported'}) {marks}: {_one_line(j.text)[:200]}"
+        )
+    for c in s.citations:
+        out.append(
+            f"- [{c['n']}] {c['source']} {c['start']}-{c['end']} (verifier: "
+            f"{'supported' if c['supported'] else 'unsupported'}): {_one_line(c['text'])[:160]}…"
+        )
+    out.append("")
+    return out
+
+
+def plot(run_: EvalRun, path: Path) -> Path:
+    """One PNG: headline metrics (gold vs verifier), accuracy by category, latency."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    total = run_.totals
+    fig, axes = plt.subplots(1, 3, figsize=(16, 5), gridspec_kw={"width_ratios": [3, 3, 2]})
+    names = [
+        n
+        for n in (
+            "citation_recall",
+            "verifier_recall",
+            "citation_precision",
+            "verifier_precision",
+            "source_recall",
+            "source_precision",
+            "answer_accuracy",
+            "refusal_accuracy",
+            "retrieval_recall_at_5",
+            "retrieval_mrr",
+            "squad_f1",
+            "squad_answer_recall",
+        )
+        if total.get(n) is not None
+    ]
+    values = [total[n] for n in names]
+    colors = ["#999999" if n.startswith("verifier") else "#3b6ea5" for n in names]
+    ax = axes[0]
+    ax.barh(names[::-1], values[::-1], color=colors[::-1])
+    ax.set_xlim(0, 1)
+    for y, v in enumerate(values[::-1]):
+        ax.text(min(v + 0.01, 0.9), y, f"{v:.2f}", va="center", fontsize=8)
+    ax.set_title(f"{run_.suite}: totals (n={total['n']}; grey = library verifier)")
+    cats = run_.categories
+    labels = list(cats)
+    xs = range(len(labels))
+    ax = axes[1]
+    width = 0.4
+    acc = [cats[c]["answer_accuracy"] or 0 for c in labels]
+    rec = [cats[c]["citation_recall"] or 0 for c in labels]
+    ax.bar([x - width / 2 for x in xs], acc, width, label="answer accuracy", color="#3b6ea5")
+    ax.bar([x + width / 2 for x in xs], rec, width, label="citation recall", color="#e3a33b")
+    ax.set_xticks(
+        list(xs), [f"{c}\n(n={cats[c]['n']})" for c in labels], rotation=45, ha="right", fontsize=8
+    )
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
+    ax.set_title("by category")
+    ax = axes[2]
+    latencies = [s.latency for s in run_.scores]
+    ax.hist(latencies, bins=min(20, max(5, len(latencies) // 3)), color="#6a9f58")
+    ax.set_xlabel("seconds per answer")
+    p50, p95 = fmt(total["latency_p50"], "latency"), fmt(total["latency_p95"], "latency")
+    ax.set_title(f"latency (p50 {p50} s, p95 {p95} s)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

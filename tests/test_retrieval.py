@@ -1,0 +1,263 @@
+"""Hybrid retrieval on a real Chroma store with the real embedding model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from rag import indexer, lexical
+from rag.cli import app
+from rag.config import Settings
+from rag.embeddings import Embedder
+from rag.retrieval import BM25_WEIGHT, Filters, Passage, RetrievalError, Retriever
+from rag.store import Store
+
+RARE = "Okonkwo-Baptiste"
+
+BRIEFING = f"""Ceasefire monitors report on the eastern front
+
+Monitors from several countries toured the front line this week and met local officials.
+They described damaged roads, closed schools and long queues for water in the villages.
+The mission's deputy head, Amara {RARE}, said the next report would reach the council in June.
+Aid convoys were delayed twice by shelling near the river crossing.
+"""
+
+
+def retriever(settings: Settings, embedder: Embedder, **overrides: object) -> Retriever:
+    return Retriever(settings.model_copy(update=overrides), embedder=embedder)
+
+
+def file_text(settings: Settings, source: str) -> str:
+    return (settings.articles_dir / source).read_text(encoding="utf-8")
+
+
+def test_exact_rare_term_is_found_first(indexed: Settings, embedder: Embedder) -> None:
+    (indexed.articles_dir / "briefing.txt").write_text(BRIEFING, encoding="utf-8")
+    indexer.run(indexed, embedder=embedder)
+
+    passages = retriever(indexed, embedder).search(f"Who is {RARE}?", k=3)
+
+    assert passages[0].source == "briefing.txt"
+    assert RARE in passages[0].text
+    assert passages[0].scores["bm25"] > 0
+
+
+def test_passages_point_at_exact_file_text(indexed: Settings, embedder: Embedder) -> None:
+    passages = retriever(indexed, embedder).search("What do analysts say about the peace plan?", k=5)
+
+    assert 1 <= len(passages) <= 5
+    for p in passages:
+        assert isinstance(p, Passage)
+        assert file_text(indexed, p.source)[p.start : p.end] == p.text
+        assert set(p.to_dict()) >= {"source", "chunk_id", "start", "end", "text", "score"}
+    scores = [p.score for p in passages]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_top_k_are_distinct_non_overlapping_spans(indexed: Settings, embedder: Embedder) -> None:
+    passages = retriever(indexed, embedder).search("Trump peace plan Moscow Kremlin", k=12)
+
+    assert len(passages) >= 6
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for p in passages:
+        for start, end in spans.get(p.source, []):
+            assert p.end <= start or end <= p.start, f"{p.source} {p.start}-{p.end} overlaps"
+        spans.setdefault(p.source, []).append((p.start, p.end))
+    assert len({p.text for p in passages}) == len(passages)
+
+
+def test_fusion_gives_every_candidate_both_true_scores(
+    indexed: Settings, embedder: Embedder
+) -> None:
+    query = "Why did Russia reject the proposal?"
+    r = retriever(indexed, embedder, reranker="none")
+    lex = lexical.refresh(r.store, indexed)
+    vector = np.asarray(embedder.embed_query(query), dtype=np.float32)
+
+    candidates = r.candidates(query, vector, Filters(), lex, None, pool=6)
+
+    bm25 = lex.scores(query)
+    best = float(bm25.max())
+    assert best > 0
+    fused = [c.fused for c in candidates]
+    assert fused == sorted(fused, reverse=True)
+    # Both sides proposed chunks the other did not rank first, yet all have both scores.
+    assert len(candidates) > 6
+    texts = [c.chunk.text for c in candidates]
+    for cand, vec in zip(candidates, embedder.embed(texts), strict=True):
+        assert cand.dense == pytest.approx(float(np.dot(vector, vec)), abs=1e-3)
+        assert cand.bm25 == pytest.approx(float(bm25[lex.position(cand.chunk.chunk_id)]))
+        expected = BM25_WEIGHT * cand.bm25 / best + (1 - BM25_WEIGHT) * cand.dense
+        assert cand.fused == pytest.approx(expected, abs=1e-6)
+    # Without a reranker the passages come out in fused order.
+    passages = r.search(query, k=4)
+    assert [p.scores["fused"] for p in passages] == sorted(
+        (p.scores["fused"] for p in passages), reverse=True
+    )
+    assert all("rerank" not in p.scores for p in passages)
+
+
+def test_default_reranker_scores_are_used(indexed: Settings, embedder: Embedder) -> None:
+    passages = retriever(indexed, embedder).search("Why did Russia reject the proposal?", k=4)
+
+    assert all("rerank" in p.scores for p in passages)
+    assert all(p.score == p.scores["rerank"] >= p.scores["fused"] for p in passages)
+
+
+def test_source_filter_by_name_and_glob(indexed: Settings, embedder: Embedder) -> None:
+    r = retriever(indexed, embedder)
+    name = "004_3c5e144f33afb4e5.txt"
+
+    by_name = r.search("peace talks", k=5, filters=Filters.parse(source=name))
+    by_glob = r.search("peace talks", k=5, filters=Filters.parse(source="000_*"))
+
+    assert by_name and {p.source for p in by_name} == {name}
+    assert by_glob and {p.source for p in by_glob} == {"000_577bfc99f1868438.txt"}
+    with pytest.raises(RetrievalError, match="--source"):
+        r.search("peace talks", filters=Filters.parse(source="nothing-like-this*.txt"))
+
+
+def dated_article(folder: Path, name: str, when: str, topic: str) -> None:
+    (folder / name).write_text(
+        f"---\ntitle: {topic} update\ndate: {when}\n---\n\n"
+        f"Officials gave an update on the {topic} harbour project on {when}. "
+        f"The {topic} harbour will open to ferries next spring, they said.\n",
+        encoding="utf-8",
+    )
+
+
+def test_date_filters(settings: Settings, embedder: Embedder) -> None:
+    dated_article(settings.articles_dir, "early.md", "2024-01-10", "northern")
+    dated_article(settings.articles_dir, "middle.md", "2024-03-05", "western")
+    dated_article(settings.articles_dir, "late.md", "2024-06-20", "southern")
+    indexer.run(settings, embedder=embedder)
+    r = retriever(settings, embedder)
+
+    def sources(**dates: str) -> set[str]:
+        return {p.source for p in r.search("harbour ferries", k=10, filters=Filters.parse(**dates))}
+
+    assert sources(after="2024-02-01") == {"middle.md", "late.md"}
+    assert sources(before="2024-03-05") == {"early.md", "middle.md"}
+    assert sources(after="2024-02-01", before="2024-04-01") == {"middle.md"}
+    with pytest.raises(RetrievalError, match="filters"):
+        r.search("harbour", filters=Filters.parse(after="2030-01-01"))
+
+
+@pytest.mark.parametrize(
+    ("after", "before", "message"),
+    [("2024-13-01", None, "--after"), (None, "yesterday", "--before"), ("2024-05-01", "2024-01-01", "swap")],
+)
+def test_bad_dates_are_one_clear_sentence(after: str | None, before: str | None, message: str) -> None:
+    with pytest.raises(RetrievalError, match=message) as info:
+        Filters.parse(after=after, before=before)
+    assert str(info.value).count(".") <= 2 and "\n" not in str(info.value)
+
+
+def test_empty_index_is_a_clear_error(settings: Settings, embedder: Embedder) -> None:
+    with pytest.raises(RetrievalError, match="rag index"):
+        retriever(settings, embedder).search("anything")
+
+
+def test_keyword_index_follows_add_change_delete(indexed: Settings, embedder: Embedder) -> None:
+    r = retriever(indexed, embedder)
+    path = indexed.articles_dir / "briefing.txt"
+
+    def found(word: str) -> bool:
+        return any(word in p.text and p.source == "briefing.txt" for p in r.search(word, k=3))
+
+    path.write_text(BRIEFING, encoding="utf-8")
+    indexer.run(indexed, embedder=embedder)
+    assert found(RARE)
+
+    path.write_text(BRIEFING.replace(RARE, "Vasquez-Lindqvist"), encoding="utf-8")
+    indexer.run(indexed, embedder=embedder)
+    assert found("Vasquez-Lindqvist")
+    assert not found(RARE)
+
+    path.unlink()
+    indexer.run(indexed, embedder=embedder)
+    assert not found("Vasquez-Lindqvist")
+    assert all(p.source != "briefing.txt" for p in r.search("ceasefire monitors", k=10))
+    store = Store(indexed)
+    assert sorted(lexical.refresh(store, indexed).ids) == sorted(
+        c.chunk_id for c in store.iter_chunks()
+    )
+
+
+def test_corrupt_keyword_index_is_rebuilt(indexed: Settings, embedder: Embedder) -> None:
+    folder = indexed.home / "bm25" / indexed.collection
+    assert (folder / "meta.json").is_file()
+    lexical._cache.clear()  # as a fresh process would start
+    for f in folder.rglob("*"):
+        if f.is_file():
+            f.write_bytes(b"\x00garbage")
+
+    passages = retriever(indexed, embedder).search("Istanbul memorandum", k=3)
+
+    assert any("Istanbul" in p.text for p in passages)
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["generation"] == Store(indexed).generation
+
+
+def test_missing_keyword_index_is_rebuilt(indexed: Settings, embedder: Embedder) -> None:
+    shutil.rmtree(indexed.home / "bm25")
+    lexical._cache.clear()
+
+    passages = retriever(indexed, embedder).search("Istanbul memorandum", k=3)
+
+    assert any("Istanbul" in p.text for p in passages)
+    assert (indexed.home / "bm25" / indexed.collection / "meta.json").is_file()
+
+
+# --- the command -----------------------------------------------------------------
+
+
+def test_cli_search_json(indexed: Settings) -> None:
+    result = CliRunner().invoke(app, ["search", "Istanbul memorandum", "-k", "2", "--json"])
+
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["query"] == "Istanbul memorandum"
+    assert 1 <= len(out["passages"]) <= 2
+    first = out["passages"][0]
+    assert {"source", "chunk_id", "start", "end", "text", "score"} <= set(first)
+    assert "Istanbul" in first["text"]
+    assert file_text(indexed, first["source"])[first["start"] : first["end"]] == first["text"]
+
+
+def test_cli_search_batch_from_stdin(indexed: Settings) -> None:
+    questions = "Istanbul memorandum\n\nWhat did the Moscow Times examine?\n"
+
+    result = CliRunner().invoke(app, ["search", "--batch", "-", "-k", "3"], input=questions)
+
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["query"] for line in lines] == [
+        "Istanbul memorandum",
+        "What did the Moscow Times examine?",
+    ]
+    assert all(1 <= len(line["passages"]) <= 3 for line in lines)
+
+
+def test_cli_search_readable_and_errors(indexed: Settings) -> None:
+    runner = CliRunner()
+    readable = runner.invoke(app, ["search", "Istanbul memorandum", "-k", "1"])
+    assert readable.exit_code == 0
+    assert "[1]" in readable.stdout and "Istanbul" in readable.stdout
+
+    bad = runner.invoke(app, ["search", "peace", "--after", "June"])
+    assert bad.exit_code == 1
+    assert "YYYY-MM-DD" in bad.stderr and "Traceback" not in bad.output
+    assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_cli_search_on_empty_index(settings: Settings) -> None:
+    result = CliRunner().invoke(app, ["search", "anything"])
+
+    assert result.exit_code == 1
+    assert "rag index" in result.stderr and "Traceback" not in result.output
