@@ -8,7 +8,8 @@ Builds a corpus of news-sized articles from the SQuAD 2.0 Wikipedia paragraphs
 - the embedding model's raw throughput (one ``encode`` call over every distinct chunk
   text the indexer will embed) against the indexer's end-to-end throughput (reading,
   hashing, chunking, embedding, writing Chroma and the manifest, BM25 refresh);
-  target: pipeline overhead <= 10 %;
+  target: pipeline overhead <= 10 %, in wall time and in CPU time (the second is the
+  fairer one on a machine shared with other work);
 - a no-op re-index of the whole folder (target < 1 s), in process and as a fresh
   ``rag index`` command (whose wall time also pays Python start-up and imports);
 - one new article added to the full index (target < 2 s), in process with the model
@@ -78,6 +79,13 @@ def _cli(args: list[str], env: dict[str, str]) -> tuple[float, dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=1000)
+    parser.add_argument(
+        "--measure",
+        type=int,
+        default=None,
+        help="Compare with the raw model on the first N articles only (default: all); "
+        "the rest is indexed afterwards, untimed.",
+    )
     parser.add_argument("--workdir", type=Path, default=None, help="Kept after the run.")
     parser.add_argument("--json", type=Path, default=None, help="Also write results here.")
     opts = parser.parse_args()
@@ -92,9 +100,10 @@ def main() -> None:
     articles, home = work / "articles", work / "home"
     shutil.rmtree(articles, ignore_errors=True)
     shutil.rmtree(home, ignore_errors=True)
-    make_corpus(articles, opts.articles)
+    measured = min(opts.measure or opts.articles, opts.articles)
+    make_corpus(articles, measured)
     settings = Settings(home=home, articles_dir=articles)
-    rows: dict[str, float | int | str] = {"articles": opts.articles}
+    rows: dict[str, float | int | str] = {"articles": opts.articles, "measured": measured}
 
     embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
     embedder.embed(["warm-up: load the model and its kernels before timing"])
@@ -108,20 +117,26 @@ def main() -> None:
     unique = list(texts)
     rows["chunks"] = len(unique)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     embedder.embed(unique)
-    raw = time.perf_counter() - started
+    raw, raw_cpu = time.perf_counter() - started, time.process_time() - cpu
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report = indexer.run(settings, embedder=embedder)
-    full = time.perf_counter() - started
+    full, full_cpu = time.perf_counter() - started, time.process_time() - cpu
     assert report.embedded == len(unique), (report.embedded, len(unique))
+    if measured < opts.articles:
+        make_corpus(articles, opts.articles)
+        indexer.run(settings, embedder=embedder)
     rows.update(
         raw_seconds=round(raw, 2),
         raw_chunks_per_s=round(len(unique) / raw, 1),
         index_seconds=round(full, 2),
         index_chunks_per_s=round(report.embedded / full, 1),
         overhead=round(full / raw - 1, 3),
+        raw_cpu_seconds=round(raw_cpu, 2),
+        index_cpu_seconds=round(full_cpu, 2),
+        overhead_cpu=round(full_cpu / raw_cpu - 1, 3),
     )
 
     # No-op: a fresh Embedder proves the model is never loaded.
@@ -151,7 +166,12 @@ def main() -> None:
     rows["one_new_cli_run_seconds"] = out["seconds"]
 
     table = [
-        ("corpus", f"{opts.articles} articles, {len(unique)} distinct chunks", "", ""),
+        (
+            "corpus",
+            f"{opts.articles} articles; throughput on {measured} ({len(unique)} chunks)",
+            "",
+            "",
+        ),
         ("raw model", f"{rows['raw_chunks_per_s']} chunks/s ({raw:.1f} s)", "", ""),
         (
             "indexer, full build",
@@ -159,7 +179,18 @@ def main() -> None:
             f"overhead {100 * (full / raw - 1):+.1f} %",
             "<= +10 %",
         ),
-        ("no-op re-index (in process)", f"{rows['noop_seconds']:.3f} s", _ratio(rows["noop_seconds"], 1), "< 1 s"),
+        (
+            "  same, in CPU seconds",
+            f"raw {raw_cpu:.1f} s, indexer {full_cpu:.1f} s",
+            f"overhead {100 * (full_cpu / raw_cpu - 1):+.1f} %",
+            "<= +10 %",
+        ),
+        (
+            "no-op re-index (in process)",
+            f"{rows['noop_seconds']:.3f} s",
+            _ratio(rows["noop_seconds"], 1),
+            "< 1 s",
+        ),
         (
             "no-op `rag index` (fresh process)",
             f"{rows['noop_cli_wall_seconds']:.2f} s wall, run {rows['noop_cli_run_seconds']:.2f} s",

@@ -302,9 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         bm25 = PlainBM25(chunks)
         results["BM25 (bm25s, 1,000-char chunks)"] = evaluate(bm25.search, test).row()
         dense = PlainDense(chunks, embedder, work / "plain-dense")
-        results["dense (Chroma + MiniLM, 1,000-char chunks)"] = evaluate(
-            dense.search, test
-        ).row()
+        results["dense (Chroma + MiniLM, 1,000-char chunks)"] = evaluate(dense.search, test).row()
         _, factory = ours(
             articles_dir,
             work / f"home-{defaults.chunk_chars}-{defaults.chunk_overlap_sentences}",
@@ -322,7 +320,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.sweep:
             tune = pick("tune")
             for size, overlap in SWEEP:
-                _, fac = ours(articles_dir, work / f"home-{size}-{overlap}", embedder, size, overlap)
+                _, fac = ours(
+                    articles_dir, work / f"home-{size}-{overlap}", embedder, size, overlap
+                )
                 plain = evaluate(fac(False), tune).row()
                 reranked = evaluate(fac(True), tune).row()
                 sweep.append((size, overlap, plain, reranked))

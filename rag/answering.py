@@ -41,6 +41,7 @@ REFUSAL = "I cannot find the answer in the articles."
 MAX_TITLE_CHARS = 60
 MAX_SENTENCE_CHARS = 400
 EXTRACTIVE_SENTENCES = 2
+EXTRACTIVE_MARGIN = 0.1  # cosine below the best sentence's at which others stop counting
 STOP = ["<passage", "</passage>", "\nQuestion:"]
 
 # A refusal says it cannot find/answer, or that the sources do not say.
@@ -269,6 +270,8 @@ def extractive(
     order = sorted(range(len(candidates)), key=lambda i: -sims[i])
     picked: list[int] = []
     for i in order:
+        if picked and sims[i] < sims[order[0]] - EXTRACTIVE_MARGIN:
+            break  # much further from the question than the best: noise, not evidence
         if candidates[i][1] not in {candidates[j][1] for j in picked}:
             picked.append(i)
         if len(picked) == count:

@@ -4,16 +4,17 @@ The model's [n] markers are only claims.  Each answer sentence is checked agains
 the passage it cites with a support score (no entailment cross-encoder ships in a
 package here), built from what is on disk:
 
-- meaning: the embedding similarity of the sentence to the passage's best sentence
-  (or pair of adjacent sentences);
-- words: the share of the sentence's content words found in the passage;
+- meaning: the embedding similarity of the sentence to the passage's best sentence;
+- words: the share of the sentence's content words (Snowball-stemmed) found in the
+  passage, counting only words the question did not already say (restating the
+  question asserts nothing), minus a penalty per word the passage lacks;
 - hard facts: every number and every name in the sentence must appear in the
   passage (or its title); a claim with a number the passage lacks is unsupported
   whatever the rest says.
 
-The threshold was chosen on SQuAD 2.0 sentence/paragraph pairs, never on the
-product's labelled set; ``eval/verifier_calibration.py`` regenerates the numbers in
-``eval/reports/verifier.md``.
+The weights and threshold were chosen on SQuAD 2.0 sentence/paragraph pairs, never
+on the product's labelled set; ``eval/verifier_calibration.py`` regenerates them
+and the held-out precision and recall in ``eval/reports/verifier.md``.
 
 Numbering: [n] always means ``passages[n - 1]``, the n-th passage of the prompt, so
 ``Citation.n`` is exactly what the answer text shows.  Numbers that match no
@@ -25,6 +26,7 @@ passage's marker.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
@@ -40,12 +42,12 @@ from rag.retrieval import Passage
 
 # Chosen on SQuAD 2.0 pairs, never on eval/seeds.jsonl: eval/verifier_calibration.py
 # picks them and writes eval/reports/verifier.md (precision and recall held out).
-SUPPORT_THRESHOLD = 0.81
-DENSE_WEIGHT = 0.3
+SUPPORT_THRESHOLD = 0.75
+DENSE_WEIGHT = 0.5
 NAMES_REQUIRED = True
 PAIRS = False  # adjacent-sentence pairs as units: no better there, twice the embeddings
 QUESTION_AWARE = True
-WORD_PENALTY = 0.05
+WORD_PENALTY = 0.1
 
 # [3], [1, 2], [1][2], [Passage 2], [source 3]
 _MARKER = re.compile(
@@ -207,7 +209,7 @@ def strip_markers(text: str) -> str:
 
 
 @dataclass
-class _Piece:
+class AnswerPiece:
     """One answer sentence: its raw text and the gap that followed it."""
 
     raw: str
@@ -219,10 +221,10 @@ class _Piece:
         return strip_markers(self.raw)
 
 
-def split_answer(text: str) -> list[_Piece]:
+def split_answer(text: str) -> list[AnswerPiece]:
     """The answer's sentences; a marker written after the full stop joins its sentence."""
     spans = sentence_spans(text)
-    pieces: list[_Piece] = []
+    pieces: list[AnswerPiece] = []
     for i, (start, end) in enumerate(spans):
         raw = text[start:end]
         gap = text[end : spans[i + 1][0]] if i + 1 < len(spans) else text[end:]
@@ -240,7 +242,7 @@ def split_answer(text: str) -> list[_Piece]:
             pieces[-1].raw += pieces[-1].gap + raw.strip()
             pieces[-1].gap = gap
             continue
-        pieces.append(_Piece(raw=raw, gap=gap, numbers=[]))
+        pieces.append(AnswerPiece(raw=raw, gap=gap, numbers=[]))
     for p in pieces:
         p.numbers = parse_markers(p.raw)
     return pieces
@@ -255,11 +257,20 @@ def _fold(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+@functools.cache
+def _stemmer() -> Any:
+    import Stemmer  # PyStemmer, as the BM25 side uses
+
+    return Stemmer.Stemmer("english")
+
+
+@functools.lru_cache(maxsize=50_000)
 def _stem(word: str) -> str:
+    """Snowball stem of the folded word: "citing" and "cited" are one word."""
     w = _fold(word)
     if w.endswith("'s"):
         w = w[:-2]
-    return w[:6] if len(w) > 6 else w
+    return _stemmer().stemWord(w)
 
 
 def content_words(text: str) -> set[str]:

@@ -191,7 +191,7 @@ def _lines(batch: Path) -> list[str]:
 @app.command("search")
 def search_cmd(
     question: str | None = typer.Argument(None, help="The question or keywords."),
-    k: int = typer.Option(5, "-k", help="How many passages."),
+    k: int | None = typer.Option(None, "-k", help="How many passages (default RAG_TOP_K)."),
     source: str | None = typer.Option(None, "--source", help="File name or glob."),
     after: str | None = typer.Option(None, "--after", help="Published on or after YYYY-MM-DD."),
     before: str | None = typer.Option(None, "--before", help="Published on or before YYYY-MM-DD."),

@@ -141,6 +141,14 @@ class LexicalIndex:
     model: object | None  # bm25s.BM25, or None for an empty index
     _position: dict[str, int] | None = None
     _df: np.ndarray | None = None
+    _files: tuple[list[str], np.ndarray] | None = None
+
+    def files(self) -> tuple[list[str], np.ndarray]:
+        """The distinct sources, and for each chunk the index of its source among them."""
+        if self._files is None:
+            names, codes = np.unique(np.array(self.sources, dtype=object), return_inverse=True)
+            self._files = ([str(n) for n in names], codes.reshape(-1))
+        return self._files
 
     def position(self, chunk_id: str) -> int | None:
         if self._position is None:

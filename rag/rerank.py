@@ -17,6 +17,7 @@ setting ``RAG_RERANKER_MODEL`` alone also selects ``cross``.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -96,9 +97,13 @@ class CrossEncoderReranker:
     def model(self) -> Any:
         with self._lock:
             if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub
                 try:
                     from sentence_transformers import CrossEncoder
+                    from transformers.utils import logging as hf_logging
 
+                    hf_logging.disable_progress_bar()
+                    hf_logging.set_verbosity_error()
                     self._model = CrossEncoder(str(self.path), device="cpu", local_files_only=True)
                 except Exception as exc:
                     raise RerankerError(

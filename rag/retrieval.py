@@ -38,7 +38,7 @@ from rag.store import (
 
 # Weight of BM25 (scaled to [0, 1] by the query's best score) against cosine
 # similarity, chosen on the tune half of the SQuAD questions (eval/retrieval_bench.py).
-BM25_WEIGHT = 0.5
+BM25_WEIGHT = 0.4
 # Candidates proposed by each side, and how many of the fused best are reranked.
 POOL = 40
 RERANK_POOL = 20
@@ -158,7 +158,7 @@ class Retriever:
     def search(
         self, query: str, k: int | None = None, filters: Filters | None = None
     ) -> list[Passage]:
-        k = k or self.settings.top_k
+        k = self.settings.top_k if k is None else k
         filters = filters or Filters()
         query = query.strip()
         if not query:
@@ -248,7 +248,7 @@ class Retriever:
     ) -> list[tuple[StoredChunk, float]]:
         where = filters.date_where()
         if filters.source:
-            sources = sorted({s for s in lex.sources if filters.matches_source(s)})
+            sources = [s for s in lex.files()[0] if filters.matches_source(s)]
             if not sources:
                 return []
             clause = {"source": {"$in": sources}}
@@ -286,7 +286,8 @@ class Retriever:
         """1.0 for chunks the filters allow, 0.0 for the others; None when unfiltered."""
         if not filters.active:
             return None
-        allowed = np.array([filters.matches_source(s) for s in lex.sources], dtype=bool)
+        names, codes = lex.files()
+        allowed = np.array([filters.matches_source(s) for s in names], dtype=bool)[codes]
         if filters.after or filters.before:
             pub = lex.published
             allowed &= pub > 0

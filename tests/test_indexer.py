@@ -38,7 +38,7 @@ RAG = str(REPO / ".venv" / "bin" / "rag")
 
 
 def make_articles(folder: Path, n: int, seed: int = 0) -> list[Path]:
-    """``n`` news-sized articles (3-4 Wikipedia paragraphs each) from SQuAD 2.0."""
+    """``n`` short articles (1-2 Wikipedia paragraphs each) from SQuAD 2.0."""
     if not SQUAD.exists():
         pytest.skip(f"{SQUAD} is not available")
     data = json.loads(SQUAD.read_text(encoding="utf-8"))["data"]
@@ -47,7 +47,7 @@ def make_articles(folder: Path, n: int, seed: int = 0) -> list[Path]:
     for i in range(n):
         rng = random.Random(seed * 7919 + i)
         art = data[i % len(data)]
-        paragraphs = rng.sample([p["context"] for p in art["paragraphs"]], k=rng.randint(2, 3))
+        paragraphs = rng.sample([p["context"] for p in art["paragraphs"]], k=rng.randint(1, 2))
         path = folder / f"{i:03d}-{art['title'][:20]}.txt"
         path.write_text(f"{art['title']} report {i}\n\n" + "\n\n".join(paragraphs) + "\n")
         paths.append(path)
@@ -508,12 +508,13 @@ def test_kill_9_mid_run_is_repaired_by_the_next_run(tmp_path: Path, embedder: Em
     total = built.chunks
     assert built.documents == 60
 
-    crashed = Settings(home=tmp_path / "crash-home", articles_dir=folder, embedding_batch_size=4)
+    # Small model batches make small write groups: many points to be killed at.
+    crashed = Settings(home=tmp_path / "crash-home", articles_dir=folder, embedding_batch_size=2)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("RAG_")},
         "RAG_HOME": str(crashed.home),
         "RAG_ARTICLES_DIR": str(folder),
-        "RAG_EMBEDDING_BATCH_SIZE": "4",
+        "RAG_EMBEDDING_BATCH_SIZE": "2",
         "HF_HUB_OFFLINE": "1",
     }
     cmd = [RAG, "index", "--json"]

@@ -48,7 +48,9 @@ def test_exact_rare_term_is_found_first(indexed: Settings, embedder: Embedder) -
 
 
 def test_passages_point_at_exact_file_text(indexed: Settings, embedder: Embedder) -> None:
-    passages = retriever(indexed, embedder).search("What do analysts say about the peace plan?", k=5)
+    passages = retriever(indexed, embedder).search(
+        "What do analysts say about the peace plan?", k=5
+    )
 
     assert 1 <= len(passages) <= 5
     for p in passages:
@@ -150,9 +152,15 @@ def test_date_filters(settings: Settings, embedder: Embedder) -> None:
 
 @pytest.mark.parametrize(
     ("after", "before", "message"),
-    [("2024-13-01", None, "--after"), (None, "yesterday", "--before"), ("2024-05-01", "2024-01-01", "swap")],
+    [
+        ("2024-13-01", None, "--after"),
+        (None, "yesterday", "--before"),
+        ("2024-05-01", "2024-01-01", "swap"),
+    ],
 )
-def test_bad_dates_are_one_clear_sentence(after: str | None, before: str | None, message: str) -> None:
+def test_bad_dates_are_one_clear_sentence(
+    after: str | None, before: str | None, message: str
+) -> None:
     with pytest.raises(RetrievalError, match=message) as info:
         Filters.parse(after=after, before=before)
     assert str(info.value).count(".") <= 2 and "\n" not in str(info.value)

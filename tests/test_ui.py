@@ -7,6 +7,7 @@ page shows (cards, badges, messages), not how good the small model's answers are
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import sys
@@ -18,8 +19,10 @@ from streamlit.testing.v1 import AppTest
 
 from rag import indexer
 from rag import llm as llm_lib
+from rag.citations import Sentence, Verifier, check, strip_markers
 from rag.config import Settings
 from rag.embeddings import Embedder
+from rag.retrieval import Passage
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "ui" / "app.py"
@@ -109,7 +112,9 @@ def cards(at: AppTest) -> list[str]:
 
 
 def texts(elements: object) -> str:
-    return "\n".join(str(e.value) for e in elements)  # type: ignore[attr-defined]
+    """The elements' text as markdown shows it (backslash escapes removed)."""
+    joined = "\n".join(str(e.value) for e in elements)  # type: ignore[attr-defined]
+    return re.sub(r"\\(.)", r"\1", joined)
 
 
 def no_exceptions(at: AppTest) -> None:
@@ -120,38 +125,64 @@ def no_exceptions(at: AppTest) -> None:
 
 
 def test_answer_text_is_escaped_and_markers_become_badges() -> None:
-    html = render.answer_markdown(
-        "Talks were held in Istanbul [1]. <script>alert(1)</script> It cost $5 and $6 [2][3].",
-        labels={1: "Peace talks (004.txt)", 2: "Costs (000.txt)"},
+    html = render.answer_html(
+        "Talks were held in Istanbul [1]. <script>alert(1)</script> It cost $5 [2][3]. "
+        "See [here](http://evil.example) ![x](http://evil.example/t.png)",
+        labels={1: "Peace talks (004.txt)", 2: 'Costs "q" (000.txt)'},
         anchor_prefix="src-x",
     )
     assert "<script" not in html and "&lt;script&gt;" in html
     assert html.count('class="rag-cite"') == 3
     assert 'href="#src-x-1"' in html and 'href="#src-x-2"' in html
     assert 'href="#src-x-3"' not in html  # no card for 3: a badge without a link
-    assert "\\$5" in html  # not LaTeX
+    assert 'title="Costs &quot;q&quot; (000.txt)"' in html
+    assert "evil.example" in html and 'href="http' not in html and "<img" not in html
+
+
+def test_markdown_messages_keep_names_literal() -> None:
+    hostile = "x](javascript:alert(1)) *b* <img src=x> $1$ `c`"
+    escaped = render.md(hostile)
+    for i, ch in enumerate(escaped):
+        if ch in "[]()*<>$`" and (i == 0 or escaped[i - 1] != "\\"):
+            raise AssertionError(f"unescaped {ch!r} at {i} in {escaped!r}")
+    assert render.code("a`b") == "`aˋb`"
 
 
 def test_unsupported_sentences_are_found_despite_markers() -> None:
-    class S:
-        def __init__(self, text: str, citations: list[int], supported: bool) -> None:
-            self.text, self.citations, self.supported = text, citations, supported
-
     answer = "Talks were held in Istanbul [1]. Russia wanted Paris [2]. Nobody knows why."
     marks = render.sentence_marks(
         answer,
         [
-            S("Talks were held in Istanbul.", [1], True),
-            S("Russia wanted Paris.", [2], False),
-            S("Nobody knows why.", [], False),
+            Sentence("Talks were held in Istanbul.", [1], True),
+            Sentence("Russia wanted Paris.", [2], False),
+            Sentence("Nobody knows why.", [], False),
         ],
     )
     assert [(answer[m.start : m.end], m.kind) for m in marks] == [
         ("Russia wanted Paris [2].", "unsupported"),
         ("Nobody knows why.", "uncited"),
     ]
-    html = render.answer_markdown(answer, {1: "a", 2: "b"}, marks)
+    html = render.answer_html(answer, {1: "a", 2: "b"}, marks)
     assert '<span class="rag-unsupported"' in html and '<span class="rag-uncited"' in html
+
+
+def test_marks_follow_the_library_s_checked_answers(embedder: Embedder) -> None:
+    passages = [
+        Passage("a.txt", "a:0", 0, 60, "Peace talks were held in Istanbul on Monday.", "Talks"),
+        Passage("b.txt", "b:0", 0, 60, "The harbour festival opens on Saturday.", "Festival"),
+    ]
+    raw = (
+        "The talks took place in Istanbul [1]. "
+        "Russia demanded that Paris hand over its museums [2]. "
+        "The festival opens on Saturday [2]."
+    )
+    checked = check(raw, passages, Verifier(embedder))
+    marks = render.sentence_marks(checked.answer, checked.sentences)
+    weak = [s for s in checked.sentences if not s.supported]
+    assert weak, "the invented claim is flagged by the library"
+    assert len(marks) == len(weak)
+    for mark, sentence in zip(marks, weak, strict=True):
+        assert strip_markers(checked.answer[mark.start : mark.end]) == sentence.text
 
 
 def test_source_card_marks_the_quote_and_escapes_the_passage() -> None:
@@ -215,9 +246,11 @@ def test_ask_shows_answer_with_source_cards(page_env: Settings) -> None:
     assert len([c for c in shown if 'class="rag-cite"' in c]) == len(cited) >= 1
     assert any(TALKS_SOURCE in c for c in shown), "the talks article is among the cards"
     assert "<mark>" in "".join(shown)  # the cited sentence is highlighted
-    body = texts(at.chat_message[1].markdown)
-    assert 'class="rag-cite"' in body  # [n] drawn as badges
-    assert "?article=" in body  # each card links to the article view
+    body = texts(at.chat_message[1].html)
+    assert 'class="rag-answer"' in body and 'class="rag-cite"' in body  # [n] as badges
+    links = texts(at.chat_message[1].markdown)
+    assert links.count("Open the article at this passage") == len(cited)
+    assert f"?article={TALKS_SOURCE}" in links  # each card opens its article
 
 
 def test_follow_up_uses_the_conversation(offline: Settings) -> None:
@@ -254,8 +287,9 @@ def test_hostile_article_text_is_shown_as_text(offline: Settings) -> None:
     assert "zorblat.txt" in shown
     assert "&lt;script&gt;" in shown and "<script" not in shown
     assert "<img" not in shown
-    for md in at.markdown:
-        assert "<script" not in md.value and "<img" not in md.value
+    for element in [*at.markdown, *at.html]:
+        if "<style>" not in element.value:
+            assert "<script" not in element.value and "<img" not in element.value
 
 
 def test_article_view_shows_the_whole_article_at_the_passage(page_env: Settings) -> None:
@@ -342,7 +376,7 @@ def test_upload_conflict_asks_before_replacing(own_library: Settings) -> None:
     at.sidebar.file_uploader[0].set_value((target.name, new, "text/plain"))
     at.run(timeout=TIMEOUT)
     no_exceptions(at)
-    assert "already exists" in texts(at.sidebar.warning)
+    assert "already in the articles folder" in texts(at.sidebar.warning)
     assert target.read_bytes() == original
     next(b for b in at.sidebar.button if b.label == "Replace it").click()
     at.run(timeout=TIMEOUT)

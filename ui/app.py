@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from pydantic import ValidationError
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `streamlit run ui/app.py` puts only ui/ on the path
@@ -78,10 +78,8 @@ def answerer(settings: Settings) -> Any:
 class Warmup:
     """The embedded LLM being started in the background, so the first answer is quick."""
 
-    thread: threading.Thread | None = None
     error: str | None = None
     done: bool = False
-    started: float = field(default_factory=time.monotonic)
 
 
 @st.cache_resource(show_spinner=False, hash_funcs={Settings: settings_key})
@@ -100,8 +98,7 @@ def llm_warmup(settings: Settings) -> Warmup:
         finally:
             warm.done = True
 
-    warm.thread = threading.Thread(target=start, name="rag-llm-warmup", daemon=True)
-    warm.thread.start()
+    threading.Thread(target=start, name="rag-llm-warmup", daemon=True).start()
     return warm
 
 
@@ -113,8 +110,13 @@ def main() -> None:
     st.html(render.CSS)
     try:
         settings = Settings()
-    except ValueError as exc:
-        st.error(f"The settings are invalid: {_first_line(exc)}; fix the RAG_ variables.")
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        name = "RAG_" + "_".join(str(part) for part in problem["loc"]).upper()
+        st.error(
+            f"The setting {name} is invalid ({render.md(problem['msg'])}); "
+            "fix it and reload the page."
+        )
         st.stop()
 
     params = st.query_params
@@ -146,7 +148,7 @@ def sidebar(settings: Settings) -> indexer.Status | None:
         try:
             status = indexer.status(settings)
         except user_errors() as exc:
-            st.error(str(exc))
+            st.error(render.md(exc))
             status = None
         if status is not None:
             index_panel(settings, status)
@@ -178,9 +180,9 @@ def index_panel(settings: Settings, status: indexer.Status) -> None:
         st.markdown("**Nothing indexed yet**")
     when = status.last_indexed.replace("T", " ")[:16] if status.last_indexed else "never"
     st.caption(
-        f"Folder `{status.articles_dir}`  \n"
-        f"Embeddings `{status.embedding_model}`  \n"
-        f"Store `{status.store}`  \n"
+        f"Folder {render.code(status.articles_dir)}  \n"
+        f"Embeddings {render.code(status.embedding_model)}  \n"
+        f"Store {render.code(status.store)}  \n"
         f"Last indexed {when}"
     )
     if st.button(
@@ -207,12 +209,14 @@ def reindex(settings: Settings, label: str) -> indexer.IndexReport | None:
             report = indexer.run(settings, progress=progress, embedder=model)
         except user_errors() as exc:
             box.update(label="Indexing failed", state="error")
-            st.session_state.activity = [("error", str(exc))]
+            st.session_state.activity = [("error", render.md(exc))]
             return None
         box.update(label="Index up to date", state="complete", expanded=False)
     activity.append(("success", summary(report)))
     for skipped in report.skipped:
-        activity.append(("warning", f"Skipped {skipped.path}: {skipped.reason}."))
+        activity.append(
+            ("warning", f"Skipped {render.code(skipped.path)}: {render.md(skipped.reason)}.")
+        )
     st.session_state.activity = activity
     return report
 
@@ -230,7 +234,7 @@ def summary(report: indexer.IndexReport) -> str:
         ("removed", report.removed_files),
     ):
         if files:
-            shown = ", ".join(f"`{f}`" for f in files[:5]) + (" …" if len(files) > 5 else "")
+            shown = ", ".join(render.code(f) for f in files[:5]) + (" …" if len(files) > 5 else "")
             parts.append(f"{verb} {shown}")
     rebuilt = " Rebuilt from scratch." if report.rebuilt else ""
     changes = "; ".join(parts)
@@ -263,10 +267,15 @@ def upload_panel(settings: Settings) -> None:
             except UploadConflict as exc:
                 state.conflicts[exc.name] = (f.name, f.getvalue())
             except UploadError as exc:
-                notes.append(("error", str(exc)))
+                notes.append(("error", render.md(exc)))
             else:
                 if result.unchanged:
-                    notes.append(("info", f"{result.source} is already in the folder, unchanged."))
+                    notes.append(
+                        (
+                            "info",
+                            f"{render.code(result.source)} is already in the folder, unchanged.",
+                        )
+                    )
                 else:
                     saved.append(_saved_note(result))
         if saved:
@@ -282,8 +291,7 @@ def upload_panel(settings: Settings) -> None:
         st.rerun()
     for name, (original, data) in list(state.conflicts.items()):
         st.warning(
-            f"An article named {name} already exists; replace it with the uploaded "
-            f"{original!r}, or rename the file and upload it again."
+            f"{render.code(name)} is already in the articles folder; replace it with the upload?"
         )
         replace, keep = st.columns(2)
         if replace.button("Replace it", key=f"replace-{name}", width="stretch"):
@@ -297,20 +305,20 @@ def upload_panel(settings: Settings) -> None:
                     max_bytes=settings.max_file_bytes,
                 )
             except UploadError as exc:
-                state.activity = [("error", str(exc))]
+                state.activity = [("error", render.md(exc))]
             else:
                 reindex(settings, "Indexing the upload")
                 state.activity.insert(0, ("success", "Saved " + _saved_note(result) + "."))
             st.rerun()
-        if keep.button("Keep the old one", key=f"keep-{name}", width="stretch"):
+        if keep.button("Keep the old", key=f"keep-{name}", width="stretch"):
             del state.conflicts[name]
             st.rerun()
 
 
 def _saved_note(result: Any) -> str:
-    note = f"`{result.source}`"
+    note = render.code(result.source)
     if result.renamed:
-        note += f" (from {result.original_name!r})"
+        note += f" (from {render.md(repr(result.original_name))})"
     if result.replaced:
         note += ", replacing the old version"
     return note
@@ -342,9 +350,9 @@ def llm_panel(settings: Settings, warm_up: bool) -> None:
             f'<div style="color:#5b6475;font-size:.8rem">{render.text(status.description)}</div>'
         )
         if warm is not None and warm.error:
-            st.error(warm.error)
+            st.error(render.md(warm.error))
         elif state == "unreachable":
-            st.warning(unreachable_hint(settings))
+            st.warning(render.md(unreachable_hint(settings)))
 
     panel()
 
@@ -380,7 +388,8 @@ def chat(settings: Settings, status: indexer.Status | None) -> None:
     )
     if empty:
         st.warning(
-            f"The index is empty: add .txt, .md or .html articles to {settings.articles_dir} "
+            "The index is empty: add .txt, .md or .html articles to "
+            f"{render.code(settings.articles_dir)} "
             "(or upload them in the sidebar) and press **Re-index the folder**."
         )
     elif status is not None and not st.session_state.messages and not question:
@@ -389,13 +398,13 @@ def chat(settings: Settings, status: indexer.Status | None) -> None:
         try:
             answerer(settings)  # the first start loads the embedding model here, with a spinner
         except user_errors() as exc:
-            st.error(str(exc))
+            st.error(render.md(exc))
             return
 
     for message in st.session_state.messages:
         with st.chat_message(message["role"]):
             if message["role"] == "user":
-                st.markdown(render.answer_markdown(message["content"]), unsafe_allow_html=True)
+                st.html(render.answer_html(message["content"]))
             else:
                 show_answer(message)
 
@@ -409,7 +418,7 @@ def chat(settings: Settings, status: indexer.Status | None) -> None:
     ]
     st.session_state.messages.append({"role": "user", "content": question})
     with st.chat_message("user"):
-        st.markdown(render.answer_markdown(question), unsafe_allow_html=True)
+        st.html(render.answer_html(question))
     with st.chat_message("assistant"):
         message: dict[str, Any] = {
             "role": "assistant",
@@ -448,12 +457,12 @@ def stream_answer(
                     show_retrieved(event.passages)
             elif isinstance(event, Token):
                 text += event.text
-                answer_box.markdown(render.answer_markdown(text) + " ▌", unsafe_allow_html=True)
+                answer_box.html(render.answer_html(text, cursor=True))
             elif isinstance(event, Notice):
                 message["notices"].append(event.message)
                 with notices_box.container():
                     for note in message["notices"]:
-                        st.warning(note, icon=":material/warning:")
+                        st.warning(render.md(note), icon=":material/warning:")
             elif isinstance(event, Done):
                 message["answer"] = event.answer
                 message["content"] = event.answer.answer
@@ -523,15 +532,16 @@ def show_retrieved(passages: list[Any]) -> None:
 def show_answer(message: dict) -> None:
     """A finished answer: notices, the text with its badges, then one card per source."""
     if message.get("error"):
-        st.error(message["error"])
+        st.error(render.md(message["error"]))
         return
     answer = message["answer"]
     key = message["key"]
     for note in message.get("notices", []):
-        st.warning(note, icon=":material/warning:")
+        st.warning(render.md(note), icon=":material/warning:")
     if answer.fallback and not message.get("notices"):
         st.warning(
-            f"This answer quotes the best passages instead of an LLM answer: {answer.fallback}",
+            "This answer quotes the best passages instead of an LLM answer: "
+            + render.md(answer.fallback),
             icon=":material/warning:",
         )
 
@@ -540,10 +550,7 @@ def show_answer(message: dict) -> None:
         citations.setdefault(c.n, c)
     labels = {n: f"{c.title or c.source} ({c.source})" for n, c in citations.items()}
     marks = [] if answer.refused else render.sentence_marks(answer.answer, answer.sentences)
-    st.markdown(
-        render.answer_markdown(answer.answer, labels, marks, anchor_prefix=f"src-{key}"),
-        unsafe_allow_html=True,
-    )
+    st.html(render.answer_html(answer.answer, labels, marks, anchor_prefix=f"src-{key}"))
     if any(m.kind == "unsupported" for m in marks):
         st.caption("⚠ Underlined sentences are not supported by the passage they cite.")
     elif marks:
@@ -604,21 +611,25 @@ def article_view(settings: Settings, params: Any) -> None:
     try:
         records = Store(settings).file_records()
     except user_errors() as exc:
-        st.error(str(exc))
+        st.error(render.md(exc))
         return
     record = records.get(source)
     path = (settings.articles_dir / source).resolve()
     folder = settings.articles_dir.resolve()
     if record is None or not path.is_relative_to(folder):
         st.error(
-            f"{source!r} is not an indexed article; open articles from the source cards, "
+            f"{render.md(repr(source))} is not an indexed article; open articles from the "
+            "source cards, "
             "or re-index the folder if it was added recently."
         )
         return
     try:
         doc = load(FileEntry(path=path, source=source), settings.max_file_bytes)
     except (DocumentError, OSError) as exc:
-        st.error(f"{source} cannot be read ({_first_line(exc)}); re-index the folder to drop it.")
+        st.error(
+            f"{render.code(source)} cannot be read ({render.md(_first_line(exc))}); "
+            "re-index the folder to drop it."
+        )
         return
     meta = [f"<code>{render.text(source)}</code>"]
     if doc.published:

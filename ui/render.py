@@ -33,6 +33,10 @@ a.rag-cite-link, a.rag-cite-link:hover {text-decoration: none;}
 span.rag-unsupported {text-decoration: underline wavy #d9822b; text-underline-offset: 3px;
   background: #fff4e5;}
 span.rag-uncited {text-decoration: underline dotted #8a94a6; text-underline-offset: 3px;}
+.rag-answer {white-space: pre-wrap; font-size: 1rem; line-height: 1.6; color: #1d2433;
+  margin: 0 0 .25rem 0;}
+.rag-answer.rag-user {margin: 0;}
+.rag-caret {color: #2f5bd3;}
 .rag-card {border: 1px solid #e3e7ef; border-left: 4px solid #2f5bd3; border-radius: .5rem;
   padding: .6rem .8rem .55rem .8rem; margin: 0 0 .2rem 0; background: #fbfcfe;}
 .rag-card.rag-weak {border-left-color: #d9822b;}
@@ -90,9 +94,17 @@ def text(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _markdown_text(escaped: str) -> str:
-    # Streamlit's markdown treats $...$ as LaTeX; an answer about prices must not.
-    return escaped.replace("$", "\\$")
+_MARKDOWN_ACTIVE = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~])")
+
+
+def md(value: object) -> str:
+    """Any value as literal text inside Streamlit markdown (alerts, captions)."""
+    return _MARKDOWN_ACTIVE.sub(r"\\\1", str(value))
+
+
+def code(value: object) -> str:
+    """Any value as an inline code span inside Streamlit markdown."""
+    return "`" + str(value).replace("`", "ˋ") + "`"
 
 
 def badge(n: int, label: str = "", anchor: str | None = None) -> str:
@@ -169,15 +181,18 @@ def sentence_marks(answer: str, sentences: Sequence[Any]) -> list[Mark]:
     return marks
 
 
-def answer_markdown(
+def answer_html(
     answer: str,
     labels: dict[int, str] | None = None,
     marks: Sequence[Mark] = (),
     anchor_prefix: str | None = None,
+    cursor: bool = False,
 ) -> str:
-    """The answer for ``st.markdown(unsafe_allow_html=True)``: escaped, badges, underlines.
+    """The answer as HTML text for ``st.html``: escaped, [n] as badges, weak sentences underlined.
 
-    ``labels`` maps a citation number to what its badge's tooltip says (the source).
+    No markdown is interpreted: an extractive answer quotes article text, and a link
+    or image written in an article must stay text too.  ``labels`` maps a citation
+    number to its badge's tooltip (the source).
     """
     labels = labels or {}
     out: list[str] = []
@@ -185,14 +200,15 @@ def answer_markdown(
     for mark in sorted(marks, key=lambda m: m.start):
         if mark.start < pos:
             continue
-        out.append(_badges(_markdown_text(text(answer[pos : mark.start])), labels, anchor_prefix))
-        inner = _badges(_markdown_text(text(answer[mark.start : mark.end])), labels, anchor_prefix)
+        out.append(_badges(text(answer[pos : mark.start]), labels, anchor_prefix))
+        inner = _badges(text(answer[mark.start : mark.end]), labels, anchor_prefix)
         out.append(
             f'<span class="rag-{mark.kind}" title="{_MARK_TITLES[mark.kind]}">{inner}</span>'
         )
         pos = mark.end
-    out.append(_badges(_markdown_text(text(answer[pos:])), labels, anchor_prefix))
-    return "".join(out)
+    out.append(_badges(text(answer[pos:]), labels, anchor_prefix))
+    caret = '<span class="rag-caret">▌</span>' if cursor else ""
+    return f'<div class="rag-answer">{"".join(out).strip()}{caret}</div>'
 
 
 def highlighted(body: str, start: int, end: int, css_class: str = "", element_id: str = "") -> str:
