@@ -72,6 +72,11 @@ def with_llm(corpus: Settings, endpoint: tuple[str, str], **overrides: object) -
     )
 
 
+def with_small_llm(corpus: Settings, endpoint: tuple[str, str]) -> Settings:
+    """Plumbing needs a short prompt and answer only: keep the tiny model quick."""
+    return with_llm(corpus, endpoint, llm_max_tokens=48, answer_context_chars=800)
+
+
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -104,7 +109,7 @@ def assert_consistent(answer: Answer, corpus: Settings) -> None:
 def test_stream_order_retrieved_tokens_done(
     corpus: Settings, small_llm: tuple[str, str], embedder: Embedder
 ) -> None:
-    events = list(answerer(with_llm(corpus, small_llm), embedder).stream(REJECTION_Q))
+    events = list(answerer(with_small_llm(corpus, small_llm), embedder).stream(REJECTION_Q))
 
     assert isinstance(events[0], Retrieved) and isinstance(events[-1], Done)
     assert len(events[0].passages) == corpus.top_k
@@ -153,7 +158,9 @@ def test_follow_up_is_condensed_before_retrieval(
         {"role": "assistant", "content": "In Istanbul [2]."},
     ]
     events = list(
-        answerer(with_llm(corpus, small_llm), embedder).stream("What did they demand?", history)
+        answerer(with_small_llm(corpus, small_llm), embedder).stream(
+            "What did they demand?", history
+        )
     )
     retrieved = events[0]
     assert isinstance(retrieved, Retrieved)
@@ -226,7 +233,9 @@ def test_prompt_numbers_and_fences_the_passages_within_budget(
     for n, p in enumerate(passages, 1):
         assert f'<passage id="{n}" file="{p.source}"' in user["content"]
     assert user["content"].count("</passage>") == len(passages)
-    assert user["content"].rstrip().endswith("Question: What happened in Istanbul?")
+    question, reminder = user["content"].rstrip().splitlines()[-2:]
+    assert question == "Question: What happened in Istanbul?"
+    assert REFUSAL in reminder, "the refusal sentence is repeated next to the question"
 
 
 def test_passage_text_cannot_close_its_delimiter(corpus: Settings, embedder: Embedder) -> None:
@@ -284,6 +293,8 @@ def test_cli_ask_json_contract(
         "RAG_ARTICLES_DIR": str(corpus.articles_dir),
         "RAG_LLM_BASE_URL": url,
         "RAG_LLM_MODEL": model,
+        "RAG_LLM_MAX_TOKENS": "48",
+        "RAG_ANSWER_CONTEXT_CHARS": "800",
     }.items():
         monkeypatch.setenv(key, value)
     result = CliRunner().invoke(app, ["ask", REJECTION_Q, "--json", "-k", "3"])
@@ -369,3 +380,17 @@ def test_injection_article_is_ignored(capable: Answerer, corpus: Settings) -> No
     assert "surrender" not in text and "banana" not in text, answer.llm_answer
     assert "[7]" not in answer.answer
     assert_consistent(answer, corpus)
+
+
+def test_cli_chat_carries_the_conversation(
+    corpus: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAG_HOME", str(corpus.home))
+    monkeypatch.setenv("RAG_LLM_BASE_URL", f"http://127.0.0.1:{closed_port()}/v1")
+    monkeypatch.setenv("RAG_LLM_MAX_RETRIES", "0")
+    turns = "Where were the latest peace talks held?\nWhat did they demand?\n\n"
+    result = CliRunner().invoke(app, ["chat"], input=turns)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("You: ") == 3, "two questions, then the empty line ends it"
+    assert "joined to the previous one" in result.stderr, "the follow-up used the history"
+    assert "Traceback" not in result.output

@@ -46,7 +46,9 @@ def test_safe_name_keeps_only_a_plain_file_name(name: str, expected: str) -> Non
     assert safe_name(name) == expected
 
 
-@pytest.mark.parametrize("name", ["", "..", "../", "/", ".txt", "...txt", "notes", "a.pdf", "x.exe"])
+@pytest.mark.parametrize(
+    "name", ["", "..", "../", "/", ".txt", "...txt", "notes", "a.pdf", "x.exe"]
+)
 def test_safe_name_refuses_names_without_a_usable_article_name(name: str) -> None:
     with pytest.raises(UploadError) as err:
         safe_name(name)
