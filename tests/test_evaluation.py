@@ -466,6 +466,10 @@ def test_the_seed_suite_stays_above_its_floors(
     default_llm: tuple[str, str], tmp_path: Path
 ) -> None:
     """The fixed CI subset of the seed suite, on the embedded default model (docs/eval.md)."""
+    if not FLOORS.exists():
+        # Floors come only from a first honest full measurement (issue 6); until one is
+        # committed there is nothing to hold the suite to, and inventing numbers would lie.
+        pytest.skip("eval/floors.json not measured yet: run `rag eval --report ...` and commit it")
     floors = json.loads(FLOORS.read_text())
     url, model = default_llm
     settings = Settings(llm_base_url=url, llm_model=model)
