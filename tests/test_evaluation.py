@@ -422,6 +422,7 @@ def test_rag_eval_prints_a_table_writes_a_report_and_json(
     url, model = small_llm
     monkeypatch.setenv("RAG_LLM_BASE_URL", url)
     monkeypatch.setenv("RAG_LLM_MODEL", model)
+    monkeypatch.setenv("RAG_LLM_TIMEOUT", "600")  # a busy machine must not force the fallback
     seeds = ev.load_suite("seeds").items
     rows = [
         {

@@ -227,7 +227,7 @@ def test_serve_runs_in_the_foreground_and_is_shared(own: Settings) -> None:
         assert llm.ensure_server(own).pid == recorded.pid, "other processes use it"
     finally:
         server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
+        server.wait(timeout=120)
     assert llm.read_state(own) is None
     assert llm.status(own).state == "not started"
 

@@ -157,7 +157,7 @@ def test_rag_watch_stops_cleanly_on_ctrl_c(settings: Settings) -> None:
         second = process.stdout.readline()
         assert "1 added" in second, second
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=60)
+        out, err = process.communicate(timeout=180)
     finally:
         if process.poll() is None:
             process.kill()
