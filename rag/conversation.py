@@ -41,7 +41,7 @@ class Condensed:
 
 def prompt(name: str) -> str:
     """A prompt template shipped as package data (rag/prompts/NAME.txt)."""
-    return resources.files("rag.prompts").joinpath(f"{name}.txt").read_text(encoding="utf-8")
+    return resources.files("rag").joinpath("prompts", f"{name}.txt").read_text(encoding="utf-8")
 
 
 def validate_history(history: Sequence[Mapping[str, Any]] | None) -> list[dict[str, str]]:
