@@ -313,8 +313,10 @@ def _print_eval(run: Any, written: Path | None) -> None:
 
     total = run.totals
     table = Table(title=f"{run.suite}: {total['n']} items, {total['passed']} passed")
-    for column in ("metric", "value", "meaning"):
-        table.add_column(column, justify="right" if column == "value" else "left")
+    # Metric names are the JSON field names: never wrap them, wrap the meaning instead.
+    table.add_column("metric", no_wrap=True)
+    table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("meaning", overflow="fold")
     for name, value, meaning in metric_rows(total):
         table.add_row(name, fmt(value, name), meaning)
     cats = Table(title="by category")
