@@ -78,12 +78,9 @@ _APPLIES = {
 
 
 def metric_rows(total: dict[str, Any]) -> list[tuple[str, Any, str]]:
-    """(metric, value, meaning) for the metrics present, in a readable order."""
-    return [
-        (name, total[name], help_)
-        for name, help_ in METRIC_HELP.items()
-        if total.get(name) is not None
-    ]
+    """(metric, value, meaning) in a readable order; a metric with nothing to measure
+    (e.g. citation recall when no answerable question was answered) shows as "–"."""
+    return [(name, total.get(name), help_) for name, help_ in METRIC_HELP.items()]
 
 
 def fmt(value: Any, name: str = "") -> str:
