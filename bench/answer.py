@@ -12,7 +12,7 @@ Targets (2 cores): p50 first token < 10 s, p50 total < 20 s.
 
 Usage:
   .venv/bin/python bench/answer.py [--limit 12] [--k 5,3] [--budget 2000,1500,1000]
-      [--threads 2] [--max-tokens 160] [--out FILE.md] [--work DIR]
+      [--threads 1,2] [--batch-threads 1,2] [--max-tokens 160] [--out FILE.md] [--work DIR]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import shutil
 import statistics
 import sys
 import time
+import urllib.request
 from collections import defaultdict
 from itertools import product
 from pathlib import Path
@@ -32,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rag import indexer, llm  # noqa: E402
-from rag.answering import Answerer, Done, Token  # noqa: E402
+from rag.answering import Answerer, Done, Token, build_messages, select_context  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
 
@@ -50,6 +51,22 @@ def stratified(items: list[dict], limit: int) -> list[dict]:
     return out
 
 
+def prompt_tokens(server: llm.EmbeddedServer, answerer: Answerer, answer: object) -> int:
+    """Tokens of the answer prompt as the server counts them (chat template aside)."""
+    q, passages = answer.query, answer.passages  # type: ignore[attr-defined]
+    budget = answerer.settings.answer_context_chars
+    excerpts = select_context(q, passages, budget, answerer.verifier)
+    text = "\n".join(m["content"] for m in build_messages(q, passages, excerpts))
+    body = json.dumps({"input": text, "model": server.model_id}).encode()
+    root = server.url.removesuffix("/v1")
+    request = urllib.request.Request(
+        f"{root}/extras/tokenize", data=body, headers={"Content-Type": "application/json"}
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=600) as response:
+        return len(json.load(response)["tokens"])
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -62,7 +79,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=12)
     parser.add_argument("--k", default="5")
     parser.add_argument("--budget", default="2000,1500")
-    parser.add_argument("--threads", default="")
+    parser.add_argument("--threads", default="", help="Generation threads, e.g. 1,2.")
+    parser.add_argument("--batch-threads", default="", help="Prompt threads, e.g. 1,2.")
     parser.add_argument("--max-tokens", type=int, default=None)
     parser.add_argument("--embedded-llm", default=None)
     parser.add_argument("--work", type=Path, default=Path("/tmp/rag-bench-answer"))
@@ -91,16 +109,26 @@ def main() -> None:
     raw = args.raw.open("w", encoding="utf-8") if args.raw else None
     load_start = os.getloadavg()
     threads = [int(t) for t in args.threads.split(",") if t] or [None]
-    for n_threads, k, budget in product(
-        threads, [int(x) for x in args.k.split(",")], [int(x) for x in args.budget.split(",")]
+    batch_threads = [int(t) for t in args.batch_threads.split(",") if t] or [None]
+    for n_threads, n_batch_threads, k, budget in product(
+        threads,
+        batch_threads,
+        [int(x) for x in args.k.split(",")],
+        [int(x) for x in args.budget.split(",")],
     ):
-        s = Settings(**base, llm_threads=n_threads, answer_context_chars=budget, top_k=k)
+        s = Settings(
+            **base,
+            llm_threads=n_threads,
+            llm_batch_threads=n_batch_threads,
+            answer_context_chars=budget,
+            top_k=k,
+        )
         t = time.perf_counter()
         server = llm.ensure_server(s)
         start_s = time.perf_counter() - t
         answerer = Answerer(s, retriever=Retriever(s))
         answerer.ask("What is this about?")  # warm-up: model, embedder, prompt prefix cache
-        first, total, retrieval, chars, tokens = [], [], [], [], []
+        first, total, retrieval, chars, tokens, prompt = [], [], [], [], [], []
         refused = fallback = 0
         for item in chosen:
             pieces = 0
@@ -116,6 +144,8 @@ def main() -> None:
             retrieval.append(answer.timings["retrieval"])
             chars.append(len(answer.answer))
             tokens.append(pieces)
+            if answer.llm_answer is not None:
+                prompt.append(prompt_tokens(server, answerer, answer))
             refused += answer.refused
             fallback += answer.fallback is not None
             if raw:
@@ -128,7 +158,7 @@ def main() -> None:
                 )
         rows.append(
             {
-                "threads": server.options["n_threads"],
+                "threads": f"{server.options['n_threads']}/{server.options['n_threads_batch']}",
                 "k": k,
                 "budget": budget,
                 "server_start_s": start_s,
@@ -138,6 +168,7 @@ def main() -> None:
                 "p90_total": pct(total, 0.9),
                 "p50_retrieval": statistics.median(retrieval),
                 "p50_tokens": statistics.median(tokens),
+                "p50_prompt_tokens": statistics.median(prompt) if prompt else float("nan"),
                 "refused": refused,
                 "fallback": fallback,
                 "n": len(chosen),
@@ -156,15 +187,17 @@ def main() -> None:
         f"{load_start[2]:.1f}, at end {load_end[0]:.1f} {load_end[1]:.1f} {load_end[2]:.1f} "
         f"on {os.cpu_count()} cores.",
         "",
-        "| threads | k | budget chars | p50 first token s | p90 first token s | p50 total s "
-        "| p90 total s | p50 retrieval s | p50 tokens | refused | fallback |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| threads gen/prompt | k | budget chars | p50 first token s | p90 first token s | p50 total s "
+        "| p90 total s | p50 retrieval s | p50 prompt tokens | p50 answer tokens | refused "
+        "| fallback |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['threads']} | {r['k']} | {r['budget']} | {r['p50_first']:.1f} "
             f"| {r['p90_first']:.1f} | {r['p50_total']:.1f} | {r['p90_total']:.1f} "
-            f"| {r['p50_retrieval']:.2f} | {r['p50_tokens']:.0f} | {r['refused']}/{r['n']} "
+            f"| {r['p50_retrieval']:.2f} | {r['p50_prompt_tokens']:.0f} | {r['p50_tokens']:.0f} "
+            f"| {r['refused']}/{r['n']} "
             f"| {r['fallback']}/{r['n']} |"
         )
     text = "\n".join(lines) + "\n"

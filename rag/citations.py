@@ -397,6 +397,38 @@ def passage_units(text: str, pairs: bool = True) -> list[tuple[int, int]]:
 # --- the whole answer -------------------------------------------------------------------
 
 
+def _joined_support(
+    claim: str,
+    numbers_: Sequence[int],
+    passages: Sequence[Passage],
+    verifier: Verifier,
+    question: str,
+) -> bool:
+    joined = " ".join(passages[n - 1].text for n in numbers_)
+    title = passages[numbers_[0] - 1].title
+    return verifier.supports(verifier.support(claim, joined, title, question))
+
+
+def _supporting(
+    claim: str,
+    row: Sequence[Support],
+    passages: Sequence[Passage],
+    verifier: Verifier,
+    question: str,
+) -> list[int]:
+    """The passage that supports ``claim``, else the two that do together, else []."""
+    ranked = sorted(range(len(row)), key=lambda j: -row[j].score)
+    if ranked and verifier.supports(row[ranked[0]]):
+        return [ranked[0] + 1]
+    if len(ranked) >= 2:
+        pair = sorted(j + 1 for j in ranked[:2])
+        if all(row[n - 1].lexical_new > 0 for n in pair) and _joined_support(
+            claim, pair, passages, verifier, question
+        ):
+            return pair
+    return []
+
+
 def _is_claim(claim: str) -> bool:
     """Whether a sentence states something checkable (not "Here is what I found:")."""
     return len(content_words(claim)) >= 2 and not claim.rstrip().endswith(":")
@@ -443,20 +475,19 @@ def check(
     for piece, claim, row in zip(pieces, claims, table, strict=True):
         cited = list(dict.fromkeys(n for n in piece.numbers if 1 <= n <= k))
         good = {n for n in cited if verifier.supports(row[n - 1])}
-        best = max(range(k), key=lambda j: row[j].score) + 1 if row else None
-        best_ok = best is not None and verifier.supports(row[best - 1]) and _is_claim(claim)
-        if cited and not good and best_ok:
-            cited, good = [best], {best}  # the right claim, the wrong passage: re-cite
-            recited += 1
-        elif len(cited) > 1 and not good:
-            joined = " ".join(passages[n - 1].text for n in cited)
-            union = verifier.support(claim, joined, passages[cited[0] - 1].title, question)
-            if verifier.supports(union):
-                # a claim joining facts of several passages: each one holding part of it counts
-                good = {n for n in cited if row[n - 1].lexical > 0}
-        elif not cited and attach and best_ok:
-            cited, good = [best], {best}
-            attached += 1
+        if (
+            not good
+            and len(cited) > 1
+            and _joined_support(claim, cited, passages, verifier, question)
+        ):
+            # a claim joining facts of the passages it cites: each holding part of it counts
+            good = {n for n in cited if row[n - 1].lexical > 0}
+        if not good and (cited or attach) and _is_claim(claim):
+            found = _supporting(claim, row, passages, verifier, question)
+            if found:  # the right claim cited to the wrong passage, or not cited at all
+                recited += bool(cited)
+                attached += not cited
+                cited, good = found, set(found)
         for n in cited:
             uses.setdefault(n, []).append((n in good, row[n - 1]))
         sentences.append(Sentence(text=claim, citations=cited, supported=bool(good)))

@@ -92,8 +92,11 @@ def fmt(value: Any, name: str = "") -> str:
     return str(value)
 
 
-def write_report(run_: EvalRun, directory: Path) -> Path:
-    """report.md (totals, categories, items with failures first), metrics.png, results.json."""
+def write_report(run_: EvalRun, directory: Path, notes: str = "") -> Path:
+    """report.md (totals, categories, items with failures first), metrics.png, results.json.
+
+    ``notes`` (markdown) go under the header: what a reader must know about the run.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     save_results(run_, directory / "results.json")
     plot(run_, directory / "metrics.png")
@@ -111,6 +114,7 @@ def write_report(run_: EvalRun, directory: Path) -> Path:
         "sentence and citation supported).  Fallback answers: "
         f"{total['fallbacks']}.  Metric definitions: `rag/evaluation.py`.",
         "",
+        *([notes.strip(), ""] if notes.strip() else []),
         "![metrics](metrics.png)",
         "",
         "| metric | value | over | meaning |",
@@ -242,7 +246,16 @@ def plot(run_: EvalRun, path: Path) -> Path:
     ax.barh(names[::-1], values[::-1], color=colors[::-1])
     ax.set_xlim(0, 1)
     for y, v in enumerate(values[::-1]):
-        ax.text(min(v + 0.01, 0.9), y, f"{v:.2f}", va="center", fontsize=8)
+        inside = v > 0.85  # label inside the bar's end, where there is no room after it
+        ax.text(
+            v - 0.01 if inside else v + 0.01,
+            y,
+            f"{v:.2f}",
+            va="center",
+            fontsize=8,
+            ha="right" if inside else "left",
+            color="white" if inside else "black",
+        )
     ax.set_title(f"{run_.suite}: totals (n={total['n']}; grey = library verifier)")
     cats = run_.categories
     labels = list(cats)

@@ -939,23 +939,32 @@ def describe_setup(settings: Settings) -> dict[str, Any]:
         "top_k": settings.top_k,
         "chunk_chars": settings.chunk_chars,
         "temperature": settings.llm_temperature,
+        "llm_timeout": settings.llm_timeout,
         "commit": _commit(),
         "cpus": os.cpu_count(),
     }
 
 
 def _commit() -> str | None:
+    """The checked-out commit, marked ``+changes`` when the tree has uncommitted edits."""
     try:
-        out = subprocess.run(
+        head = subprocess.run(
             ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
             capture_output=True,
             text=True,
             timeout=5,
             check=False,
-        )
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None
+    return (head + ("+changes" if dirty else "")) or None
 
 
 def _load() -> list[float] | None:

@@ -6,8 +6,9 @@ One run:
    run never leaves it held);
 2. re-embeds everything if the embedding model or the chunker changed;
 3. hashes every file and compares with the manifest: new, changed, removed,
-   unchanged (unchanged files are not even decoded, and when nothing changed the
-   embedding model is never loaded);
+   unchanged (unchanged files are not even decoded; when nothing changed the
+   embedding model is never loaded, and Chroma not even opened: see "the fast
+   no-op" below);
 4. new or changed files are loaded and chunked, and their chunks embedded in
    batches that span files (the model is fastest on big batches); then, per batch:
    manifest records -> ``pending``; upsert the new chunks (ids carry the content
@@ -252,7 +253,8 @@ def _run_locked(
 
     report.documents = store.file_count()
     report.chunks = store.count()
-    final = store.file_records() if work else records
+    removed = set(gone)
+    final = {s: r for s, r in records.items() if s not in removed}
     _save_state(
         settings,
         {
@@ -417,14 +419,16 @@ def _write_group(
     for doc, _pieces in group:
         if doc.source in records:  # only a known file can have an older version stored
             store.delete_chunks(doc.source, keep_hash=doc.content_hash)
-    store.put_files([FileRecord(**{**asdict(r), "state": "done"}) for r in pending])
-    for doc, _pieces in group:
-        if doc.source in records:
+    done = [FileRecord(**{**asdict(r), "state": "done"}) for r in pending]
+    store.put_files(done)
+    for record in done:
+        if record.source in records:
             report.updated += 1
-            report.updated_files.append(doc.source)
+            report.updated_files.append(record.source)
         else:
             report.added += 1
-            report.added_files.append(doc.source)
+            report.added_files.append(record.source)
+        records[record.source] = record  # the manifest as it now stands
     return dimension
 
 

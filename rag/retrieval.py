@@ -165,12 +165,12 @@ class Retriever:
             raise RetrievalError("The question is empty; type a question.")
         if k < 1:
             raise RetrievalError("-k must be at least 1.")
-        if self.store.count() == 0:
+        clock = _Clock()
+        lex = lexical.refresh(self.store, self.settings)  # built from the store's chunks
+        if not lex.ids:
             raise RetrievalError(
                 "The index is empty; add articles to the folder and run `rag index`."
             )
-        clock = _Clock()
-        lex = lexical.refresh(self.store, self.settings)
         mask = self._mask(filters, lex)
         if mask is not None and not mask.any():
             raise RetrievalError(

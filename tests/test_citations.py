@@ -175,6 +175,19 @@ def test_uncited_supported_sentence_gets_a_citation_post_hoc(
     assert out.sentences[1].citations == [], "a sentence with nothing to check stays uncited"
 
 
+def test_claim_joining_two_passages_cites_both(passages: list[Passage], verifier: Verifier) -> None:
+    a, b = holding(passages, "sanctions and NATO expansion"), holding(passages, DRONES)
+    assert a != b
+    claim = (
+        "Kremlin officials rebuffed the plan over sanctions and NATO expansion, while Ukraine "
+        "continues to strike deep into Russian territory using long-range drones."
+    )
+    out = check(claim, passages, verifier)
+    [sentence] = out.sentences
+    assert sentence.supported and sentence.citations == sorted([a, b])
+    assert out.answer.endswith(f"drones [{min(a, b)}][{max(a, b)}].")
+
+
 def test_no_attachment_when_disabled(passages: list[Passage], verifier: Verifier) -> None:
     out = check(f"{DRONES}.", passages, verifier, attach=False)
     assert out.citations == [] and out.attached == 0 and not out.citable

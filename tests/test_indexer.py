@@ -16,6 +16,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,14 @@ def assert_consistent(settings: Settings) -> None:
     }
     for cid, (source, start, end, text) in snapshot(settings)[0].items():
         assert texts[source][start:end] == text, cid
+    # What the fast no-op path remembers agrees with the store.
+    state_file = settings.home / f"{settings.collection}-index-state.json"
+    if state_file.exists():
+        state = json.loads(state_file.read_text())
+        chunks, manifest = snapshot(settings)
+        assert state["files"] == {s: m[0] for s, m in manifest.items()}
+        assert (state["documents"], state["chunks"]) == (len(manifest), len(chunks))
+        assert state["generation"] == Store(settings).generation
 
 
 def vectors(settings: Settings) -> dict[str, list[float]]:
@@ -445,6 +454,49 @@ def test_queries_keep_working_during_a_reindex(
     assert_consistent(small_groups)
 
 
+# --- crash repair ------------------------------------------------------------------
+
+
+def test_a_run_after_a_crash_sweeps_the_store(indexed: Settings, embedder: Embedder) -> None:
+    """The states a killed run can leave, built directly, then repaired by the next run."""
+    store = Store(indexed)
+    ids_a = sorted(c.chunk_id for c in store.iter_chunks(where={"source": SEED_A}))
+    store.delete_chunk_ids(ids_a[-2:])  # a "done" file missing chunks
+    [sample] = store.get_chunks(ids_a[:1])
+    vector = store.vectors_for([SEED_A])
+    store.add_chunks(  # chunks of a file no record knows
+        ids=["ghost-0"],
+        embeddings=[next(iter(vector.values()))],
+        texts=[sample.text],
+        metadatas=[{"source": "ghost.txt", "content_hash": "x", "start": 0, "end": 5}],
+    )
+    record_b = store.file_records()[SEED_B]
+    store.put_file(replace(record_b, state="pending"))
+    store.set_meta(run_state="running")  # the mark a killed run leaves
+    for state in indexed.home.glob("*-index-state.json"):
+        state.unlink()  # as a run that went on to write would have done
+
+    report = indexer.run(indexed, embedder=embedder)
+    assert sorted(report.updated_files) == sorted([SEED_A, SEED_B])
+    assert report.embedded == 2  # only the missing chunks; the rest is reused
+    assert_consistent(indexed)
+    assert Store(indexed).meta()["run_state"] == "clean"
+
+
+def test_a_rebuild_killed_between_dropping_manifest_and_chunks_is_repaired(
+    indexed: Settings, embedder: Embedder
+) -> None:
+    """A rebuild drops the manifest first: killed right after, the chunks are strays."""
+    store = Store(indexed)
+    store.set_meta(run_state="running")
+    store.client.delete_collection(indexed.collection + "-files")
+    for state in indexed.home.glob("*-index-state.json"):
+        state.unlink()
+    report = indexer.run(indexed, embedder=embedder)
+    assert report.added == 2 and report.chunks == report.embedded
+    assert_consistent(indexed)  # the strays are gone, nothing doubled
+
+
 # --- kill -9 ------------------------------------------------------------------------
 
 
@@ -452,7 +504,7 @@ class Writes:
     """Counts the writes Chroma logs in a store folder (only to time the kills).
 
     Chroma numbers its write log per collection and drops it with the collection, so
-    a rebuild starts again from zero: count increments, not the raw position.
+    after a rebuild it starts again from zero: count increments, not the position.
     """
 
     def __init__(self, store_dir: Path) -> None:
@@ -471,6 +523,18 @@ class Writes:
             return int(row[0] or 0)
         except sqlite3.Error:
             return self.last
+
+    def run_state(self) -> str | None:
+        """The store's run mark, read from Chroma's file without opening Chroma here."""
+        con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5)
+        try:
+            rows = con.execute(
+                "SELECT m.str_value FROM collection_metadata m JOIN collections c "
+                "ON c.id = m.collection_id WHERE c.name = 'articles' AND m.key = 'run_state'"
+            ).fetchall()
+        finally:
+            con.close()
+        return rows[0][0] if rows else None
 
     def since_start(self) -> int:
         now = self._position()
@@ -519,16 +583,14 @@ def test_kill_9_mid_run_is_repaired_by_the_next_run(tmp_path: Path, embedder: Em
     }
     cmd = [RAG, "index", "--json"]
 
-    # 1: killed in the first build, once some chunks are written; 2: the repairing
-    # run killed at its first write; 3: a --rebuild killed half-way through.
+    # Killed in the first build once some chunks are written; then the repairing run
+    # killed at its first write; then a run to the end.
     writes = Writes(crashed.store_dir)
     assert kill_when(cmd, env, lambda: writes.since_start() > total // 5)
+    assert writes.run_state() == "running"  # killed mid-run, not after it
     writes = Writes(crashed.store_dir)
     assert kill_when(cmd, env, lambda: writes.since_start() > 0)
-    indexer.run(crashed, embedder=embedder)
-    writes = Writes(crashed.store_dir)
-    assert kill_when([*cmd, "--rebuild"], env, lambda: writes.since_start() > total // 2)
-
+    assert writes.run_state() == "running"
     report = indexer.run(crashed, embedder=embedder)
     assert report.documents == 60 and report.chunks == total
     assert snapshot(crashed) == snapshot(clean)  # same ids, texts, offsets and manifest
@@ -550,6 +612,7 @@ def test_kill_9_mid_run_is_repaired_by_the_next_run(tmp_path: Path, embedder: Em
     make_articles(folder / "new", 5, seed=1)
     writes = Writes(crashed.store_dir)
     assert kill_when(cmd, env, lambda: writes.since_start() > 20)
+    assert writes.run_state() == "running"
     report = indexer.run(crashed, embedder=embedder)
     assert report.documents == 62
     assert_consistent(crashed)
