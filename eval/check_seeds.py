@@ -17,6 +17,7 @@ Prints counts per category. Exit status 0 on success, 1 on any error.
 Usage: python3 eval/check_seeds.py [path/to/seeds.jsonl] [path/to/seeds_dir]
 Stdlib only.
 """
+
 import json
 import os
 import sys
@@ -27,28 +28,51 @@ DEFAULT_JSONL = os.path.join(HERE, "seeds.jsonl")
 DEFAULT_SEEDS = os.path.join(os.path.dirname(HERE), "seeds")
 
 CATEGORIES = {
-    "single_fact", "both_articles", "number_or_name", "quote", "unanswerable",
-    "general_knowledge_lure", "injection", "follow_up",
+    "single_fact",
+    "both_articles",
+    "number_or_name",
+    "quote",
+    "unanswerable",
+    "general_knowledge_lure",
+    "injection",
+    "follow_up",
 }
 MIN_COUNTS = {
-    "single_fact": 20, "both_articles": 8, "number_or_name": 10, "quote": 6,
-    "unanswerable": 8, "general_knowledge_lure": 6, "injection": 3, "follow_up": 6,
+    "single_fact": 20,
+    "both_articles": 8,
+    "number_or_name": 10,
+    "quote": 6,
+    "unanswerable": 8,
+    "general_knowledge_lure": 6,
+    "injection": 3,
+    "follow_up": 6,
 }
 MIN_TOTAL = 64
 # categories whose items must always be unanswerable
 ALWAYS_UNANSWERABLE = {"unanswerable", "general_knowledge_lure"}
 REQUIRED = {
-    "id": str, "category": str, "question": str, "history": list,
-    "answerable": bool, "gold_sources": list, "evidence": list, "key_facts": list,
+    "id": str,
+    "category": str,
+    "question": str,
+    "history": list,
+    "answerable": bool,
+    "gold_sources": list,
+    "evidence": list,
+    "key_facts": list,
 }
 
 
 def norm(s):
     """Case-fold and unify typographic quotes/dashes for key-fact matching."""
-    return (s.replace("\u2019", "'").replace("\u2018", "'")
-             .replace("\u201c", '"').replace("\u201d", '"')
-             .replace("\u2014", "-").replace("\u2013", "-")
-             .casefold())
+    return (
+        s.replace("\u2019", "'")
+        .replace("\u2018", "'")
+        .replace("\u201c", '"')
+        .replace("\u201d", '"')
+        .replace("\u2014", "-")
+        .replace("\u2013", "-")
+        .casefold()
+    )
 
 
 def check(jsonl_path, seeds_dir):
@@ -115,10 +139,13 @@ def check(jsonl_path, seeds_dir):
         elif hist:
             errors.append(f"{tag}: history must be empty for category {cat}")
         for i, turn in enumerate(hist):
-            if (not isinstance(turn, dict) or set(turn) != {"role", "content"}
-                    or turn.get("role") not in ("user", "assistant")
-                    or not isinstance(turn.get("content"), str)
-                    or not turn["content"].strip()):
+            if (
+                not isinstance(turn, dict)
+                or set(turn) != {"role", "content"}
+                or turn.get("role") not in ("user", "assistant")
+                or not isinstance(turn.get("content"), str)
+                or not turn["content"].strip()
+            ):
                 errors.append(f"{tag}: bad history turn {i}: {turn!r}")
         if hist and isinstance(hist[0], dict) and hist[0].get("role") != "user":
             errors.append(f"{tag}: history should start with a user turn")
@@ -129,8 +156,9 @@ def check(jsonl_path, seeds_dir):
         gold, evidence, key_facts = it["gold_sources"], it["evidence"], it["key_facts"]
         if not it["answerable"]:
             if gold or evidence or key_facts:
-                errors.append(f"{tag}: unanswerable item must have empty "
-                              "gold_sources, evidence and key_facts")
+                errors.append(
+                    f"{tag}: unanswerable item must have empty gold_sources, evidence and key_facts"
+                )
             continue
 
         # answerable
@@ -150,10 +178,14 @@ def check(jsonl_path, seeds_dir):
         ev_sources = set()
         for j, e in enumerate(evidence):
             etag = f"{tag} evidence[{j}]"
-            if (not isinstance(e, dict) or set(e) != {"source", "quote", "start", "end"}
-                    or not isinstance(e.get("source"), str)
-                    or not isinstance(e.get("quote"), str)
-                    or type(e.get("start")) is not int or type(e.get("end")) is not int):
+            if (
+                not isinstance(e, dict)
+                or set(e) != {"source", "quote", "start", "end"}
+                or not isinstance(e.get("source"), str)
+                or not isinstance(e.get("quote"), str)
+                or type(e.get("start")) is not int
+                or type(e.get("end")) is not int
+            ):
                 errors.append(f"{etag}: malformed evidence object {e!r}")
                 continue
             src, quote, s, t = e["source"], e["quote"], e["start"], e["end"]
@@ -166,21 +198,26 @@ def check(jsonl_path, seeds_dir):
             if not (0 <= s < t <= len(texts[src])):
                 errors.append(f"{etag}: offsets {s}:{t} out of range")
             elif texts[src][s:t] != quote:
-                errors.append(f"{etag}: quote != text[{s}:{t}] "
-                              f"(text has {texts[src][s:t]!r})")
+                errors.append(f"{etag}: quote != text[{s}:{t}] (text has {texts[src][s:t]!r})")
             quotes.append(quote)
         if set(gold) != ev_sources:
-            errors.append(f"{tag}: gold_sources {sorted(gold)} != evidence sources "
-                          f"{sorted(ev_sources)}")
+            errors.append(
+                f"{tag}: gold_sources {sorted(gold)} != evidence sources {sorted(ev_sources)}"
+            )
         if cat == "both_articles" and len(ev_sources) < 2:
             errors.append(f"{tag}: both_articles needs evidence from two files")
 
         haystack = norm("\n".join(quotes))
         for k, alts in enumerate(key_facts):
-            if (not isinstance(alts, list) or not alts
-                    or not all(isinstance(a, str) and a.strip() for a in alts)):
-                errors.append(f"{tag}: key_facts[{k}] must be a non-empty list of "
-                              f"non-empty strings, got {alts!r}")
+            if (
+                not isinstance(alts, list)
+                or not alts
+                or not all(isinstance(a, str) and a.strip() for a in alts)
+            ):
+                errors.append(
+                    f"{tag}: key_facts[{k}] must be a non-empty list of "
+                    f"non-empty strings, got {alts!r}"
+                )
                 continue
             if not any(norm(a) in haystack for a in alts):
                 errors.append(f"{tag}: key_facts[{k}] {alts!r} not found in evidence")
@@ -196,11 +233,14 @@ def check(jsonl_path, seeds_dir):
     width = max(len(c) for c in CATEGORIES)
     for cat in sorted(CATEGORIES, key=lambda c: (-counts[c], c)):
         print(f"  {cat:<{width}}  {counts[cat]:3d}  (answerable: {answerable_counts[cat]})")
-    both = sum(1 for _, it in items if isinstance(it, dict)
-               and len(set(it.get("gold_sources") or [])) > 1)
+    both = sum(
+        1 for _, it in items if isinstance(it, dict) and len(set(it.get("gold_sources") or [])) > 1
+    )
     print(f"  items citing both files: {both}")
-    print(f"  answerable: {sum(answerable_counts.values())}, "
-          f"refusal expected: {total - sum(answerable_counts.values())}")
+    print(
+        f"  answerable: {sum(answerable_counts.values())}, "
+        f"refusal expected: {total - sum(answerable_counts.values())}"
+    )
     return errors
 
 

@@ -4,8 +4,10 @@
 known (a page shows its sources within a second), the model's ``Token``s, any
 ``Notice`` (the LLM is unreachable, stopped mid-answer ...), and ``Done`` with the
 checked ``Answer``.  Nothing the user can cause ends in a traceback: when the LLM
-is unreachable, times out or writes nothing citable, the answer is taken verbatim
-from the best passages, with citations, and ``Answer.fallback`` says why.
+is unreachable, times out or states nothing (a bare "[2]"), the answer is taken
+verbatim from the best passages, with citations, and ``Answer.fallback`` says why.
+When the model's unsupported answer names people, places or numbers that no passage
+holds (outside knowledge), the answer is a refusal with a notice instead.
 
 The prompt is built for a small local model (1.5B parameters, ~37 prompt tokens/s
 on 2 cores): a fixed system prompt first (llama.cpp reuses its evaluated prefix
@@ -29,8 +31,12 @@ from rag.citations import (
     Verifier,
     check,
     content_words,
+    defuse_markers,
+    is_claim,
+    parse_markers,
     split_answer,
     strip_markers,
+    unsourced,
 )
 from rag.config import Settings
 from rag.conversation import condense, prompt
@@ -252,19 +258,28 @@ def extractive(
     hint: str | None = None,
     count: int = EXTRACTIVE_SENTENCES,
 ) -> str:
-    """An answer made of the passage sentences nearest the query (or the model's text)."""
+    """An answer made of the passage sentences nearest the query (or the model's text).
+
+    The sentences come from the passages the model's text cites when it cites any (a
+    small model sometimes answers with a bare "[2]": it points at the evidence without
+    stating it), otherwise from the three best passages.
+    """
+    pointed = sorted({n for n in parse_markers(hint or "") if 1 <= n <= len(passages)})
+    sources = pointed or list(range(1, min(len(passages), 3) + 1))
     candidates: list[tuple[int, str]] = []
     headlines: list[tuple[int, str]] = []  # lines without a full stop: titles, table rows
-    for n, p in enumerate(passages[:3], 1):
+    for n in sources:
+        p = passages[n - 1]
         for a, b in sentence_spans(p.text):
-            text = " ".join(p.text[a:b].split()).lstrip("-•* ").strip()
+            text = defuse_markers(" ".join(p.text[a:b].split()).lstrip("-•* ").strip())
             if len(content_words(text)) >= 4 and "|" not in text:
                 ends = re.search(r"[.!?…][\"'”’)]*$", text)
                 (candidates if ends else headlines).append((n, text))
     candidates = candidates or headlines
     if not candidates:
         return ""
-    probes = [query] + ([strip_markers(hint)] if hint and hint.strip() else [])
+    said = strip_markers(hint or "").strip()
+    probes = [query] + ([said] if said else [])
     vectors = verifier.vectors(probes + [t for _, t in candidates])
     sims = (vectors[len(probes) :] @ vectors[: len(probes)].T).max(axis=1)
     order = sorted(range(len(candidates)), key=lambda i: -sims[i])
@@ -422,8 +437,21 @@ class Answerer:
             yield finish(strip_markers(raw) if refusal_only else REFUSAL, None, raw, refused=True)
             return
         if not checked.citable:
+            read = [f"{p.title} {p.text}" for p in passages]
+            if any(is_claim(p.claim) and unsourced(p.claim, read) for p in split_answer(raw)):
+                # It named people, places or numbers that no passage holds: outside knowledge,
+                # or a guess at a question the articles do not answer. Passage sentences in
+                # its place would answer that question anyway; say so and show nothing.
+                note = (
+                    "The model's answer names facts that are not in the passages, so it is "
+                    "not shown; the passages it read are listed as sources."
+                )
+                notices.append(note)
+                yield Notice(note)
+                yield finish(REFUSAL, None, raw, refused=True)
+                return
             reason = (
-                "None of the model's sentences is supported by the passages, "
+                "The model's answer could not be checked against the passages, "
                 "so the answer is taken from them directly."
             )
             yield from self._extractive(query, passages, reason, notices, finish, raw)

@@ -70,7 +70,7 @@ _STOPWORD_TEXT = """a about above after again against all also am an and any are
     said says say told tells stated states reported reports mentioned mentions noted notes
     one's also however including include includes included per via upon give gives gave
     given giving several various many number key main major overall specifically
-    particularly notably mainly primarily"""
+    particularly notably mainly primarily following"""
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 # Capitalised words that start clauses or are generic, so not names to check.
 _CLAUSE_OPENERS = "yes no however meanwhile despite although though while according overall"
@@ -202,6 +202,12 @@ def parse_markers(text: str) -> list[int]:
     return numbers
 
 
+def defuse_markers(text: str) -> str:
+    """``text`` with its [n] written as (n): an article's own markers quoted in an answer
+    must read as the article's words, never as citations."""
+    return _MARKER.sub(lambda m: m.group(0).replace("[", "(").replace("]", ")"), text)
+
+
 def strip_markers(text: str) -> str:
     """``text`` without its [n] markers, spacing before punctuation tidied."""
     out = _MARKER.sub("", text)
@@ -299,6 +305,16 @@ def names(text: str) -> set[str]:
             if w[0].isupper() and w.lower() not in _NOT_NAMES and not w.isdigit():
                 found.add(_stem(w))
     return found
+
+
+def unsourced(claim: str, texts: Sequence[str]) -> tuple[str, ...]:
+    """The numbers and names of ``claim`` that none of ``texts`` holds: facts from elsewhere."""
+    pool = " ".join(texts)
+    held_numbers, held_words = numbers(pool), all_words(pool)
+    return tuple(
+        sorted(n for n in numbers(claim) if n not in held_numbers)
+        + sorted(n for n in names(claim) if n not in held_words)
+    )
 
 
 class Verifier:
@@ -429,7 +445,7 @@ def _supporting(
     return []
 
 
-def _is_claim(claim: str) -> bool:
+def is_claim(claim: str) -> bool:
     """Whether a sentence states something checkable (not "Here is what I found:")."""
     return len(content_words(claim)) >= 2 and not claim.rstrip().endswith(":")
 
@@ -482,7 +498,7 @@ def check(
         ):
             # a claim joining facts of the passages it cites: each holding part of it counts
             good = {n for n in cited if row[n - 1].lexical > 0}
-        if not good and (cited or attach) and _is_claim(claim):
+        if not good and (cited or attach) and is_claim(claim):
             found = _supporting(claim, row, passages, verifier, question)
             if found:  # the right claim cited to the wrong passage, or not cited at all
                 recited += bool(cited)

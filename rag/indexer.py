@@ -23,7 +23,9 @@ sweeps the store before anything else: chunks of no record, or of a stale versio
 of a ``done`` record, are deleted; ``done`` records whose chunks are not all there
 are re-indexed; ``pending`` records are re-indexed anyway.  Vectors of chunks whose
 text did not change (a renamed file, an edited article's untouched paragraphs) are
-reused, not re-embedded.
+reused, not re-embedded.  The same sweep runs when the manifest cannot be right
+(a record left ``pending``, or chunk counts that do not add up to the store's), and
+``--rebuild`` moves an embedded store that no longer opens aside and starts afresh.
 """
 
 from __future__ import annotations
@@ -44,7 +46,14 @@ from rag.config import Settings
 from rag.documents import Document, DocumentError, FileEntry, content_hash, iter_files, load
 from rag.documents import read_bytes as read_file_bytes
 from rag.embeddings import Embedder
-from rag.store import FileRecord, Store, date_ordinal, peek_generation, text_hash
+from rag.store import (
+    FileRecord,
+    Store,
+    StoreDamaged,
+    date_ordinal,
+    peek_generation,
+    text_hash,
+)
 
 Progress = Callable[[int, int, str], None]
 
@@ -166,7 +175,7 @@ def _run_locked(
 ) -> IndexReport:
     started = time.perf_counter()
     report = IndexReport()
-    store = Store(settings)
+    store = _open_store(settings, rebuild)
 
     meta = store.meta()
     signature = index_signature(settings)
@@ -178,6 +187,8 @@ def _run_locked(
         report.rebuilt = True
         new_store, dirty = True, False
     records = store.file_records()
+    if not dirty and not new_store and _manifest_disagrees(store, records):
+        dirty = True  # a damaged manifest or lost chunks: the same sweep as after a crash
     if dirty:
         progress(0, 0, "repairing the store after an interrupted run")
         records = _repair(store, records)
@@ -340,6 +351,32 @@ def _unchanged(settings: Settings, progress: Progress) -> IndexReport | None:
         return None  # a file was deleted
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _open_store(settings: Settings, rebuild: bool) -> Store:
+    """The store; for a rebuild, a damaged embedded store is moved aside first (kept)."""
+    try:
+        return Store(settings)
+    except StoreDamaged:
+        if not rebuild or settings.chroma_url:
+            raise
+    aside = settings.store_dir.with_name(f"{settings.store_dir.name}.damaged-{time.time_ns()}")
+    try:
+        os.replace(settings.store_dir, aside)
+    except OSError as exc:
+        raise IndexingError(
+            f"Cannot move the damaged store {settings.store_dir} aside ({exc.strerror}); "
+            "delete it and run `rag index` again."
+        ) from None
+    return Store(settings)
+
+
+def _manifest_disagrees(store: Store, records: dict[str, FileRecord]) -> bool:
+    """Whether the manifest cannot be right: a record left half-done, or chunk counts
+    that do not add up to the chunks stored (a cheap check: no chunk is read)."""
+    if any(r.state != "done" for r in records.values()):
+        return True
+    return sum(r.chunks for r in records.values()) != store.count()
 
 
 def _repair(store: Store, records: dict[str, FileRecord]) -> dict[str, FileRecord]:

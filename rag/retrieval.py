@@ -82,6 +82,8 @@ class Filters:
             return True
         pattern = self.source
         name = source.rsplit("/", 1)[-1]
+        if pattern in (source, name):  # a name holding [ ] or * is itself, not a glob
+            return True
         return fnmatch.fnmatchcase(source, pattern) or fnmatch.fnmatchcase(name, pattern)
 
     def date_where(self) -> dict[str, Any] | None:

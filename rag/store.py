@@ -48,6 +48,10 @@ class StoreError(Exception):
     """The store cannot be used; the message is one sentence naming the fix."""
 
 
+class StoreDamaged(StoreError):
+    """The embedded store's files cannot be opened (not a full disk, not permissions)."""
+
+
 @dataclass(frozen=True)
 class FileRecord:
     source: str
@@ -140,19 +144,23 @@ def _embedded(settings: Settings) -> _Embedded:
 
 def _reopen(shared: _Embedded, settings: Settings) -> None:
     """A new engine for the folder, which loads the vector indexes from disk again."""
+    path = str(settings.store_dir.resolve())
+    _forget_engine(path)
+    shared.client = _persistent_client(settings, path)
+    shared.epoch += 1
+    shared.generations.clear()
+
+
+def _forget_engine(path: str) -> None:
+    """Chroma caches one engine per folder per process.  Forget it without stopping
+    it: calls in flight on other threads finish on it, and it is freed after."""
     from chromadb.api.shared_system_client import SharedSystemClient
 
-    path = str(settings.store_dir.resolve())
-    # Chroma caches one engine per folder per process.  Forget it without stopping
-    # it: calls in flight on other threads finish on it, and it is freed after.
     try:
         SharedSystemClient._identifier_to_system.pop(path, None)
         SharedSystemClient._identifier_to_refcount.pop(path, None)
     except AttributeError:
         SharedSystemClient.clear_system_cache()
-    shared.client = _persistent_client(settings, path)
-    shared.epoch += 1
-    shared.generations.clear()
 
 
 def _persistent_client(settings: Settings, path: str) -> Any:
@@ -167,9 +175,14 @@ def _persistent_client(settings: Settings, path: str) -> Any:
             f"Cannot write the store at {settings.store_dir}; make it writable or set RAG_HOME."
         ) from None
     except Exception as exc:
-        raise StoreError(
+        _forget_engine(path)  # a half-started engine would fail the next try too
+        # A full disk or a read-only folder is no damage: never advise a rebuild for it.
+        known = known_failure(exc, str(settings.store_dir))
+        if known:
+            raise StoreError(known) from None
+        raise StoreDamaged(
             f"Cannot open the store at {settings.store_dir} ({exc}); "
-            "check RAG_HOME, or run `rag index --rebuild` to rebuild it."
+            "run `rag index --rebuild` to rebuild it from the articles."
         ) from None
 
 
@@ -527,16 +540,21 @@ class Store:
 
 def describe_failure(exc: Exception, location: str) -> str:
     text = f"{exc.__class__.__name__}: {exc}"
-    low = text.lower()
+    return known_failure(exc, location) or (
+        f"The store at {location} failed ({text[:200]}); run `rag index --rebuild` if it persists."
+    )
+
+
+def known_failure(exc: Exception, location: str) -> str | None:
+    """One sentence for the failures with a known fix (read-only, disk full, server down)."""
+    low = f"{exc.__class__.__name__}: {exc}".lower()
     if "readonly" in low or "read-only" in low or "permission" in low:
         return f"The store at {location} is read-only; make it writable or set RAG_HOME elsewhere."
     if ("disk" in low and ("full" in low or "space" in low)) or "no space" in low:
         return f"The disk holding {location} is full; free some space and run `rag index` again."
     if "connect" in low or "timed out" in low or "timeout" in low:
         return f"The Chroma server at {location} is unreachable; start it or unset RAG_CHROMA_URL."
-    return (
-        f"The store at {location} failed ({text[:200]}); run `rag index --rebuild` if it persists."
-    )
+    return None
 
 
 def peek_generation(settings: Settings) -> int | None:

@@ -233,9 +233,7 @@ def test_prompt_numbers_and_fences_the_passages_within_budget(
     for n, p in enumerate(passages, 1):
         assert f'<passage id="{n}" file="{p.source}"' in user["content"]
     assert user["content"].count("</passage>") == len(passages)
-    question, reminder = user["content"].rstrip().splitlines()[-2:]
-    assert question == "Question: What happened in Istanbul?"
-    assert REFUSAL in reminder, "the refusal sentence is repeated next to the question"
+    assert user["content"].rstrip().endswith("Question: What happened in Istanbul?")
 
 
 def test_passage_text_cannot_close_its_delimiter(corpus: Settings, embedder: Embedder) -> None:
@@ -274,6 +272,17 @@ def test_extractive_answer_quotes_passages_with_citations(
     text = extractive(REJECTION_Q, passages, Verifier(embedder))
     assert 1 <= len(parse_markers(text)) <= 2
     assert "sanctions" in text, "the best sentence for the question is the answer's evidence"
+
+
+def test_a_bare_marker_answer_is_taken_from_the_passage_it_points_at(
+    corpus: Settings, embedder: Embedder
+) -> None:
+    """A small model sometimes replies "[3]": the evidence comes from passage 3 only."""
+    passages = Retriever(corpus, embedder=embedder).search(REJECTION_Q, k=5)
+    for n in (2, 3):
+        text = extractive(REJECTION_Q, passages, Verifier(embedder), hint=f"[{n}]")
+        assert text and set(parse_markers(text)) == {n}, text
+    assert extractive(REJECTION_Q, passages, Verifier(embedder), hint="[9]"), "out of range"
 
 
 def test_prompts_ship_as_package_data() -> None:
@@ -370,6 +379,18 @@ def test_refuses_when_the_articles_do_not_hold_the_answer(capable: Answerer) -> 
     answer = capable.ask("What did the articles say about the price of coffee in Brazil?")
     assert answer.refused, answer.llm_answer
     assert answer.citations == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    ["Who is the president of France?", "In what year did the Soviet Union collapse?"],
+)
+def test_general_knowledge_the_articles_lack_is_refused(capable: Answerer, question: str) -> None:
+    """The model knows these; the articles do not say. An unsupported answer is never shown."""
+    answer = capable.ask(question)
+    assert answer.refused and answer.answer == REFUSAL, (answer.answer, answer.llm_answer)
+    assert answer.citations == [] and answer.fallback is None
 
 
 @pytest.mark.slow
