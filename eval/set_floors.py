@@ -1,0 +1,82 @@
+"""Set eval/floors.json (the floors CI holds the seed suite to) from a full report.
+
+    .venv/bin/python eval/set_floors.py eval/reports/seeds-<date> [--subset 30]
+
+CI answers a fixed subset (``evaluation.sample(seeds, subset)``: evenly spaced items
+of each category, in file order), so each floor is that subset's value in the given
+full run, minus max(0.05, two items of the metric's denominator), rounded down to two
+decimals: an item or two going the other way (llama.cpp's prompt cache makes answers
+differ slightly with what was asked before) must not fail CI; a real regression must.  Raise floors as the product improves; never lower them to pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from rag import evaluation as ev  # noqa: E402
+
+FLOORS = REPO / "eval" / "floors.json"
+METRICS = (*(m for m in ev.HEADLINE if m != "n"), "retrieval_mrr")
+
+
+def floor(value: float, denominator: int) -> float:
+    slack = max(0.05, 2 / denominator) if denominator else 0.05
+    return max(0.0, math.floor((value - slack) * 100) / 100)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("report", type=Path, help="a folder written by `rag eval --report`")
+    parser.add_argument("--subset", type=int, default=30)
+    args = parser.parse_args(argv)
+    saved = json.loads((args.report / "results.json").read_text(encoding="utf-8"))
+    suite = ev.load_suite("seeds")
+    if saved["setup"].get("items_selected") != len(suite.items):
+        print("The report is not a full run of the seed suite; run `rag eval --report DIR`.")
+        return 2
+    run = ev.rescore(saved, suite)
+    chosen = {it.id for it in ev.sample(suite.items, args.subset)}
+    subset = [s for s in run.scores if s.id in chosen]
+    sub, full = ev.totals(subset), ev.totals(run.scores)
+    floors = {}
+    for name in METRICS:
+        if sub.get(name) is None:
+            continue
+        n = sum(getattr(s, name, None) is not None for s in subset)
+        if name in ("answer_accuracy", "refusal_accuracy"):
+            n = len(subset)
+        floors[name] = floor(sub[name], n)
+    data = {
+        "suite": "seeds",
+        "subset": args.subset,
+        "how": (
+            "CI runs evaluation.sample(seeds, subset): a fixed subset stratified by category "
+            "(evenly spaced items of each category, in file order). Each floor is the subset's "
+            "value in the full measurement below minus max(0.05, two items of the metric's "
+            "denominator), rounded down to 2 decimals (eval/set_floors.py). Raise floors as "
+            "the product improves; never lower them to pass."
+        ),
+        "measured": {
+            "report": str((args.report / "report.md").resolve().relative_to(REPO)),
+            "commit": saved["setup"].get("commit"),
+            "subset_ids": sorted(chosen),
+            "subset": {m: sub.get(m) for m in METRICS},
+            "full": {m: full.get(m) for m in METRICS},
+        },
+        "floors": floors,
+    }
+    FLOORS.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(floors, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
