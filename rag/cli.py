@@ -472,6 +472,30 @@ def llm_serve_cmd() -> None:
         llm.serve(settings())
 
 
+@llm_app.command("status")
+def llm_status_cmd() -> None:
+    """Whether the LLM answers: the embedded server's state, or the configured endpoint's."""
+    from rag import llm
+
+    with friendly_errors():
+        current = llm.status(settings())
+    typer.echo(
+        f"{current.state}: {current.description}" + (f" ({current.url})" if current.url else "")
+    )
+
+
+@llm_app.command("stop")
+def llm_stop_cmd() -> None:
+    """Stop the embedded LLM server the product started (it keeps running after `rag ui`)."""
+    from rag import llm
+
+    with friendly_errors():
+        stopped = llm.stop(settings())
+    typer.echo(
+        "Stopped the embedded LLM server." if stopped else "No embedded LLM server was running."
+    )
+
+
 def main() -> None:
     app()
 

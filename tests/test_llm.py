@@ -210,6 +210,32 @@ def test_stopped_server_restarts_on_next_question(own: Settings) -> None:
     assert llm.read_state(own).pid != first.pid
 
 
+def test_cli_llm_status_and_stop(own: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`rag llm stop` ends the server `rag ui` leaves running; `status` says so."""
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+
+    for name, value in {
+        "RAG_HOME": own.home,
+        "RAG_EMBEDDED_LLM": SMALL,
+        "RAG_MODELS_DIR": MODELS_DIR,
+        "RAG_LLM_CONTEXT": 512,
+    }.items():
+        monkeypatch.setenv(name, str(value))
+    monkeypatch.delenv("RAG_LLM_BASE_URL", raising=False)
+    settings = Settings()
+    pid = llm.ensure_server(settings).pid
+    runner = CliRunner()
+    out = runner.invoke(app, ["llm", "status"])
+    assert out.exit_code == 0 and out.stdout.startswith("ready: embedded"), out.output
+    out = runner.invoke(app, ["llm", "stop"])
+    assert out.exit_code == 0 and "Stopped" in out.stdout, out.output
+    assert not pid_alive(pid)
+    assert runner.invoke(app, ["llm", "status"]).stdout.startswith("not started")
+    assert "No embedded LLM server" in runner.invoke(app, ["llm", "stop"]).stdout
+
+
 def test_serve_runs_in_the_foreground_and_is_shared(own: Settings) -> None:
     server = in_other_process(own, "llm.serve(s)")
     try:
