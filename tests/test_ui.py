@@ -7,6 +7,7 @@ page shows (cards, badges, messages), not how good the small model's answers are
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import socket
@@ -219,6 +220,25 @@ def test_sidebar_shows_index_status_and_the_llm(offline: Settings) -> None:
     assert "RAG_LLM_BASE_URL" in texts(at.sidebar.warning)
     assert "zorblat.txt" in texts(at.html)  # the library list on a fresh chat
     assert not at.chat_input[0].disabled
+
+
+def test_sidebar_shows_the_latest_eval_run(own_library: Settings) -> None:
+    """The newest `rag eval` results (the user's own run here) are the numbers shown."""
+    runs = own_library.home / "eval-results"
+    runs.mkdir(parents=True, exist_ok=True)
+    totals = {"citation_precision": 0.123, "citation_recall": 0.456, "answer_accuracy": 0.5}
+    (runs / "run.json").write_text(
+        json.dumps(
+            {"suite": "mine", "started": "2031-01-02T03:04:05", "totals": {**totals, "n": 7}}
+        ),
+        encoding="utf-8",
+    )
+    at = app()
+    no_exceptions(at)
+    panel = texts(at.sidebar.html)
+    assert "Citation precision: <b>0.12</b>" in panel and "Citation recall: <b>0.46</b>" in panel
+    assert "Refusal accuracy" not in panel, "a metric the run lacks is not invented"
+    assert "mine suite, 7 questions, 2031-01-02" in texts(at.sidebar.caption)
 
 
 def test_empty_index_says_what_to_do(rag_env: Path, tmp_path: Path, monkeypatch) -> None:

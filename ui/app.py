@@ -170,7 +170,47 @@ def sidebar(settings: Settings) -> indexer.Status | None:
         if st.button("Clear chat", icon=":material/delete_sweep:", width="stretch"):
             st.session_state.messages = []
             st.rerun()
+        st.divider()
+        eval_panel(settings)
     return status
+
+
+EVAL_SHOWN = (
+    ("citation_precision", "Citation precision"),
+    ("citation_recall", "Citation recall"),
+    ("answer_accuracy", "Answer accuracy"),
+    ("refusal_accuracy", "Refusal accuracy"),
+)
+
+
+def eval_panel(settings: Settings) -> None:
+    """How far the citations can be trusted: the latest `rag eval` run's headline numbers."""
+    from rag import eval_report
+    from rag.evaluation import EvalError
+
+    st.markdown("### :material/fact_check: Citation accuracy")
+    path = eval_report.latest_results(settings)
+    try:
+        saved = eval_report.load_results(path) if path else None
+    except EvalError as exc:
+        st.caption(render.md(exc))
+        return
+    if not saved:
+        st.caption("No evaluation yet: run `rag eval --report DIR` to measure the citations.")
+        return
+    totals = saved.get("totals", {})
+    rows = "".join(
+        f"<li>{label}: <b>{totals[name]:.2f}</b></li>"
+        for name, label in EVAL_SHOWN
+        if isinstance(totals.get(name), int | float)
+    )
+    st.html(f'<ul class="rag-eval">{rows}</ul>')
+    st.caption(
+        render.md(
+            f"{saved.get('suite', '?')} suite, {totals.get('n', '?')} questions, "
+            f"{str(saved.get('started', ''))[:10]} · `rag eval` to measure again"
+        )
+    )
 
 
 def index_panel(settings: Settings, status: indexer.Status) -> None:
