@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
-"""Time to first token and total answer time on the seed questions, embedded default LLM.
+"""Time to the first words and to the whole answer on the page's path, embedded default LLM.
 
 Indexes the seed articles into a scratch home, starts (or reuses) the embedded
 llama.cpp server with the default model, warms it up with one question, then asks
-a fixed, category-stratified subset of eval/seeds.jsonl under each setting given:
-passages per answer (-k), the passage budget in characters, and llama.cpp threads.
-Prints one Markdown table (p50/p90 first token and total, refusals, fallbacks) and
-the machine's load, since other work on the same cores slows everything.
+a fixed, category-stratified subset of eval/seeds.jsonl (follow-ups with their
+history, so condensation is included) exactly as the page does (``Answerer.stream``),
+under each setting given: passages per answer (-k), the passage budget in characters,
+and llama.cpp threads.  "First words" is the first claim shown (a ``Token`` event);
+a refusal's first words are its end.
 
-Targets (2 cores): p50 first token < 10 s, p50 total < 20 s.
+Beside them: the model's own time to read the same prompt (the same messages sent
+with max_tokens=1 after a request that shares only the system prompt, so both have
+the same prefix cached), so the overhead is a ratio measured in the same run.
+Prints one Markdown table and the machine's load.
+
+Targets (2 cores): p50 first words <= 6 s, p50 total <= 12 s.
 
 Usage:
   .venv/bin/python bench/answer.py [--limit 12] [--k 5,3] [--budget 2000,1500,1000]
@@ -33,6 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rag import indexer, llm  # noqa: E402
+from rag.answerability import analyse  # noqa: E402
 from rag.answering import Answerer, Done, Token, build_messages, select_context  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
@@ -51,12 +58,18 @@ def stratified(items: list[dict], limit: int) -> list[dict]:
     return out
 
 
-def prompt_tokens(server: llm.EmbeddedServer, answerer: Answerer, answer: object) -> int:
-    """Tokens of the answer prompt as the server counts them (chat template aside)."""
+def _messages(answerer: Answerer, answer: object) -> list[dict[str, str]]:
+    """The answer prompt the model was sent for ``answer``."""
     q, passages = answer.query, answer.passages  # type: ignore[attr-defined]
     budget = answerer.settings.answer_context_chars
     excerpts = select_context(q, passages, budget, answerer.verifier)
-    text = "\n".join(m["content"] for m in build_messages(q, passages, excerpts))
+    shape = analyse(q)
+    return build_messages(q, passages, excerpts, shape.multi, shape.yes_no)
+
+
+def prompt_tokens(server: llm.EmbeddedServer, messages: list[dict[str, str]]) -> int:
+    """Tokens of the answer prompt as the server counts them (chat template aside)."""
+    text = "\n".join(m["content"] for m in messages)
     body = json.dumps({"input": text, "model": server.model_id}).encode()
     root = server.url.removesuffix("/v1")
     request = urllib.request.Request(
@@ -65,6 +78,15 @@ def prompt_tokens(server: llm.EmbeddedServer, answerer: Answerer, answer: object
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with opener.open(request, timeout=600) as response:
         return len(json.load(response)["tokens"])
+
+
+def read_time(client: llm.LLM, messages: list[dict[str, str]]) -> float:
+    """Seconds the model takes to read ``messages`` (one token out), with only the
+    system prompt already in its cache, as it is on the page's path."""
+    client.chat([messages[0], {"role": "user", "content": "Hi"}], max_tokens=1)
+    t = time.perf_counter()
+    client.chat(messages, max_tokens=1)
+    return time.perf_counter() - t
 
 
 def pct(values: list[float], q: float) -> float:
@@ -128,24 +150,30 @@ def main() -> None:
         start_s = time.perf_counter() - t
         answerer = Answerer(s, retriever=Retriever(s))
         answerer.ask("What is this about?")  # warm-up: model, embedder, prompt prefix cache
-        first, total, retrieval, chars, tokens, prompt = [], [], [], [], [], []
+        first, total, retrieval, chars, tokens, prompt, read = [], [], [], [], [], [], []
         refused = fallback = 0
         for item in chosen:
             pieces = 0
             answer = None
+            t_ask = time.perf_counter()
+            first_words = None
             for event in answerer.stream(item["question"], item.get("history") or None):
                 if isinstance(event, Token):
                     pieces += 1
+                    if first_words is None:
+                        first_words = time.perf_counter() - t_ask
                 elif isinstance(event, Done):
                     answer = event.answer
             assert answer is not None
-            first.append(answer.timings.get("first_token", answer.timings["total"]))
+            first.append(first_words if first_words is not None else answer.timings["total"])
             total.append(answer.timings["total"])
             retrieval.append(answer.timings["retrieval"])
             chars.append(len(answer.answer))
             tokens.append(pieces)
             if answer.llm_answer is not None:
-                prompt.append(prompt_tokens(server, answerer, answer))
+                messages = _messages(answerer, answer)
+                prompt.append(prompt_tokens(server, messages))
+                read.append(read_time(answerer.llm, messages))
             refused += answer.refused
             fallback += answer.fallback is not None
             if raw:
@@ -169,6 +197,7 @@ def main() -> None:
                 "p50_retrieval": statistics.median(retrieval),
                 "p50_tokens": statistics.median(tokens),
                 "p50_prompt_tokens": statistics.median(prompt) if prompt else float("nan"),
+                "p50_read": statistics.median(read) if read else float("nan"),
                 "refused": refused,
                 "fallback": fallback,
                 "n": len(chosen),
@@ -187,15 +216,17 @@ def main() -> None:
         f"{load_start[2]:.1f}, at end {load_end[0]:.1f} {load_end[1]:.1f} {load_end[2]:.1f} "
         f"on {os.cpu_count()} cores.",
         "",
-        "| threads gen/prompt | k | budget chars | p50 first token s | p90 first token s | p50 total s "
-        "| p90 total s | p50 retrieval s | p50 prompt tokens | p50 answer tokens | refused "
-        "| fallback |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| threads gen/prompt | k | budget chars | p50 first words s | p90 first words s "
+        "| p50 total s | p90 total s | p50 model read s | first words / read | total / read "
+        "| p50 retrieval s | p50 prompt tokens | p50 claims | refused | fallback |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['threads']} | {r['k']} | {r['budget']} | {r['p50_first']:.1f} "
             f"| {r['p90_first']:.1f} | {r['p50_total']:.1f} | {r['p90_total']:.1f} "
+            f"| {r['p50_read']:.1f} | {r['p50_first'] / r['p50_read']:.2f} "
+            f"| {r['p50_total'] / r['p50_read']:.2f} "
             f"| {r['p50_retrieval']:.2f} | {r['p50_prompt_tokens']:.0f} | {r['p50_tokens']:.0f} "
             f"| {r['refused']}/{r['n']} "
             f"| {r['fallback']}/{r['n']} |"

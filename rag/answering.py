@@ -1,19 +1,24 @@
-"""Question -> Answer: condense, retrieve, prompt, stream, check citations, fall back.
+"""Question -> Answer: condense, retrieve, ask for a structured reply, check it, decide.
 
 ``Answerer.stream`` yields, in order: ``Retrieved`` as soon as the passages are
-known (a page shows its sources within a second), the model's ``Token``s, any
+known (a page shows its sources within a second), ``Writing`` while the model
+writes, a ``Token`` for each claim of the
+answer as soon as the model has written it and it has passed its checks, any
 ``Notice`` (the LLM is unreachable, stopped mid-answer ...), and ``Done`` with the
-checked ``Answer``.  Nothing the user can cause ends in a traceback: when the LLM
-is unreachable, times out or states nothing (a bare "[2]"), the answer is taken
-verbatim from the best passages, with citations, and ``Answer.fallback`` says why.
-When the model's unsupported answer names people, places or numbers that no passage
-holds (outside knowledge), the answer is a refusal with a notice instead.
+checked ``Answer``.  Nothing the user can cause ends in a traceback.
 
-The prompt is built for a small local model (1.5B parameters, ~37 prompt tokens/s
+The model answers as JSON (``rag.structured``): claims, each with the passage it
+comes from and a quote copied from it.  Code then checks every claim against its
+quote and the question (``rag.answerability``), and one pure function decides to
+answer or refuse (``rag.answer_policy``).  A refusal shows the closest passages as
+related, never as support.  When the LLM cannot be reached at all, the answer is
+quoted from the best passages (``Answer.fallback`` says why), under the same checks.
+
+The prompt is built for a small local model (1.5B parameters, ~86 prompt tokens/s
 on 2 cores): a fixed system prompt first (llama.cpp reuses its evaluated prefix
-across requests), then the passages trimmed to the sentences nearest the question
-within ``settings.answer_context_chars``, each wrapped in delimiters and marked as
-data, then the question.
+across requests), then the passages grouped by article and trimmed to the sentences
+nearest the question within ``settings.answer_context_chars``, each wrapped in
+delimiters and marked as data, then the question.
 """
 
 from __future__ import annotations
@@ -24,22 +29,22 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rag import structured
+from rag.answer_policy import MIN_COVERAGE, Decision, decide
+from rag.answerability import ClaimCheck, Question, analyse, check_claims, evidence
 from rag.chunking import sentence_spans
 from rag.citations import (
     Citation,
     Sentence,
     Verifier,
-    check,
     content_words,
     defuse_markers,
-    is_claim,
     parse_markers,
-    split_answer,
     strip_markers,
-    unsourced,
 )
 from rag.config import Settings
 from rag.conversation import condense, prompt
+from rag.errors import RagError
 from rag.llm import LLM, LLMUnavailable
 from rag.retrieval import Filters, Passage, Retriever
 
@@ -48,30 +53,10 @@ MAX_TITLE_CHARS = 60
 MAX_SENTENCE_CHARS = 400
 EXTRACTIVE_SENTENCES = 2
 EXTRACTIVE_MARGIN = 0.1  # cosine below the best sentence's at which others stop counting
-STOP = ["<passage", "</passage>", "\nQuestion:"]
-
-# A refusal says it cannot find/answer, or that the sources do not say.
-_CANNOT = re.compile(
-    r"\b(?:cannot|can ?not|can't|could ?not|couldn't|unable to|not able to)\b[^.]{0,60}?"
-    r"\b(?:find|locate|determine|answer|tell|say|provide|identify|confirm|know)\b",
-    re.IGNORECASE,
-)
-_NOT_SAID = re.compile(
-    r"\b(?:(?:do|does|did)(?: not|n't)|(?:is|are|was|were)(?: not|n't)|neither|nor)\b[^.]{0,60}?"
-    r"\b(?:mention\w*|contain\w*|say|state\w*|provide\w*|include\w*|specif\w*|give|given|"
-    r"answer\w*|discuss\w*|name\w*|identif\w*|indicate\w*|report\w*|address\w*|cover\w*)\b"
-    r"|\bno (?:information|mention|details?|answer|data|indication|reference)\b"
-    r"|\bthere is no\b",
-    re.IGNORECASE,
-)
-_SOURCES = re.compile(
-    r"\b(?:articles?|passages?|texts?|sources?|documents?|context|information|provided|"
-    r"given)\b",
-    re.IGNORECASE,
-)
+MULTI_POOL = 2  # a question about several articles retrieves this many times k, to find every side
 
 
-class AnswerError(ValueError):
+class AnswerError(RagError, ValueError):
     """The question cannot be answered as asked; the message names the fix."""
 
 
@@ -81,13 +66,15 @@ class Answer:
     query: str  # the standalone (condensed) query used for retrieval
     answer: str  # final text with [n] markers, n = position in ``passages``
     refused: bool
-    fallback: str | None  # None, or why the extractive fallback answered
+    fallback: str | None  # None, or why the answer was quoted from the passages
     citations: list[Citation]
-    passages: list[Passage]
+    passages: list[Passage]  # as numbered in the prompt; on a refusal, the related ones
     sentences: list[Sentence]
     timings: dict[str, float]  # seconds: retrieval, first_token, total, ...
     notices: list[str] = field(default_factory=list)
-    llm_answer: str | None = None  # the model's raw text, before checking (None: no LLM text)
+    llm_answer: str | None = None  # the model's raw reply, before checking (None: no LLM)
+    reason: str | None = None  # why it refused, in one sentence
+    verdict: str | None = None  # yes / no / partly, for a question comparing articles
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +89,8 @@ class Answer:
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "notices": self.notices,
             "llm_answer": self.llm_answer,
+            "reason": self.reason,
+            "verdict": self.verdict,
         }
 
 
@@ -117,6 +106,13 @@ class Token:
 
 
 @dataclass(frozen=True)
+class Writing:
+    """The model is writing: ``chars`` of its reply so far (claims show once complete)."""
+
+    chars: int
+
+
+@dataclass(frozen=True)
 class Notice:
     message: str
 
@@ -126,27 +122,10 @@ class Done:
     answer: Answer
 
 
-Event = Retrieved | Token | Notice | Done
+Event = Retrieved | Writing | Token | Notice | Done
 
 
-# --- refusal -----------------------------------------------------------------------
-
-
-def is_refusal_sentence(sentence: str) -> bool:
-    """Whether a sentence says the articles do not hold the answer."""
-    text = " ".join(strip_markers(sentence).split()).replace("’", "'")
-    if text.lower().rstrip(".") == REFUSAL.lower().rstrip("."):
-        return True
-    if _CANNOT.search(text) and (re.match(r"\s*(?:I|I'm|Sorry)\b", text) or _SOURCES.search(text)):
-        return True
-    return bool(_NOT_SAID.search(text) and _SOURCES.search(text))
-
-
-def is_refusal(answer: str, supported_sentences: int = 0) -> bool:
-    """Whether ``answer`` declines: it says so and states nothing the passages support."""
-    if supported_sentences:
-        return False
-    return any(is_refusal_sentence(p.claim) for p in split_answer(answer))
+# --- the prompt ----------------------------------------------------------------------
 
 
 # --- the prompt ----------------------------------------------------------------------
@@ -225,9 +204,17 @@ def _as_data(text: str) -> str:
 
 
 def build_messages(
-    question: str, passages: Sequence[Passage], excerpts: Sequence[str]
+    question: str,
+    passages: Sequence[Passage],
+    excerpts: Sequence[str],
+    multi: bool = False,
+    verdict: bool = False,
 ) -> list[dict[str, str]]:
-    """The chat messages asking the model to answer ``question`` from ``passages``."""
+    """The chat messages asking the model to answer ``question`` from ``passages`` as JSON.
+
+    The passages come grouped by article (see :func:`by_article`); each article's title
+    is given once, on its first passage.
+    """
     template = prompt("passage").strip()
     blocks = []
     titled: set[str] = set()
@@ -241,11 +228,41 @@ def build_messages(
         blocks.append(
             template.format(n=n, source=_attribute(p.source), title=title, text=_as_data(text))
         )
-    user = prompt("answer_user").format(passages="\n".join(blocks), question=question.strip())
+    instructions = "".join(
+        prompt(name).strip() + "\n"
+        for name, wanted in (("answer_json_multi", multi), ("answer_json_verdict", verdict))
+        if wanted
+    )
+    user = prompt("answer_json_user").format(
+        passages="\n".join(blocks), instructions=instructions, question=question.strip()
+    )
     return [
-        {"role": "system", "content": prompt("answer_system").strip()},
+        {"role": "system", "content": prompt("answer_json_system").strip()},
         {"role": "user", "content": user.strip()},
     ]
+
+
+def by_article(passages: Sequence[Passage], k: int, multi: bool = False) -> list[Passage]:
+    """The ``k`` passages to give the model, grouped by article.
+
+    Articles come in the order of their best passage, each article's passages in
+    rank order.  For a question about several articles, every article retrieved gets
+    its best passages in turn (round robin) before any gets a third, so each side has
+    evidence.
+    """
+    groups: dict[str, list[Passage]] = {}
+    for p in passages:
+        groups.setdefault(p.source, []).append(p)
+    if multi:
+        chosen: list[Passage] = []
+        depth = 0
+        while len(chosen) < k and any(depth < len(g) for g in groups.values()):
+            chosen += [g[depth] for g in groups.values() if depth < len(g)][: k - len(chosen)]
+            depth += 1
+        keep = {id(p) for p in chosen}
+    else:
+        keep = {id(p) for p in passages[:k]}
+    return [p for g in groups.values() for p in g if id(p) in keep]
 
 
 # --- the extractive fallback ---------------------------------------------------------------
@@ -299,6 +316,58 @@ def extractive(
     return " ".join(out)
 
 
+# --- from claims to the answer shown -------------------------------------------------------
+
+
+def _sentence(text: str) -> str:
+    text = strip_markers(defuse_markers(text)).strip()
+    return text if re.search(r"[.!?…][\"'”’)]*$", text) else text + "."
+
+
+def _cited(sentence: str, n: int) -> str:
+    """``sentence`` with its marker before the final punctuation: "It closed [2]."."""
+    end = re.search(r"[.!?…][\"'”’)]*$", sentence)
+    cut = end.start() if end else len(sentence)
+    return f"{sentence[:cut]} [{n}]{sentence[cut:]}"
+
+
+def compose(
+    decision: Decision, passages: Sequence[Passage]
+) -> tuple[str, list[Sentence], list[Citation]]:
+    """The answer text with [n] markers, its sentences and its citations, from the kept
+    claims; each citation points at the quote the claim was checked against."""
+    sentences: list[Sentence] = []
+    parts: list[str] = []
+    quotes: dict[int, ClaimCheck] = {}
+    for i, c in enumerate(decision.claims):
+        text = _sentence(c.text)
+        if i == 0 and decision.verdict:
+            text = f"{decision.verdict.capitalize()}: {text}"
+        sentences.append(Sentence(text=text, citations=[c.n], supported=True))
+        parts.append(_cited(text, c.n))
+        quotes.setdefault(c.n, c)
+    citations = []
+    for n in sorted(quotes):
+        p, c = passages[n - 1], quotes[n]
+        span = c.span or (0, len(p.text))
+        citations.append(
+            Citation(
+                n=n,
+                source=p.source,
+                chunk_id=p.chunk_id,
+                start=p.start,
+                end=p.end,
+                text=p.text,
+                title=p.title,
+                supported=True,
+                score=min(x.score for x in decision.claims if x.n == n),
+                quote_start=p.start + span[0],
+                quote_end=p.start + span[1],
+            )
+        )
+    return " ".join(parts), sentences, citations
+
+
 # --- the answerer -----------------------------------------------------------------------
 
 
@@ -349,132 +418,174 @@ class Answerer:
         filters: Filters | None = None,
     ) -> Iterator[Event]:
         """Retrieved, then Token..., Notice..., then Done (see the module docstring)."""
-        t0 = time.perf_counter()
-        question = " ".join(question.split())
-        if not question:
-            raise AnswerError("The question is empty; type a question.")
-        timings: dict[str, float] = {}
-        notices: list[str] = []
+        run = _Run(self, question, history)
+        yield from run.retrieve(k, filters)
+        if not run.passages:
+            yield run.finish(Decision("refuse", reason="No passage matches the question."))
+            return
         llm = self.llm
-        llm_down = self._llm_error
+        down = run.llm_down or self._llm_error or (None if llm else "no LLM is configured")
+        if llm is None or down:
+            yield from run.quote_passages(down or "no LLM is configured", None)
+            return
+        yield from run.ask_model(llm)
 
-        condensed = condense(history, question, llm)
+
+class _Run:
+    """One question on its way to an answer: what is known so far, and the steps."""
+
+    def __init__(
+        self, answerer: Answerer, question: str, history: Sequence[Mapping[str, Any]] | None
+    ) -> None:
+        self.t0 = time.perf_counter()
+        self.question = " ".join(question.split())
+        if not self.question:
+            raise AnswerError("The question is empty; type a question.")
+        self.answerer = answerer
+        self.settings = answerer.settings
+        self.verifier = answerer.verifier
+        self.history = history
+        self.timings: dict[str, float] = {}
+        self.notices: list[str] = []
+        self.llm_down: str | None = None
+        self.query = self.question
+        self.shape: Question = analyse(self.question)
+        self.passages: list[Passage] = []
+        self.raw: str | None = None
+        self.streamed: set[str] = set()  # claims already shown while the model wrote
+
+    def notice(self, message: str) -> Notice:
+        self.notices.append(message)
+        return Notice(message)
+
+    def retrieve(self, k: int | None, filters: Filters | None) -> Iterator[Event]:
+        condensed = condense(self.history, self.question, self.answerer.llm)
         if condensed.method != "none":
-            timings["condense"] = time.perf_counter() - t0
+            self.timings["condense"] = time.perf_counter() - self.t0
         if condensed.error:
-            llm_down = condensed.error
-            note = "The follow-up question was joined to the previous one instead of rewritten."
-            notices.append(note)
-            yield Notice(note)
-        query = condensed.query
-
-        t = time.perf_counter()
-        passages = self.retriever.search(query, k=k, filters=filters)
-        timings["retrieval"] = time.perf_counter() - t
-        yield Retrieved(passages=list(passages), query=query)
-
-        def finish(text: str, fallback: str | None, raw: str | None, refused: bool = False) -> Done:
-            t_check = time.perf_counter()
-            checked = check(text, passages, self.verifier, attach=not refused, question=query)
-            timings["verify"] = time.perf_counter() - t_check
-            timings["total"] = time.perf_counter() - t0
-            return Done(
-                Answer(
-                    question=question,
-                    query=query,
-                    answer=checked.answer,
-                    refused=refused,
-                    fallback=fallback,
-                    citations=checked.citations if not refused else [],
-                    passages=list(passages),
-                    sentences=checked.sentences,
-                    timings=timings,
-                    notices=notices,
-                    llm_answer=raw,
-                )
+            self.llm_down = condensed.error
+            yield self.notice(
+                "The follow-up question was joined to the previous one instead of rewritten."
             )
+        self.query = condensed.query
+        self.shape = analyse(self.query)
+        k = k or self.settings.top_k
+        pool = k * MULTI_POOL if self.shape.multi else k
+        t = time.perf_counter()
+        found = self.answerer.retriever.search(self.query, k=pool, filters=filters)
+        self.passages = by_article(found, k, self.shape.multi)
+        self.timings["retrieval"] = time.perf_counter() - t
+        yield Retrieved(passages=list(self.passages), query=self.query)
 
-        if not passages:
-            yield finish(REFUSAL, None, None, refused=True)
-            return
-
-        if llm is None or llm_down:
-            reason = llm_down or self._llm_error or "no LLM is configured"
-            yield from self._extractive(query, passages, reason, notices, finish, None)
-            return
-
-        excerpts = select_context(
-            query, passages, self.settings.answer_context_chars, self.verifier
+    def finish(self, decision: Decision, fallback: str | None = None) -> Done:
+        self.timings["total"] = time.perf_counter() - self.t0
+        if decision.refused:
+            text, sentences, citations = REFUSAL, [], []
+        else:
+            text, sentences, citations = compose(decision, self.passages)
+        return Done(
+            Answer(
+                question=self.question,
+                query=self.query,
+                answer=text,
+                refused=decision.refused,
+                fallback=fallback,
+                citations=citations,
+                passages=list(self.passages),
+                sentences=sentences,
+                timings=self.timings,
+                notices=self.notices,
+                llm_answer=self.raw,
+                reason=decision.reason or None,
+                verdict=decision.verdict,
+            )
         )
-        messages = build_messages(query, passages, excerpts)
-        pieces: list[str] = []
+
+    def check(self, claims: Sequence[tuple[int, str, str]]) -> list[ClaimCheck]:
         t = time.perf_counter()
-        try:
-            for piece in llm.stream(messages, max_tokens=self.settings.llm_max_tokens, stop=STOP):
+        checks = check_claims(self.shape, claims, self.passages, self.verifier)
+        self.timings["verify"] = self.timings.get("verify", 0.0) + time.perf_counter() - t
+        return checks
+
+    def shown_early(self, c: ClaimCheck) -> bool:
+        """Whether a claim can be streamed before the whole reply is in: it passes every
+        check that does not need the other claims."""
+        if not c.valid or (self.shape.expects and not c.typed):
+            return False
+        found = evidence(self.shape, [self.passages[c.n - 1]])
+        return not found.missing and found.coverage >= MIN_COVERAGE
+
+    def ask_model(self, llm: LLM) -> Iterator[Event]:
+        excerpts = select_context(
+            self.query, self.passages, self.settings.answer_context_chars, self.verifier
+        )
+        messages = build_messages(
+            self.query, self.passages, excerpts, self.shape.multi, self.shape.yes_no
+        )
+        spec = structured.schema(len(self.passages), self.shape.yes_no)
+        reply: structured.Reply | None = None
+        problem = ""
+        t = time.perf_counter()
+        for _attempt in (1, 2):
+            pieces: list[str] = []
+            written = 0
+            claims = structured.ClaimStream()
+            try:
+                for piece in llm.stream_json(
+                    messages, spec, max_tokens=self.settings.llm_max_tokens
+                ):
+                    if "first_token" not in self.timings:
+                        self.timings["first_token"] = time.perf_counter() - self.t0
+                    pieces.append(piece)
+                    written += len(piece)
+                    yield Writing(written)
+                    for raw in claims.feed(piece):
+                        yield from self._early(raw)
+            except LLMUnavailable as e:
                 if not pieces:
-                    timings["first_token"] = time.perf_counter() - t0
-                pieces.append(piece)
-                yield Token(piece)
-        except LLMUnavailable as e:
-            if not pieces:
-                yield from self._extractive(query, passages, str(e), notices, finish, None)
-                return
-            note = f"The LLM stopped mid-answer ({e}); the answer is cut short."
-            notices.append(note)
-            yield Notice(note)
-        timings["generation"] = time.perf_counter() - t
-        raw = "".join(pieces).strip()
-        if not raw:
-            yield from self._extractive(
-                query, passages, "The LLM returned an empty answer.", notices, finish, raw
+                    yield from self.quote_passages(str(e), None)
+                    return
+                yield self.notice(f"The LLM stopped mid-answer ({e}); the answer is cut short.")
+            self.raw = "".join(pieces).strip()
+            try:
+                reply = structured.parse(self.raw, len(self.passages), self.shape.yes_no)
+                break
+            except structured.ReplyError as e:
+                problem = str(e)
+        self.timings["generation"] = time.perf_counter() - t
+        if reply is None:
+            yield self.notice(
+                f"The model's reply could not be read ({problem}), twice; it is not shown."
             )
+            yield self.finish(Decision("refuse", reason="The model's reply could not be read."))
             return
+        checks = self.check([(c.passage, c.quote, c.text) for c in reply.claims])
+        yield self.finish(decide(self.shape, reply, checks, self.passages))
 
-        checked = check(raw, passages, self.verifier, question=query)
-        supported = sum(1 for s in checked.sentences if s.supported)
-        if is_refusal(raw, supported):
-            refusal_only = all(is_refusal_sentence(p.claim) for p in split_answer(raw))
-            yield finish(strip_markers(raw) if refusal_only else REFUSAL, None, raw, refused=True)
+    def _early(self, raw: dict[str, Any]) -> Iterator[Event]:
+        try:
+            claim = structured.validate(
+                {"answerable": True, "claims": [raw]}, len(self.passages)
+            ).claims[0]
+        except structured.ReplyError:
             return
-        if not checked.citable:
-            read = [f"{p.title} {p.text}" for p in passages]
-            if any(is_claim(p.claim) and unsourced(p.claim, read) for p in split_answer(raw)):
-                # It named people, places or numbers that no passage holds: outside knowledge,
-                # or a guess at a question the articles do not answer. Passage sentences in
-                # its place would answer that question anyway; say so and show nothing.
-                note = (
-                    "The model's answer names facts that are not in the passages, so it is "
-                    "not shown; the passages it read are listed as sources."
-                )
-                notices.append(note)
-                yield Notice(note)
-                yield finish(REFUSAL, None, raw, refused=True)
-                return
-            reason = (
-                "The model's answer could not be checked against the passages, "
-                "so the answer is taken from them directly."
-            )
-            yield from self._extractive(query, passages, reason, notices, finish, raw)
-            return
-        yield finish(raw, None, raw)
+        checked = self.check([(claim.passage, claim.quote, claim.text)])[0]
+        shown = _cited(_sentence(claim.text), claim.passage)
+        if shown not in self.streamed and self.shown_early(checked):
+            self.streamed.add(shown)
+            yield Token(shown + " ")
 
-    def _extractive(
-        self,
-        query: str,
-        passages: list[Passage],
-        reason: str,
-        notices: list[str],
-        finish: Any,
-        raw: str | None,
-    ) -> Iterator[Event]:
-        """The fallback: the best passage sentences, cited, with a notice saying why."""
+    def quote_passages(self, reason: str, raw: str | None) -> Iterator[Event]:
+        """No LLM: the passage sentences nearest the question, under the same checks."""
         note = reason.rstrip()
         if "extractive" not in note and "directly" not in note:
             note += " Answering extractively from the best passages."
-        notices.append(note)
-        yield Notice(note)
-        text = extractive(query, passages, self.verifier, hint=raw)
-        if not text:
-            yield finish(REFUSAL, note, raw, refused=True)
-            return
-        yield finish(text, note, raw)
+        yield self.notice(note)
+        text = extractive(self.query, self.passages, self.verifier, hint=raw)
+        claims = []
+        for m in re.finditer(r"(.+?) \[(\d+)\](?:\s|$)", text):
+            sentence, n = m.group(1).strip(), int(m.group(2))
+            claims.append((n, sentence, sentence))
+        checks = self.check(claims)
+        reply = structured.Reply(answerable=bool(claims), claims=[])
+        yield self.finish(decide(self.shape, reply, checks, self.passages), fallback=note)

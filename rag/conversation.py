@@ -17,6 +17,7 @@ from importlib import resources
 from typing import Any
 
 from rag.citations import strip_markers
+from rag.errors import RagError
 from rag.llm import LLM, LLMUnavailable
 
 MAX_TURNS = 4  # the last two exchanges
@@ -28,7 +29,7 @@ _PREFIX = re.compile(
 )
 
 
-class HistoryError(ValueError):
+class HistoryError(RagError, ValueError):
     """The chat history is malformed; the message names the fix."""
 
 

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from rag.errors import RagError
+
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 
 
-class DocumentError(Exception):
+class DocumentError(RagError):
     """A file that cannot be indexed; the message is one sentence a user can act on."""
 
 

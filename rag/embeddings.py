@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rag.errors import RagError
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
@@ -24,7 +26,7 @@ PACKAGED_MODELS = {
 }
 
 
-class EmbeddingModelError(Exception):
+class EmbeddingModelError(RagError):
     """The embedding model cannot be loaded; the message names the fix."""
 
 

@@ -58,6 +58,7 @@ answerable questions whose answer text contains a gold answer (normalised).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -74,6 +75,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.config import Settings
+from rag.errors import RagError
 
 if TYPE_CHECKING:
     from rag.answering import Answer, Answerer
@@ -98,7 +100,7 @@ HEADLINE = (
 )
 
 
-class EvalError(Exception):
+class EvalError(RagError):
     """The evaluation cannot run as asked; the message is one sentence naming the fix."""
 
 
@@ -788,11 +790,41 @@ def sample(items: Sequence[EvalItem], limit: int | None, seed: int | None = None
     return [items[i] for i in sorted(chosen)]
 
 
-def select(suite: Suite, limit: int | None = None) -> list[EvalItem]:
-    """The items a run asks: all, or a fixed stratified ``limit``; SQuAD is sampled (seeded)."""
+def squad_half(item_id: str) -> str:
+    """A fixed split of SQuAD questions, independent of order: ``tune`` or ``test``.
+
+    Rules and thresholds are chosen on the tune half only (the same split as
+    eval/retrieval_bench.py); reports are measured on the test half.
+    """
+    return "tune" if hashlib.sha1(item_id.encode()).digest()[0] % 2 == 0 else "test"
+
+
+def select(suite: Suite, limit: int | None = None, half: str = "test") -> list[EvalItem]:
+    """The items a run asks: all, or a fixed stratified ``limit``.
+
+    SQuAD is sampled (seeded) from one half (``test`` unless told), with as many
+    unanswerable as answerable questions.
+    """
+    if half not in ("tune", "test", "all"):
+        raise EvalError(f"--half {half} is not a half; use tune, test or all.")
     if suite.kind == "squad":
-        return sample(suite.items, limit or SQUAD_DEFAULT_LIMIT, seed=0)
+        pool = [it for it in suite.items if half == "all" or squad_half(it.id) == half]
+        return balanced(pool, limit or SQUAD_DEFAULT_LIMIT, seed=0)
     return sample(suite.items, limit)
+
+
+def balanced(items: Sequence[EvalItem], limit: int, seed: int) -> list[EvalItem]:
+    """``limit`` items, an equal share from each category (seeded), in file order."""
+    groups: dict[str, list[EvalItem]] = defaultdict(list)
+    for it in items:
+        groups[it.category].append(it)
+    share, extra = divmod(limit, max(1, len(groups)))
+    chosen: set[str] = set()
+    for i, name in enumerate(sorted(groups)):
+        group = list(groups[name])
+        random.Random(f"{seed}:{name}").shuffle(group)
+        chosen |= {it.id for it in group[: share + (i < extra)]}
+    return [it for it in items if it.id in chosen]
 
 
 # --- running ---------------------------------------------------------------------------
@@ -945,23 +977,17 @@ def describe_setup(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=5, check=False
+    ).stdout.strip()
+
+
 def _commit() -> str | None:
     """The checked-out commit, marked ``+changes`` when the tree has uncommitted edits."""
     try:
-        head = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        ).stdout.strip()
+        head = _git("rev-parse", "--short", "HEAD")
+        dirty = _git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return None
     return (head + ("+changes" if dirty else "")) or None

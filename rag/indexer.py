@@ -46,6 +46,7 @@ from rag.config import Settings
 from rag.documents import Document, DocumentError, FileEntry, content_hash, iter_files, load
 from rag.documents import read_bytes as read_file_bytes
 from rag.embeddings import Embedder
+from rag.errors import RagError
 from rag.store import (
     FileRecord,
     Store,
@@ -58,7 +59,7 @@ from rag.store import (
 Progress = Callable[[int, int, str], None]
 
 
-class IndexingError(Exception):
+class IndexingError(RagError):
     """The run cannot proceed; the message is one sentence naming the fix."""
 
 

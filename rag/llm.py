@@ -56,7 +56,9 @@ import openai
 from filelock import FileLock, Timeout
 
 from rag.config import Settings
+from rag.errors import RagError
 from rag.modelfiles import EmbeddedModel, ModelFilesError, Progress, embedded_model, gguf_path
+from rag.structured import FORMATS, Format
 
 State = Literal["not started", "starting", "ready", "unreachable"]
 Message = Mapping[str, Any]
@@ -72,8 +74,12 @@ _T = TypeVar("_T")
 _children: dict[int, subprocess.Popen[bytes]] = {}
 
 
-class LLMUnavailable(RuntimeError):
+class LLMUnavailable(RagError, RuntimeError):
     """The LLM cannot answer; ``str(error)`` is one user-facing sentence naming the fix."""
+
+
+class LLMRejected(LLMUnavailable):
+    """The server refused the request as malformed (HTTP 400/422), before any reply."""
 
 
 @dataclass(frozen=True)
@@ -546,6 +552,9 @@ class LLM:
             if v is not None
         }
         self._client: openai.OpenAI | None = None
+        # The JSON-constraint request shapes to try, best first; trimmed to the one the
+        # server takes once it has refused the others (rag.structured.FORMATS).
+        self.json_formats: tuple[Format, ...] = FORMATS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LLM:
@@ -596,6 +605,32 @@ class LLM:
                 if attempt == 1 and not started and self._should_reconnect(e):
                     continue
                 raise self._unavailable(e) from e
+
+    def stream_json(
+        self, messages: Sequence[Message], spec: dict[str, Any], **opts: Any
+    ) -> Iterator[str]:
+        """The reply constrained to the JSON schema ``spec``, as text pieces.
+
+        The constraint goes in the first request shape this server takes (see
+        ``rag.structured``); a shape it rejects (HTTP 400/422) is not tried again.
+        The reply is the server's promise only: validate it.
+        """
+        from rag.structured import response_format
+
+        while True:
+            kind = self.json_formats[0]
+            shape = response_format(kind, spec)
+            extra = {"response_format": shape} if shape is not None else {}
+            started = False
+            try:
+                for piece in self.stream(messages, **extra, **opts):
+                    started = True
+                    yield piece
+                return
+            except LLMRejected:
+                if started or len(self.json_formats) == 1:
+                    raise
+                self.json_formats = self.json_formats[1:]
 
     def close(self) -> None:
         """Release the HTTP connections (the object stays usable: they reopen on demand)."""
@@ -676,7 +711,7 @@ class LLM:
         elif isinstance(error, openai.RateLimitError):
             text = f"{where} is rate-limiting requests (HTTP 429); wait a moment and try again."
         elif isinstance(error, openai.BadRequestError | openai.UnprocessableEntityError):
-            text = (
+            return LLMRejected(
                 f"{where} refused the request ({_short(error)}); "
                 "shorten the question or raise RAG_LLM_CONTEXT."
             )
@@ -707,6 +742,9 @@ class EmbeddedLLM(LLM):
         )
         self.settings = settings
         self.progress = progress
+        # llama-cpp-python's server refuses {"type": "json_schema"} and takes the schema
+        # inside {"type": "json_object"}: start there.
+        self.json_formats = ("json_object", "none")
 
     def _make_client(self) -> openai.OpenAI:
         server = ensure_server(self.settings, self.progress)

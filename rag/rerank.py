@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from rag.chunking import sentence_spans
 from rag.config import Settings
+from rag.errors import RagError
 from rag.lexical import tokenize
 
 # Weight of the best sentence's coverage against the fused score (both in [0, 1]),
@@ -34,7 +35,7 @@ SENTENCE_WEIGHT = 0.3
 Idf = Callable[[Sequence[str]], dict[str, float]]
 
 
-class RerankerError(Exception):
+class RerankerError(RagError):
     """The configured reranker cannot be used; the message names the fix."""
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from rag import lexical
 from rag.config import Settings
 from rag.embeddings import Embedder
+from rag.errors import RagError
 from rag.rerank import Reranker, RerankerError, make_reranker
 from rag.store import (
     Store,
@@ -47,7 +48,7 @@ RERANK_POOL = 20
 MAX_COVERED = 0.5
 
 
-class RetrievalError(Exception):
+class RetrievalError(RagError):
     """Retrieval cannot run as asked; the message is one sentence naming the fix."""
 
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.config import Settings
+from rag.errors import RagError
 
 FILES_SUFFIX = "-files"
 PAGE = 2000
@@ -44,7 +45,7 @@ CONNECT_TIMEOUT = 5.0
 REQUEST_TIMEOUT = 300.0
 
 
-class StoreError(Exception):
+class StoreError(RagError):
     """The store cannot be used; the message is one sentence naming the fix."""
 
 

@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.documents import SUPPORTED_SUFFIXES, DocumentError, decode
+from rag.errors import RagError
 
 MAX_NAME_CHARS = 120
 _UNSAFE = re.compile(r"[^\w.\- ()]+", re.UNICODE)
 
 
-class UploadError(Exception):
+class UploadError(RagError):
     """The upload cannot be saved; the message is one sentence naming the fix."""
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
+import signal
+import subprocess
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +19,26 @@ REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
 # One place for the assembled GGUF weights, shared by all tests and runs.
 MODELS_DIR = Path(os.environ.get("RAG_TEST_MODELS_DIR", "/tmp/rag-models"))
+
+
+def sigint_default() -> None:
+    """``preexec_fn`` of every child a test starts: SIGINT back to its default action.
+
+    A suite started with SIGINT ignored (``nohup pytest &`` from a script) passes the
+    ignore on through fork and exec, and Python keeps an inherited ignore, so a child
+    would never see Ctrl-C and a test stopping it with SIGINT would wait out its timeout.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def start_process(args: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
+    """``subprocess.Popen`` for tests: the child starts with SIGINT's default action."""
+    return subprocess.Popen(args, preexec_fn=sigint_default, **kwargs)
+
+
+def run_process(args: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[Any]:
+    """``subprocess.run`` for tests: the child starts with SIGINT's default action."""
+    return subprocess.run(args, preexec_fn=sigint_default, **kwargs)
 
 
 @pytest.fixture(autouse=True)

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import start_process
 
 from rag import indexer
 from rag import llm as llm_lib
@@ -111,7 +112,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iter
     rag = Path(sys.executable).with_name("rag")
     command = [str(rag), "ui", "--server.headless", "true", "--server.port", str(port)]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(
+        proc = start_process(
             command, env=env, cwd=base, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     url = f"http://localhost:{port}"

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from conftest import run_process
 from typer.testing import CliRunner
 
 from rag import indexer
@@ -35,7 +36,7 @@ def rag(
     args: list[str], wrap: Callable[[list[str]], list[str]] = lambda c: c
 ) -> subprocess.CompletedProcess:
     env = dict(os.environ)  # RAG_HOME and friends come from the autouse fixture
-    return subprocess.run(wrap([RAG, *args]), env=env, capture_output=True, text=True, timeout=600)
+    return run_process(wrap([RAG, *args]), env=env, capture_output=True, text=True, timeout=600)
 
 
 def assert_one_sentence_error(result: subprocess.CompletedProcess, *words: str) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import run_process
 
 from rag.documents import DocumentError, FileEntry, content_hash, decode, iter_files, load
 
@@ -225,7 +225,7 @@ def test_unreadable_file(tmp_path: Path, unprivileged: Callable[[list[str]], lis
         "    print(json.dumps(str(e)))\n"
     )
     try:
-        out = subprocess.run(
+        out = run_process(
             unprivileged([sys.executable, "-c", code, str(path)]),
             capture_output=True,
             text=True,

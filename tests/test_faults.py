@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import run_process
 from test_server_mode import QUESTION, QUESTION_SOURCE, ChromaServer
 
 from rag import indexer
@@ -63,7 +64,7 @@ def rag(
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env.update(RAG_HOME=str(settings.home), RAG_ARTICLES_DIR=str(settings.articles_dir))
-    return subprocess.run(wrap([RAG, *args]), env=env, capture_output=True, text=True, timeout=600)
+    return run_process(wrap([RAG, *args]), env=env, capture_output=True, text=True, timeout=600)
 
 
 def one_sentence_error(result: subprocess.CompletedProcess[str], *words: str) -> str:
@@ -128,7 +129,7 @@ cp -a "$MNT/home" "$OUT/after-recovery"
 def can_mount_tmpfs() -> bool:
     if shutil.which("unshare") is None:
         return False
-    probe = subprocess.run(
+    probe = run_process(
         ["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"],
         capture_output=True,
     )
@@ -157,7 +158,7 @@ def test_a_full_disk_is_one_sentence_and_the_store_stays_intact(
         RAG_ARTICLES_DIR=str(settings.articles_dir),
         QUERY=QUESTION,
     )
-    done = subprocess.run(
+    done = run_process(
         ["unshare", "-m", "bash", "-c", FULL_DISK], env=env, capture_output=True, timeout=900
     )
     assert done.returncode == 0, done.stderr.decode()[-2000:]

@@ -20,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import start_process
 
 from rag import indexer
 from rag.chunking import chunk
@@ -547,7 +548,7 @@ def kill_when(
     cmd: list[str], env: dict[str, str], ready: Callable[[], bool], limit: float = 900
 ) -> bool:
     """Start ``cmd``; SIGKILL it once ``ready()``. False if it finished first."""
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = start_process(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + limit
     while proc.poll() is None and time.monotonic() < deadline:
         if ready():

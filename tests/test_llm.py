@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import MODELS_DIR
+from conftest import MODELS_DIR, start_process
 
 from rag import llm
 from rag.config import Settings
@@ -69,7 +69,7 @@ def in_other_process(settings: Settings, code: str) -> subprocess.Popen[str]:
         "from rag.config import Settings\n"
         "s = Settings.model_validate_json(sys.argv[1])\n" + code
     )
-    return subprocess.Popen(
+    return start_process(
         [sys.executable, "-c", script, settings.model_dump_json()],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -161,7 +161,7 @@ def test_two_processes_starting_at_once_share_one_server(own: Settings) -> None:
 
 
 def test_state_file_of_a_dead_server_is_replaced(own: Settings) -> None:
-    dead = subprocess.Popen(["true"])
+    dead = start_process(["true"])
     dead.wait()
     own.home.mkdir(parents=True)
     stale = {

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import run_process, start_process
 
 from rag import indexer
 from rag.config import Settings
@@ -65,7 +66,7 @@ class ChromaServer:
 
     def start(self, timeout: float = 60.0) -> None:
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
+            self.process = start_process(
                 [str(CHROMA), "run", "--path", str(self.path), *self.address],
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -118,7 +119,7 @@ def rag_env(settings: Settings, url: str | None = None) -> dict[str, str]:
 def rag_cli(
     env: dict[str, str], *args: str, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    return run_process(
         [sys.executable, "-m", "rag.cli", *args],
         env=env,
         capture_output=True,
@@ -223,7 +224,7 @@ class Reader:
     """A long-lived process holding one Retriever, answering questions on stdin."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
+        self.process = start_process(
             [sys.executable, "-c", READER],
             env=env,
             stdin=subprocess.PIPE,
@@ -355,7 +356,7 @@ def test_a_long_lived_process_indexing_again_keeps_another_process_vectors(
 
     # A fresh process finds every stored chunk in the vector index, not just the
     # rows: nothing was lost when this process wrote.
-    check = subprocess.run(
+    check = run_process(
         [
             sys.executable,
             "-c",

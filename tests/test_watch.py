@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from conftest import start_process
 
 from rag.config import Settings
 from rag.embeddings import Embedder
@@ -139,7 +140,7 @@ def test_a_burst_of_100_files_is_one_run(
 def test_rag_watch_stops_cleanly_on_ctrl_c(settings: Settings) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env.update(RAG_HOME=str(settings.home), HF_HUB_OFFLINE="1", PYTHONWARNINGS="ignore")
-    process = subprocess.Popen(
+    process = start_process(
         [sys.executable, "-m", "rag.cli", "watch", str(settings.articles_dir), "--debounce", "0.5"],
         env=env,
         stdout=subprocess.PIPE,

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
-from pydantic import ValidationError
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `streamlit run ui/app.py` puts only ui/ on the path
@@ -25,9 +24,10 @@ if str(ROOT) not in sys.path:  # `streamlit run ui/app.py` puts only ui/ on the 
 
 from rag import indexer  # noqa: E402
 from rag import llm as llm_lib  # noqa: E402
-from rag.config import Settings  # noqa: E402
+from rag.config import Settings, SettingsError, load_settings  # noqa: E402
 from rag.documents import SUPPORTED_SUFFIXES, DocumentError, FileEntry, load  # noqa: E402
 from rag.embeddings import Embedder  # noqa: E402
+from rag.errors import RagError  # noqa: E402
 from rag.store import Store  # noqa: E402
 from rag.uploads import UploadConflict, UploadError, save_upload  # noqa: E402
 from ui import render  # noqa: E402
@@ -48,14 +48,6 @@ STATE_COLOURS = {
 
 def settings_key(settings: Settings) -> str:
     return settings.model_dump_json()
-
-
-def user_errors() -> tuple[type[Exception], ...]:
-    """Library exceptions whose message is one sentence meant for the user."""
-    from rag.answering import AnswerError
-    from rag.cli import user_errors as cli_user_errors
-
-    return (*cli_user_errors(), UploadError, AnswerError)
 
 
 @st.cache_resource(show_spinner="Loading the embedding model (first start only)…")
@@ -109,14 +101,9 @@ def main() -> None:
     st.set_page_config(page_title=TITLE, page_icon=":material/newspaper:", layout="centered")
     st.html(render.CSS)
     try:
-        settings = Settings()
-    except ValidationError as exc:
-        problem = exc.errors()[0]
-        name = "RAG_" + "_".join(str(part) for part in problem["loc"]).upper()
-        st.error(
-            f"The setting {name} is invalid ({render.md(problem['msg'])}); "
-            "fix it and reload the page."
-        )
+        settings = load_settings()
+    except SettingsError as exc:  # one sentence naming the variable and the allowed values
+        st.error(f"{render.md(exc)} Fix it and reload the page.")
         st.stop()
 
     params = st.query_params
@@ -147,7 +134,7 @@ def sidebar(settings: Settings) -> indexer.Status | None:
         st.markdown("### :material/library_books: Articles")
         try:
             status = indexer.status(settings)
-        except user_errors() as exc:
+        except RagError as exc:
             st.error(render.md(exc))
             status = None
         if status is not None:
@@ -191,14 +178,14 @@ def eval_panel(settings: Settings) -> None:
     st.markdown("### :material/fact_check: Citation accuracy")
     path = eval_report.latest_results(settings)
     try:
-        saved = eval_report.load_results(path) if path else None
-    except EvalError as exc:
+        saved = _eval_summary(str(path), path.stat().st_mtime) if path else None
+    except (EvalError, OSError) as exc:
         st.caption(render.md(exc))
         return
     if not saved:
         st.caption("No evaluation yet: run `rag eval --report DIR` to measure the citations.")
         return
-    totals = saved.get("totals", {})
+    totals = saved["totals"]
     rows = "".join(
         f"<li>{label}: <b>{totals[name]:.2f}</b></li>"
         for name, label in EVAL_SHOWN
@@ -211,6 +198,19 @@ def eval_panel(settings: Settings) -> None:
             f"{str(saved.get('started', ''))[:10]} · `rag eval` to measure again"
         )
     )
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _eval_summary(path: str, mtime: float) -> dict[str, object]:
+    """Suite, start and totals of a saved run, parsed once per file version (a seed run's
+    results.json holds every answer: too big to re-read on each rerun of the page)."""
+    from rag import eval_report
+
+    saved = eval_report.load_results(Path(path))
+    return {
+        key: saved.get(key, default)
+        for key, default in (("suite", "?"), ("started", ""), ("totals", {}))
+    }
 
 
 def index_panel(settings: Settings, status: indexer.Status) -> None:
@@ -247,7 +247,7 @@ def reindex(settings: Settings, label: str) -> indexer.IndexReport | None:
         try:
             model = embedder(settings.embedding_model, settings.embedding_batch_size)
             report = indexer.run(settings, progress=progress, embedder=model)
-        except user_errors() as exc:
+        except RagError as exc:
             box.update(label="Indexing failed", state="error")
             st.session_state.activity = [("error", render.md(exc))]
             return None
@@ -437,7 +437,7 @@ def chat(settings: Settings, status: indexer.Status | None) -> None:
     if status is not None and not empty:
         try:
             answerer(settings)  # the first start loads the embedding model here, with a spinner
-        except user_errors() as exc:
+        except RagError as exc:
             st.error(render.md(exc))
             return
 
@@ -507,7 +507,7 @@ def stream_answer(
                 message["answer"] = event.answer
                 message["content"] = event.answer.answer
                 message.pop("error", None)
-    except user_errors() as exc:
+    except RagError as exc:
         message["error"] = str(exc)
     except Exception as exc:  # never a traceback in the page; the log has the details
         log.exception("answering failed")
@@ -528,7 +528,7 @@ def show_library(settings: Settings) -> None:
             key=lambda r: (r.published or "", r.indexed_at),
             reverse=True,
         )
-    except user_errors():
+    except RagError:
         return
     shown = records[:6]
     rows = "".join(
@@ -596,7 +596,11 @@ def show_answer(message: dict) -> None:
     elif marks:
         st.caption("Dotted sentences cite no passage.")
     if answer.refused:
-        st.caption("No passage answers this; try other words, or add articles that cover it.")
+        why = getattr(answer, "reason", None)
+        st.caption(
+            (render.md(why) + " " if why else "")
+            + "Try other words, or add articles that cover it."
+        )
 
     published = {p.chunk_id: p.published for p in answer.passages}
     for n, c in citations.items():
@@ -618,8 +622,17 @@ def show_answer(message: dict) -> None:
         st.markdown(f"[Open the article at this passage ↗]({url})")
     cited = {c.chunk_id for c in citations.values()}
     others = [p for p in answer.passages if p.chunk_id not in cited]
+    if others and answer.refused:
+        # The closest passages, said plainly to be no answer: never badged as support.
+        st.markdown("**Related, but not an answer**")
+        for p in others[:3]:
+            st.html(render.source_card(None, p.title, p.source, p.published, p.text, p.start))
+            url = render.article_url(p.source, p.start, p.end, p.start, p.start)
+            st.markdown(f"[Open the article ↗]({url})")
+        others = others[3:]
     if others:
-        with st.expander(f"Other passages retrieved ({len(others)})"):
+        label = "More related passages" if answer.refused else "Other passages retrieved"
+        with st.expander(f"{label} ({len(others)})"):
             for p in others:
                 st.html(render.source_card(None, p.title, p.source, p.published, p.text, p.start))
                 url = render.article_url(p.source, p.start, p.end, p.start, p.start)
@@ -650,7 +663,7 @@ def article_view(settings: Settings, params: Any) -> None:
     quote_start, quote_end = _int(params.get("qs")), _int(params.get("qe"))
     try:
         records = Store(settings).file_records()
-    except user_errors() as exc:
+    except RagError as exc:
         st.error(render.md(exc))
         return
     record = records.get(source)

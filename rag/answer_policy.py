@@ -1,0 +1,109 @@
+"""The rules that decide: answer, or refuse and show the passages as related.
+
+One pure function, :func:`decide`, over what the model replied and what the checks in
+``rag.answerability`` found; tests drive it with scripted replies.  The rules, in order:
+
+1. a reply that could not be read (even after one retry) is never shown: refuse;
+2. only claims backed by their quote count (the quote is in the passage, the claim's
+   numbers are in the quote and its names in the passage, the verifier supports it);
+   none left: refuse;
+3. a question asking for a date, a number or a name is answered only when a kept
+   claim's quote holds one the question does not already state;
+4. the passages the kept claims cite must hold the question's own numbers and names,
+   and most of its content words: a passage about the subject that lacks what the
+   question pins down ("in 1977", "the Franks") is a near miss, not an answer;
+5. the model's own "answerable: false" with nothing that passes 2-4 is a refusal; its
+   "true" alone never makes an answer.
+
+A refusal keeps the closest passages to show as "related, but not an answer".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rag.answerability import ClaimCheck, Evidence, Question, evidence
+from rag.retrieval import Passage
+from rag.structured import Reply
+
+# The share of the question's content words the cited passages must hold. Chosen on the
+# SQuAD 2.0 tune half (eval/answerability_calibration.py), never on eval/seeds.jsonl.
+MIN_COVERAGE = 0.5
+
+Kind = Literal["answer", "refuse"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: Kind
+    claims: list[ClaimCheck] = field(default_factory=list)  # the claims to show, in order
+    reason: str = ""  # why it refused (for the notice), or "" when it answers
+    verdict: str | None = None  # yes / no / partly, for a yes/no question
+    evidence: Evidence | None = None
+
+    @property
+    def refused(self) -> bool:
+        return self.kind == "refuse"
+
+
+_KIND_NAMES = {"date": "a date", "number": "a number", "name": "a name"}
+
+
+def decide(
+    question: Question,
+    reply: Reply | None,
+    checks: Sequence[ClaimCheck],
+    passages: Sequence[Passage],
+    min_coverage: float = MIN_COVERAGE,
+) -> Decision:
+    """Answer with the claims that hold, or refuse saying why (see the module docstring)."""
+    if reply is None:
+        return Decision("refuse", reason="The model's reply could not be read as an answer.")
+    valid = _unique([c for c in checks if c.valid])
+    if not valid:
+        if not checks:
+            why = "The model found no passage that answers the question."
+        else:
+            why = "No claim of the model's answer is backed by the passage it quotes."
+        return Decision("refuse", reason=why)
+    if question.expects and not any(c.typed for c in valid):
+        kind = _KIND_NAMES.get(question.expects, question.expects)
+        return Decision(
+            "refuse", reason=f"The question asks for {kind}, and no cited passage states one."
+        )
+    cited = [passages[n - 1] for n in sorted({c.n for c in valid})]
+    found = evidence(question, cited)
+    if found.missing:
+        return Decision(
+            "refuse",
+            reason=(
+                "The passages do not mention "
+                + ", ".join(found.missing)
+                + ", which the question asks about."
+            ),
+            evidence=found,
+        )
+    if found.coverage < min_coverage:
+        return Decision(
+            "refuse",
+            reason="The passages the answer cites are about something else than the question.",
+            evidence=found,
+        )
+    if question.expects:
+        # Lead with the claims that state what was asked; keep the others as context.
+        valid = [c for c in valid if c.typed] + [c for c in valid if not c.typed]
+    verdict = reply.verdict if question.yes_no else None
+    return Decision("answer", claims=valid, verdict=verdict, evidence=found)
+
+
+def _unique(checks: Sequence[ClaimCheck]) -> list[ClaimCheck]:
+    seen: set[str] = set()
+    out = []
+    for c in checks:
+        key = " ".join(c.text.lower().split())
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out

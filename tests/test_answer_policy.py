@@ -1,0 +1,144 @@
+"""The answer/refuse rules, driven by scripted model replies (no LLM server needed)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rag.answer_policy import Decision, decide
+from rag.answerability import analyse, check_claims
+from rag.citations import Verifier
+from rag.embeddings import Embedder
+from rag.retrieval import Passage
+from rag.structured import ReplyError, parse
+
+TALKS = (
+    "Russian and Ukrainian delegations met in Istanbul for a second round of talks. "
+    "Moscow demanded that Ukraine withdraw from four regions and stay out of NATO. "
+    "The talks ended after an hour without a ceasefire."
+)
+SANCTIONS = (
+    "Senator Lindsey Graham's bill would impose tariffs of 500% on countries buying Russian oil. "
+    "Eighty senators back the bill, which the White House has not endorsed."
+)
+PASSAGES = [
+    Passage("talks.txt", "t1", 0, len(TALKS), TALKS, title="Talks in Istanbul end quickly"),
+    Passage("sanctions.txt", "s1", 0, len(SANCTIONS), SANCTIONS, title="Senate sanctions bill"),
+]
+
+
+def claim(n: int, quote: str, text: str) -> dict[str, object]:
+    return {"passage": n, "quote": quote, "text": text}
+
+
+@pytest.fixture(scope="module")
+def verifier(embedder: Embedder) -> Verifier:
+    return Verifier(embedder)
+
+
+def run(question: str, reply: dict[str, object] | str | None, verifier: Verifier) -> Decision:
+    """The decision for a scripted reply, through the same parse, checks and rules."""
+    shape = analyse(question)
+    parsed = None
+    if reply is not None:
+        text = reply if isinstance(reply, str) else json.dumps(reply)
+        try:
+            parsed = parse(text, len(PASSAGES), shape.yes_no)
+        except ReplyError:
+            parsed = None
+    claims = [(c.passage, c.quote, c.text) for c in parsed.claims] if parsed else []
+    checks = check_claims(shape, claims, PASSAGES, verifier)
+    return decide(shape, parsed, checks, PASSAGES)
+
+
+def test_a_claim_backed_by_its_quote_is_answered(verifier: Verifier) -> None:
+    d = run(
+        "What did Moscow demand at the Istanbul talks?",
+        {"answerable": True, "claims": [claim(1, "Moscow demanded that Ukraine withdraw from four "
+                                                 "regions and stay out of NATO",
+                                              "Moscow demanded that Ukraine leave four regions "
+                                              "and stay out of NATO.")]},
+        verifier,
+    )  # fmt: skip
+    assert d.kind == "answer" and [c.n for c in d.claims] == [1]
+
+
+def test_a_when_question_without_a_date_in_the_evidence_is_refused(verifier: Verifier) -> None:
+    # The model says answerable and quotes a real sentence: it just holds no date.
+    d = run(
+        "On what date did the Istanbul talks take place?",
+        {"answerable": True, "claims": [claim(1, "The talks ended after an hour without a "
+                                                 "ceasefire.",
+                                              "The talks ended after an hour without a "
+                                              "ceasefire.")]},
+        verifier,
+    )  # fmt: skip
+    assert d.refused and "date" in d.reason
+
+
+def test_a_number_the_quote_does_not_hold_is_refused(verifier: Verifier) -> None:
+    d = run(
+        "How many senators back the sanctions bill?",
+        {"answerable": True, "claims": [claim(2, "Eighty senators back the bill",
+                                              "Eighty-four senators back the bill.")]},
+        verifier,
+    )  # fmt: skip
+    assert d.refused
+
+
+def test_a_quote_that_is_not_in_the_passage_is_refused(verifier: Verifier) -> None:
+    d = run(
+        "Who headed the Russian delegation at the Istanbul talks?",
+        {"answerable": True, "claims": [claim(1, "The delegation was headed by Vladimir Medinsky.",
+                                              "Vladimir Medinsky headed it.")]},
+        verifier,
+    )  # fmt: skip
+    assert d.refused
+
+
+def test_a_near_miss_on_the_question_s_own_constraint_is_refused(verifier: Verifier) -> None:
+    # Same subject, but the question pins a place the passages never mention.
+    d = run(
+        "What did Moscow demand at the Geneva talks?",
+        {"answerable": True, "claims": [claim(1, "Moscow demanded that Ukraine withdraw from four "
+                                                 "regions", "Moscow demanded that Ukraine withdraw "
+                                                 "from four regions.")]},
+        verifier,
+    )  # fmt: skip
+    assert d.refused and "geneva" in d.reason.lower()
+
+
+def test_the_model_saying_no_with_no_claims_is_a_refusal(verifier: Verifier) -> None:
+    d = run("Who is the president of France?", {"answerable": False, "claims": []}, verifier)
+    assert d.refused and d.claims == []
+
+
+@pytest.mark.parametrize("reply", [None, "The answer is four regions [1].", '{"answer": 1}'])
+def test_an_unreadable_reply_is_never_shown(reply: str | None, verifier: Verifier) -> None:
+    d = run("What did Moscow demand at the Istanbul talks?", reply, verifier)
+    assert d.refused and d.claims == []
+
+
+def test_only_the_backed_claims_are_kept(verifier: Verifier) -> None:
+    d = run(
+        "What did Moscow demand at the Istanbul talks?",
+        {"answerable": True, "claims": [
+            claim(1, "Moscow demanded that Ukraine withdraw from four regions",
+                  "Moscow demanded a withdrawal from four regions."),
+            claim(2, "Moscow demanded sanctions relief", "Moscow also wanted sanctions lifted."),
+        ]},
+        verifier,
+    )  # fmt: skip
+    assert d.kind == "answer" and [c.n for c in d.claims] == [1]
+
+
+def test_a_yes_no_question_keeps_the_model_s_verdict(verifier: Verifier) -> None:
+    d = run(
+        "Did the Istanbul talks end with a ceasefire?",
+        {"answerable": True, "verdict": "no", "claims": [
+            claim(1, "The talks ended after an hour without a ceasefire",
+                  "The talks ended without a ceasefire.")]},
+        verifier,
+    )  # fmt: skip
+    assert d.kind == "answer" and d.verdict == "no"
