@@ -329,15 +329,16 @@ def _normalised(text: str) -> tuple[str, list[int]]:
 
 def locate(quote: str, passage: str) -> tuple[tuple[int, int] | None, bool]:
     """Where ``quote`` is in ``passage``: (span, exact). Exact means verbatim once spacing,
-    case, quote marks and dashes are normalised; otherwise the passage sentence (or two)
-    holding at least QUOTE_MATCH of the quote's words, or None."""
+    case, quote marks and dashes are normalised (the span is then the whole sentence the
+    quote is in); otherwise the passage sentence (or two) holding at least QUOTE_MATCH of
+    the quote's words, or None."""
     q = _normalised(quote)[0].strip().strip("\"'.… ").strip()
     if len(q) < 3:
         return None, False
     hay, where = _normalised(passage)
     i = hay.find(q)
     if i >= 0:
-        return (where[i], where[i + len(q) - 1] + 1), True
+        return _sentences_around(passage, where[i], where[i + len(q) - 1] + 1), True
     q_words = [w.lower() for w in _WORD.findall(q) if w.lower() not in _STOP] or [
         w.lower() for w in _WORD.findall(q)
     ]
@@ -355,6 +356,16 @@ def locate(quote: str, passage: str) -> tuple[tuple[int, int] | None, bool]:
     if best and best[0] >= QUOTE_MATCH:
         return best[2], False
     return None, False
+
+
+def _sentences_around(passage: str, start: int, end: int) -> tuple[int, int]:
+    """The span of the passage sentences that ``start:end`` touches: a short quote is
+    checked, and shown, with the sentence it comes from."""
+    spans = sentence_spans(passage) or [(0, len(passage))]
+    touched = [(a, b) for a, b in spans if a < end and b > start]
+    if not touched:
+        return start, end
+    return min(start, touched[0][0]), max(end, touched[-1][1])
 
 
 # --- checks --------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from typing import Any, Literal
 Format = Literal["json_schema", "json_object", "json_any", "none"]
 FORMATS: tuple[Format, ...] = ("json_schema", "json_object", "none")
 VERDICTS = ("yes", "no", "partly")
-MAX_CLAIMS = 4
+MAX_CLAIMS = 3
 MAX_QUOTE_CHARS = 300
 MAX_TEXT_CHARS = 400
 
