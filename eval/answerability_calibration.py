@@ -85,10 +85,12 @@ def rules(args: argparse.Namespace) -> None:
             if opts.get("no_type"):
                 q = replace(q, expects="")
             if opts.get("no_constraints"):
-                q = replace(q, numbers=frozenset(), names=frozenset())
+                q = replace(q, numbers=frozenset(), names=frozenset(), qualifiers=frozenset())
             cs = checks
             if opts.get("no_support"):
                 cs = [replace(c, supported=True) for c in cs]
+            if "support" in opts:
+                cs = [replace(c, supported=c.score >= float(opts["support"])) for c in cs]
             if opts.get("no_quote"):
                 cs = [replace(c, span=c.span or (0, 1), missing=()) for c in cs]
             d = decide(q, reply, cs, passages, min_coverage=float(opts.get("coverage", 0.5)))
@@ -107,6 +109,21 @@ def rules(args: argparse.Namespace) -> None:
             f"| {refused_un / max(n_un, 1):.3f} |"
         )
 
+    if args.show:
+        for row, shape, reply, checks, passages in prepared:
+            d = decide(shape, reply, checks, passages)
+            flag = None if reply is None else reply.answerable
+            print(
+                f"{'A' if row['answerable'] else 'U'} {'refuse' if d.refused else 'answer'} "
+                f"flag={flag} expects={shape.expects or '-'} {row['question'][:70]!r}\n"
+                f"   {d.reason or ' | '.join(c.text[:80] for c in d.claims)}\n"
+                f"   gold={row['answers'][:2]} checks="
+                + "; ".join(
+                    f"n{c.n} span={bool(c.span)} miss={c.missing} sup={c.supported}"
+                    f"({c.score:.2f}) typed={c.typed}"
+                    for c in checks
+                )
+            )
     unread = sum(r is None for _, _, r, _, _ in prepared)
     print(f"{len(prepared)} items, {unread} unreadable replies\n")
     print("| rules | answer stated | answerable answered | unanswerable refused |")
@@ -128,8 +145,10 @@ def rules(args: argparse.Namespace) -> None:
         coverage=0.0,
         trust_flag=True,
     )
-    for cov in (0.0, 0.3, 0.4, 0.5, 0.6, 0.7):
+    for cov in (0.0, 0.3, 0.4, 0.5, 0.6):
         run(f"all checks, coverage {cov}", coverage=cov)
+    for t in (0.5, 0.6, 0.65, 0.7):
+        run(f"all checks, coverage 0.4, support score {t}", coverage=0.4, support=t)
     run("all checks + model's flag", trust_flag=True)
     run("without the answer-type check", no_type=True)
     run("without the question's names/numbers", no_constraints=True)
@@ -145,6 +164,7 @@ def main() -> None:
     a.add_argument("--out", required=True)
     r = sub.add_parser("rules")
     r.add_argument("cache")
+    r.add_argument("--show", action="store_true", help="Print each item's decision first.")
     args = parser.parse_args()
     (ask if args.step == "ask" else rules)(args)
 

@@ -9,10 +9,12 @@ One pure function, :func:`decide`, over what the model replied and what the chec
    none left: refuse;
 3. a question asking for a date, a number or a name is answered only when a kept
    claim's quote holds one the question does not already state;
-4. the passages the kept claims cite must hold the question's own numbers and names,
+4. a question turning on a negation, an order or a comparison ("not", "before",
+   "largest") is answered only by quotes that say one too;
+5. the passages the kept claims cite must hold the question's own numbers and names,
    and most of its content words: a passage about the subject that lacks what the
    question pins down ("in 1977", "the Franks") is a near miss, not an answer;
-5. the model's own "answerable: false" with nothing that passes 2-4 is a refusal; its
+6. the model's own "answerable: false" with nothing that passes 2-4 is a refusal; its
    "true" alone never makes an answer.
 
 A refusal keeps the closest passages to show as "related, but not an answer".
@@ -24,13 +26,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rag.answerability import ClaimCheck, Evidence, Question, evidence
+from rag.answerability import ClaimCheck, Evidence, Question, evidence, qualifiers
 from rag.retrieval import Passage
 from rag.structured import Reply
 
 # The share of the question's content words the cited passages must hold. Chosen on the
 # SQuAD 2.0 tune half (eval/answerability_calibration.py), never on eval/seeds.jsonl.
-MIN_COVERAGE = 0.5
+MIN_COVERAGE = 0.4
 
 Kind = Literal["answer", "refuse"]
 
@@ -73,8 +75,19 @@ def decide(
         return Decision(
             "refuse", reason=f"The question asks for {kind}, and no cited passage states one."
         )
+    turned = qualifiers(" ".join(c.held for c in valid))
+    lost = sorted(w for w in question.qualifiers if w not in turned)
+    if lost:
+        return Decision(
+            "refuse",
+            reason=(
+                "The question turns on "
+                + ", ".join(f"'{w}'" for w in lost)
+                + ", and the quoted evidence does not."
+            ),
+        )
     cited = [passages[n - 1] for n in sorted({c.n for c in valid})]
-    found = evidence(question, cited)
+    found = evidence(question, cited, passages)
     if found.missing:
         return Decision(
             "refuse",

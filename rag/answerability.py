@@ -33,6 +33,11 @@ from rag.citations import (
 )
 from rag.retrieval import Passage
 
+# The verifier's support score a claim needs once its quote is found in its passage. Lower
+# than the verifier's own threshold for a sentence against a whole passage: the quote has
+# already pinned the evidence. Chosen on the SQuAD 2.0 tune half
+# (eval/answerability_calibration.py), never on eval/seeds.jsonl.
+CLAIM_SUPPORT = 0.6
 # How much of a quote's words one passage sentence must hold for the quote to count as
 # taken from it (a small model drops or re-punctuates words when copying).
 QUOTE_MATCH = 0.85
@@ -172,6 +177,14 @@ _STOP = frozenset(
 
 Expect = str  # "date" | "number" | "name" | ""
 
+# Words that turn a question into another question while barely changing its wording:
+# negations, order in time, comparison.  When the question has one, the evidence must
+# too ("Who announced she would NOT step down?" is not answered by "She would step down").
+_NEGATIONS = frozenset(["not", "no", "never", "neither", "nor", "without", "none", "nobody", "nothing"])
+_QUALIFIERS = frozenset(
+    ["before", "after", "first", "last", "earliest", "latest", "only", "more", "less", "most", "least", "fewer", "larger", "smaller", "higher", "lower", "older", "newer", "longest", "shortest", "largest", "smallest", "highest", "lowest"]
+)
+
 
 @dataclass(frozen=True)
 class Question:
@@ -182,6 +195,7 @@ class Question:
     numbers: frozenset[str]  # numbers the question states ("in 1977")
     names: frozenset[str]  # names the question states, stemmed
     words: frozenset[str]  # its content words, stemmed
+    qualifiers: frozenset[str]  # negation, order and comparison words it turns on
     multi: bool  # about several articles: "do the two articles agree", "across both pieces"
     yes_no: bool  # asks yes or no ("Do ...", "Is ...")
 
@@ -199,6 +213,7 @@ class ClaimCheck:
     supported: bool  # the verifier calls the claim supported by the passage
     score: float
     typed: bool  # the quote holds what the question asks for (a date, a number, a name)
+    held: str = ""  # the passage text the claim was checked against (its quote's sentence)
 
     @property
     def valid(self) -> bool:
@@ -227,6 +242,7 @@ def analyse(question: str) -> Question:
         numbers=frozenset(numbers(text)),
         names=frozenset(_question_names(text)),
         words=frozenset(content_words(text)),
+        qualifiers=frozenset(qualifiers(text)),
         multi=is_multi_article(text),
         yes_no=is_yes_no(text),
     )
@@ -253,6 +269,18 @@ def expects(question: str) -> Expect:
     ):
         return "name"
     return ""
+
+
+def qualifiers(text: str) -> set[str]:
+    """The negation, order and comparison words of ``text`` ("n't" counts as "not")."""
+    found: set[str] = set()
+    for w in _WORD.findall(text.replace("’", "'")):
+        w = w.lower()
+        if w.endswith("n't") or w in _NEGATIONS:
+            found.add("not")
+        elif w in _QUALIFIERS:
+            found.add(w)
+    return found
 
 
 def is_multi_article(question: str) -> bool:
@@ -410,14 +438,26 @@ def check_claims(
         question.text,
     )
     checked = []
-    for (n, quote, text), row in zip(claims, rows, strict=True):
+    for (named, quote, text), row in zip(claims, rows, strict=True):
+        n, (span, exact) = named, locate(quote, passages[named - 1].text)
+        if span is None:  # a small model often copies the quote right and numbers it wrong
+            for m, other in enumerate(passages, 1):
+                found = locate(quote, other.text) if m != named else (None, False)
+                if found[0] is not None:
+                    n, (span, exact) = m, found
+                    break
         p = passages[n - 1]
-        span, exact = locate(quote, p.text)
+        if span is not None:
+            span = _sentence_with(numbers(text), p.text, span)
         held = p.text[span[0] : span[1]] if span else ""
         quote_numbers = numbers(f"{held} {p.title}")
         passage_words = all_words(f"{p.text} {p.title}")
+        # Names the question gives are restated, not asserted: whether the evidence holds
+        # them is the question's check (``evidence``), over the article's passages.
         missing = tuple(sorted(x for x in numbers(text) if x not in quote_numbers)) + tuple(
-            sorted(x for x in names(f"x {text}") if x not in passage_words)
+            sorted(
+                x for x in names(f"x {text}") if x not in passage_words and x not in question.names
+            )
         )
         support = row[n - 1]
         checked.append(
@@ -428,23 +468,45 @@ def check_claims(
                 span=span,
                 exact=exact,
                 missing=missing,
-                supported=verifier.supports(support),
+                supported=not verifier.rule.hard_fail(support) and support.score >= CLAIM_SUPPORT,
                 score=support.score,
                 typed=bool(span) and holds_type(held, question.expects, question),
+                held=held,
             )
         )
     return checked
 
 
-def evidence(question: Question, cited: Sequence[Passage]) -> Evidence:
-    """How the cited passages (text and titles) cover the question's numbers, names, words."""
+def _sentence_with(wanted: set[str], passage: str, span: tuple[int, int]) -> tuple[int, int]:
+    """``span``, or the passage sentence that holds all the claim's numbers when the quoted
+    one does not (the model quoted the sentence next to its evidence)."""
+    if not wanted or wanted <= numbers(passage[span[0] : span[1]]):
+        return span
+    for a, b in sentence_spans(passage):
+        if wanted <= numbers(passage[a:b]):
+            return a, b
+    return span
+
+
+def evidence(
+    question: Question, cited: Sequence[Passage], context: Sequence[Passage] = ()
+) -> Evidence:
+    """How the cited passages cover the question's numbers, names and content words.
+
+    Numbers and names may also be in ``context`` (the other retrieved passages of the
+    cited articles, and titles): "in 1977" is often said a sentence before the answer.
+    The share of content words is over the cited passages alone.
+    """
     if not cited:
         return Evidence(missing=tuple(sorted(question.numbers | question.names)), coverage=0.0)
-    pool = " ".join(f"{p.title} {p.text}" for p in cited)
-    held_numbers, held_words, held_content = numbers(pool), all_words(pool), content_words(pool)
+    sources = {p.source for p in cited}
+    around = [p for p in context if p.source in sources]
+    pool = " ".join(f"{p.title} {p.text}" for p in [*cited, *around])
+    held_numbers, held_words = numbers(pool), all_words(pool)
     missing = tuple(sorted(n for n in question.numbers if n not in held_numbers)) + tuple(
         sorted(n for n in question.names if n not in held_words)
     )
+    held_content = content_words(" ".join(f"{p.title} {p.text}" for p in cited))
     words = question.words
     unasked = tuple(sorted(w for w in words if w not in held_content))
     coverage = 1.0 - len(unasked) / len(words) if words else 1.0

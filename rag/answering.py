@@ -512,7 +512,7 @@ class _Run:
         check that does not need the other claims."""
         if not c.valid or (self.shape.expects and not c.typed):
             return False
-        found = evidence(self.shape, [self.passages[c.n - 1]])
+        found = evidence(self.shape, [self.passages[c.n - 1]], self.passages)
         return not found.missing and found.coverage >= MIN_COVERAGE
 
     def ask_model(self, llm: LLM) -> Iterator[Event]:
@@ -526,14 +526,17 @@ class _Run:
         reply: structured.Reply | None = None
         problem = ""
         t = time.perf_counter()
-        for _attempt in (1, 2):
+        max_tokens = self.settings.llm_max_tokens
+        for attempt in (1, 2):
+            if attempt == 2:
+                # The same request again would fail the same way at temperature 0; the
+                # usual fault is a reply cut off by the token limit, so allow twice as many.
+                max_tokens *= 2
             pieces: list[str] = []
             written = 0
             claims = structured.ClaimStream()
             try:
-                for piece in llm.stream_json(
-                    messages, spec, max_tokens=self.settings.llm_max_tokens
-                ):
+                for piece in llm.stream_json(messages, spec, max_tokens=max_tokens):
                     if "first_token" not in self.timings:
                         self.timings["first_token"] = time.perf_counter() - self.t0
                     pieces.append(piece)

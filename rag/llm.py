@@ -79,7 +79,8 @@ class LLMUnavailable(RagError, RuntimeError):
 
 
 class LLMRejected(LLMUnavailable):
-    """The server refused the request as malformed (HTTP 400/422), before any reply."""
+    """The server refused the request as malformed (HTTP 400/422, or a 500 naming the
+    field it could not take), before any reply."""
 
 
 @dataclass(frozen=True)
@@ -713,7 +714,11 @@ class LLM:
             )
         elif isinstance(error, openai.RateLimitError):
             text = f"{where} is rate-limiting requests (HTTP 429); wait a moment and try again."
-        elif isinstance(error, openai.BadRequestError | openai.UnprocessableEntityError):
+        elif isinstance(error, openai.BadRequestError | openai.UnprocessableEntityError) or (
+            # llama-cpp-python's server answers a response_format it does not know with
+            # HTTP 500 and its validation error ("Input should be 'text' or 'json_object'").
+            isinstance(error, openai.InternalServerError) and "response_format" in _short(error)
+        ):
             return LLMRejected(
                 f"{where} refused the request ({_short(error)}); "
                 "shorten the question or raise RAG_LLM_CONTEXT."
