@@ -39,9 +39,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rag import indexer, llm  # noqa: E402
-from rag.answerability import analyse  # noqa: E402
-from rag.answering import Answerer, Done, Token, build_messages, select_context  # noqa: E402
+from rag.answering import Answerer, Done, Token  # noqa: E402
 from rag.config import Settings  # noqa: E402
+from rag.prompting import build_messages, select_context  # noqa: E402
+from rag.questions import analyse  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
 
 

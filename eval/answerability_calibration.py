@@ -26,10 +26,11 @@ from pathlib import Path
 
 from rag import evaluation, structured
 from rag.answer_policy import decide
-from rag.answerability import analyse, check_claims
+from rag.answerability import check_claims
 from rag.citations import Verifier
 from rag.config import Settings
 from rag.embeddings import Embedder
+from rag.questions import analyse
 from rag.retrieval import Passage
 
 

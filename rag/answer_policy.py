@@ -26,7 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rag.answerability import ClaimCheck, Evidence, Question, evidence, qualifiers
+from rag.answerability import ClaimCheck, Evidence, evidence
+from rag.questions import Question, qualifiers
 from rag.retrieval import Passage
 from rag.structured import Reply
 

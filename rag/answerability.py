@@ -18,19 +18,12 @@ So the decision rests on what can be checked in the text:
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from rag.chunking import sentence_spans
-from rag.citations import (
-    Verifier,
-    all_words,
-    content_words,
-    names,
-    numbers,
-)
+from rag.citations import Verifier, all_words, content_words, names, numbers
+from rag.questions import Question, holds_type
+from rag.quotes import locate, sentence_with
 from rag.retrieval import Passage
 
 # The verifier's support score a claim needs once its quote is found in its passage. Lower
@@ -38,166 +31,6 @@ from rag.retrieval import Passage
 # already pinned the evidence. Chosen on the SQuAD 2.0 tune half
 # (eval/answerability_calibration.py), never on eval/seeds.jsonl.
 CLAIM_SUPPORT = 0.6
-# How much of a quote's words one passage sentence must hold for the quote to count as
-# taken from it (a small model drops or re-punctuates words when copying).
-QUOTE_MATCH = 0.85
-
-_MONTHS = (
-    "january february march april may june july august september october november december "
-    "jan feb mar apr jun jul aug sep sept oct nov dec"
-)
-_DAYS = "monday tuesday wednesday thursday friday saturday sunday"
-_TIME_WORDS = (
-    "yesterday today tomorrow tonight ago century centuries decade decades year years "
-    "spring summer autumn fall winter week weekend morning evening night bc ad bce ce "
-    "earlier later recently since during until"
-)
-_DATE_WORDS = frozenset(f"{_MONTHS} {_DAYS} {_TIME_WORDS}".split())
-_QUANTITY_WORDS = frozenset(
-    [
-        "dozen",
-        "dozens",
-        "hundreds",
-        "thousands",
-        "millions",
-        "billions",
-        "half",
-        "quarter",
-        "third",
-        "several",
-        "few",
-        "many",
-        "most",
-        "all",
-        "none",
-        "percent",
-    ]
-)
-_WORD = re.compile(r"[A-Za-z0-9À-ÖØ-öø-ÿ]+(?:['’][A-Za-z]+)?")
-_WH_OPENERS = frozenset(
-    [
-        "what",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "when",
-        "where",
-        "why",
-        "how",
-        "did",
-        "do",
-        "does",
-        "is",
-        "are",
-        "was",
-        "were",
-        "can",
-        "could",
-        "will",
-        "would",
-        "should",
-        "has",
-        "have",
-        "had",
-        "in",
-        "on",
-        "at",
-        "for",
-        "from",
-        "by",
-        "according",
-        "to",
-        "name",
-        "list",
-    ]
-)
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "for",
-        "from",
-        "by",
-        "with",
-        "and",
-        "or",
-        "as",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "there",
-        "their",
-        "they",
-        "them",
-        "he",
-        "she",
-        "his",
-        "her",
-        "we",
-        "our",
-        "you",
-        "your",
-        "i",
-        "not",
-        "no",
-        "do",
-        "does",
-        "did",
-        "has",
-        "have",
-        "had",
-        "what",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "when",
-        "where",
-        "why",
-        "how",
-    ]
-)
-
-Expect = str  # "date" | "number" | "name" | ""
-
-# Words that turn a question into another question while barely changing its wording:
-# negations, order in time, comparison.  When the question has one, the evidence must
-# too ("Who announced she would NOT step down?" is not answered by "She would step down").
-_NEGATIONS = frozenset(["not", "no", "never", "neither", "nor", "without", "none", "nobody", "nothing"])
-_QUALIFIERS = frozenset(
-    ["before", "after", "first", "last", "earliest", "latest", "only", "more", "less", "most", "least", "fewer", "larger", "smaller", "higher", "lower", "older", "newer", "longest", "shortest", "largest", "smallest", "highest", "lowest"]
-)
-
-
-@dataclass(frozen=True)
-class Question:
-    """What a question asks for and what it pins down."""
-
-    text: str
-    expects: Expect  # the kind of thing the answer must hold, "" when any
-    numbers: frozenset[str]  # numbers the question states ("in 1977")
-    names: frozenset[str]  # names the question states, stemmed
-    words: frozenset[str]  # its content words, stemmed
-    qualifiers: frozenset[str]  # negation, order and comparison words it turns on
-    multi: bool  # about several articles: "do the two articles agree", "across both pieces"
-    yes_no: bool  # asks yes or no ("Do ...", "Is ...")
 
 
 @dataclass(frozen=True)
@@ -230,199 +63,6 @@ class Evidence:
     unasked: tuple[str, ...] = field(default_factory=tuple)
 
 
-# --- the question ------------------------------------------------------------------------
-
-
-def analyse(question: str) -> Question:
-    """The answer type and constraints of ``question``."""
-    text = " ".join(question.split())
-    return Question(
-        text=text,
-        expects=expects(text),
-        numbers=frozenset(numbers(text)),
-        names=frozenset(_question_names(text)),
-        words=frozenset(content_words(text)),
-        qualifiers=frozenset(qualifiers(text)),
-        multi=is_multi_article(text),
-        yes_no=is_yes_no(text),
-    )
-
-
-def expects(question: str) -> Expect:
-    """The kind of thing an answer to ``question`` must state, or "" when it is open."""
-    q = question.lower()
-    if re.search(r"\bhow (?:many|much|long|old|far|large|big|tall|high|often|fast|deep|wide)\b", q):
-        return "number"
-    if re.search(r"\bwhat (?:percentage|percent|proportion|share|number|amount|fraction)\b", q):
-        return "number"
-    if re.search(r"\bwhen\b", q) or re.search(
-        r"\b(?:what|which|in what|in which|on what|on which) "
-        r"(?:year|years|date|dates|day|month|century|decade|era|period|time)\b",
-        q,
-    ):
-        return "date"
-    if re.match(r"\s*(?:who|whom|whose)\b", q) or re.search(r"\b(?:by|to|of|for) whom\b", q):
-        return "name"
-    if re.match(r"\s*where\b", q) or re.search(
-        r"\b(?:in|at|from|to) (?:what|which) (?:country|city|town|region|place|state|province)\b",
-        q,
-    ):
-        return "name"
-    return ""
-
-
-def qualifiers(text: str) -> set[str]:
-    """The negation, order and comparison words of ``text`` ("n't" counts as "not")."""
-    found: set[str] = set()
-    for w in _WORD.findall(text.replace("’", "'")):
-        w = w.lower()
-        if w.endswith("n't") or w in _NEGATIONS:
-            found.add("not")
-        elif w in _QUALIFIERS:
-            found.add(w)
-    return found
-
-
-def is_multi_article(question: str) -> bool:
-    """Whether ``question`` asks about several articles, or how they compare."""
-    q = question.lower()
-    return bool(
-        re.search(r"\b(?:agree|disagree|differ|differs|difference|differences|contrast)\b", q)
-        or re.search(r"\bcompare[sd]?\b|\bcomparison\b|\bin common\b", q)
-        or re.search(
-            r"\b(?:both|two|each|across|all|these|the various|different) (?:the )?"
-            r"(?:articles?|pieces?|reports?|stories|story|sources?|outlets?)\b",
-            q,
-        )
-    )
-
-
-def is_yes_no(question: str) -> bool:
-    """Whether ``question`` is answered by yes or no ("Do the articles agree ...?")."""
-    return bool(
-        re.match(
-            r"\s*(?:do|does|did|is|are|was|were|can|could|has|have|had|will|would|should)\b",
-            question,
-            re.IGNORECASE,
-        )
-    )
-
-
-def _question_names(text: str) -> set[str]:
-    found: set[str] = set()
-    for start, end in sentence_spans(text) or [(0, len(text))]:
-        words = _WORD.findall(text[start:end])
-        for i, w in enumerate(words):
-            if not w[0].isupper() or w.isdigit() or w.lower() in _STOP:
-                continue
-            if i == 0 and w.lower() in _WH_OPENERS:
-                continue
-            found |= {n for n in names(f"x {w}")}
-    return found
-
-
-# --- the quote -----------------------------------------------------------------------------
-
-
-def _norm_char(c: str) -> str:
-    if c in "‘’‛′`´":
-        return "'"
-    if c in "“”„″":
-        return '"'
-    if c in "‐‑‒–—―−":
-        return "-"
-    folded = unicodedata.normalize("NFKD", c)
-    return "".join(x for x in folded if not unicodedata.combining(x)).lower() or c.lower()
-
-
-def _normalised(text: str) -> tuple[str, list[int]]:
-    """``text`` lower-cased, quote marks and dashes unified, whitespace runs as one space;
-    with the offset in ``text`` of each character kept."""
-    out: list[str] = []
-    where: list[int] = []
-    space = False
-    for i, c in enumerate(text):
-        if c.isspace():
-            if out and not space:
-                out.append(" ")
-                where.append(i)
-            space = True
-            continue
-        space = False
-        for x in _norm_char(c):
-            out.append(x)
-            where.append(i)
-    return "".join(out), where
-
-
-def locate(quote: str, passage: str) -> tuple[tuple[int, int] | None, bool]:
-    """Where ``quote`` is in ``passage``: (span, exact). Exact means verbatim once spacing,
-    case, quote marks and dashes are normalised (the span is then the whole sentence the
-    quote is in); otherwise the passage sentence (or two) holding at least QUOTE_MATCH of
-    the quote's words, or None."""
-    q = _normalised(quote)[0].strip().strip("\"'.… ").strip()
-    if len(q) < 3:
-        return None, False
-    hay, where = _normalised(passage)
-    i = hay.find(q)
-    if i >= 0:
-        return _sentences_around(passage, where[i], where[i + len(q) - 1] + 1), True
-    q_words = [w.lower() for w in _WORD.findall(q) if w.lower() not in _STOP] or [
-        w.lower() for w in _WORD.findall(q)
-    ]
-    if not q_words:
-        return None, False
-    spans = sentence_spans(passage) or [(0, len(passage))]
-    units = spans + [(spans[j][0], spans[j + 1][1]) for j in range(len(spans) - 1)]
-    best: tuple[float, int, tuple[int, int]] | None = None
-    for a, b in units:
-        words = {w.lower() for w in _WORD.findall(_normalised(passage[a:b])[0])}
-        share = sum(w in words for w in q_words) / len(q_words)
-        key = (share, -(b - a), (a, b))  # the shorter unit wins a tie
-        if best is None or key > best:
-            best = key
-    if best and best[0] >= QUOTE_MATCH:
-        return best[2], False
-    return None, False
-
-
-def _sentences_around(passage: str, start: int, end: int) -> tuple[int, int]:
-    """The span of the passage sentences that ``start:end`` touches: a short quote is
-    checked, and shown, with the sentence it comes from."""
-    spans = sentence_spans(passage) or [(0, len(passage))]
-    touched = [(a, b) for a, b in spans if a < end and b > start]
-    if not touched:
-        return start, end
-    return min(start, touched[0][0]), max(end, touched[-1][1])
-
-
-# --- checks --------------------------------------------------------------------------------
-
-
-def holds_type(text: str, kind: Expect, question: Question) -> bool:
-    """Whether ``text`` states a ``kind`` (date, number, name) the question does not already."""
-    if not kind:
-        return True
-    words = [w for w in _WORD.findall(text)]
-    lower = [w.lower() for w in words]
-    new_numbers = numbers(text) - question.numbers
-    if kind == "number":
-        return bool(new_numbers) or any(w in _QUANTITY_WORDS for w in lower)
-    if kind == "date":
-        years = {n for n in new_numbers if re.fullmatch(r"\d{3,4}s?", n)}
-        return bool(years or new_numbers) or any(
-            w in _DATE_WORDS and w not in question.text.lower() for w in lower
-        )
-    # a name: a capitalised word that is not a stopword and not one the question names
-    return any(
-        w[0].isupper()
-        and not w.isdigit()
-        and w.lower() not in _STOP
-        and not (names(f"x {w}") & question.names)
-        for w in words
-    )
-
-
 def check_claims(
     question: Question,
     claims: Sequence[tuple[int, str, str]],
@@ -448,7 +88,7 @@ def check_claims(
                     break
         p = passages[n - 1]
         if span is not None:
-            span = _sentence_with(numbers(text), p.text, span)
+            span = sentence_with(numbers(text), p.text, span)
         held = p.text[span[0] : span[1]] if span else ""
         quote_numbers = numbers(f"{held} {p.title}")
         passage_words = all_words(f"{p.text} {p.title}")
@@ -475,17 +115,6 @@ def check_claims(
             )
         )
     return checked
-
-
-def _sentence_with(wanted: set[str], passage: str, span: tuple[int, int]) -> tuple[int, int]:
-    """``span``, or the passage sentence that holds all the claim's numbers when the quoted
-    one does not (the model quoted the sentence next to its evidence)."""
-    if not wanted or wanted <= numbers(passage[span[0] : span[1]]):
-        return span
-    for a, b in sentence_spans(passage):
-        if wanted <= numbers(passage[a:b]):
-            return a, b
-    return span
 
 
 def evidence(

@@ -31,28 +31,24 @@ from typing import Any
 
 from rag import structured
 from rag.answer_policy import MIN_COVERAGE, Decision, decide
-from rag.answerability import ClaimCheck, Question, analyse, check_claims, evidence
-from rag.chunking import sentence_spans
+from rag.answerability import ClaimCheck, check_claims, evidence
 from rag.citations import (
     Citation,
     Sentence,
     Verifier,
-    content_words,
     defuse_markers,
-    parse_markers,
     strip_markers,
 )
 from rag.config import Settings
-from rag.conversation import condense, prompt
+from rag.conversation import condense
 from rag.errors import RagError
+from rag.extractive import extractive
 from rag.llm import LLM, LLMUnavailable
+from rag.prompting import build_messages, by_article, select_context
+from rag.questions import Question, analyse
 from rag.retrieval import Filters, Passage, Retriever
 
 REFUSAL = "I cannot find the answer in the articles."
-MAX_TITLE_CHARS = 60
-MAX_SENTENCE_CHARS = 400
-EXTRACTIVE_SENTENCES = 2
-EXTRACTIVE_MARGIN = 0.1  # cosine below the best sentence's at which others stop counting
 MULTI_POOL = 2  # a question about several articles retrieves this many times k, to find every side
 
 
@@ -123,197 +119,6 @@ class Done:
 
 
 Event = Retrieved | Writing | Token | Notice | Done
-
-
-# --- the prompt ----------------------------------------------------------------------
-
-
-# --- the prompt ----------------------------------------------------------------------
-
-
-def select_context(
-    query: str, passages: Sequence[Passage], budget: int, verifier: Verifier
-) -> list[str]:
-    """Each passage trimmed to its sentences nearest ``query``, all within ``budget`` chars.
-
-    Every passage keeps at least its best sentence (so every [n] has something to
-    cite); the rest of the budget goes to the best sentences overall, each sentence
-    once even when neighbouring passages share it.  Kept sentences stay in their
-    order; a gap between them shows as " … ".
-    """
-    if not passages:
-        return []
-    sentences = [
-        [_clip(p.text[a:b]) for a, b in sentence_spans(p.text) or [(0, len(p.text))]]
-        for p in passages
-    ]
-    flat = [text for group in sentences for text in group]
-    vectors = verifier.vectors([query, *flat])
-    q_words = content_words(query)
-    relevance: dict[str, float] = {}
-    for text, vector in zip(flat, vectors[1:], strict=True):
-        overlap = len(q_words & content_words(text)) / len(q_words) if q_words else 0.0
-        relevance[text] = float(vector @ vectors[0]) + 0.3 * overlap
-
-    kept: list[set[int]] = [set() for _ in passages]
-    seen: set[str] = set()
-    used = 0
-    for i, group in enumerate(sentences):  # each passage's best new sentence, best first
-        order = sorted(range(len(group)), key=lambda j: -relevance[group[j]])
-        j = next((j for j in order if group[j] not in seen), order[0])
-        kept[i].add(j)
-        seen.add(group[j])
-        used += len(group[j]) + 1
-    ranked = sorted(
-        ((i, j) for i, group in enumerate(sentences) for j in range(len(group))),
-        key=lambda ij: -relevance[sentences[ij[0]][ij[1]]],
-    )
-    for i, j in ranked:
-        text = sentences[i][j]
-        if text not in seen and used + len(text) + 1 <= budget:
-            kept[i].add(j)
-            seen.add(text)
-            used += len(text) + 1
-
-    excerpts = []
-    for group, chosen in zip(sentences, kept, strict=True):
-        order = sorted(chosen)
-        parts: list[str] = []
-        for a, b in zip(order, [*order[1:], None], strict=True):
-            parts.append(group[a])
-            if b is not None and b != a + 1:
-                parts.append("…")
-        excerpts.append(" ".join(parts))
-    return excerpts
-
-
-def _clip(text: str, limit: int = MAX_SENTENCE_CHARS) -> str:
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0] + " …"
-
-
-def _attribute(value: str) -> str:
-    return " ".join(value.split()).replace('"', "'")
-
-
-def _as_data(text: str) -> str:
-    """Passage text that cannot close or open a passage delimiter."""
-    return re.sub(r"<\s*/?\s*passage", "(passage", text, flags=re.IGNORECASE)
-
-
-def build_messages(
-    question: str,
-    passages: Sequence[Passage],
-    excerpts: Sequence[str],
-    multi: bool = False,
-    verdict: bool = False,
-) -> list[dict[str, str]]:
-    """The chat messages asking the model to answer ``question`` from ``passages`` as JSON.
-
-    The passages come grouped by article (see :func:`by_article`); each article's title
-    is given once, on its first passage.
-    """
-    template = prompt("passage").strip()
-    blocks = []
-    titled: set[str] = set()
-    for n, (p, text) in enumerate(zip(passages, excerpts, strict=True), 1):
-        title = _attribute(p.title)
-        if len(title) > MAX_TITLE_CHARS:
-            title = title[:MAX_TITLE_CHARS].rsplit(" ", 1)[0] + " …"
-        # The title once per file: prompt tokens are what a small local model is slowest at.
-        title = "" if p.source in titled else f' title="{title}"'
-        titled.add(p.source)
-        blocks.append(
-            template.format(n=n, source=_attribute(p.source), title=title, text=_as_data(text))
-        )
-    instructions = "".join(
-        prompt(name).strip() + "\n"
-        for name, wanted in (("answer_json_multi", multi), ("answer_json_verdict", verdict))
-        if wanted
-    )
-    user = prompt("answer_json_user").format(
-        passages="\n".join(blocks), instructions=instructions, question=question.strip()
-    )
-    return [
-        {"role": "system", "content": prompt("answer_json_system").strip()},
-        {"role": "user", "content": user.strip()},
-    ]
-
-
-def by_article(passages: Sequence[Passage], k: int, multi: bool = False) -> list[Passage]:
-    """The ``k`` passages to give the model, grouped by article.
-
-    Articles come in the order of their best passage, each article's passages in
-    rank order.  For a question about several articles, every article retrieved gets
-    its best passages in turn (round robin) before any gets a third, so each side has
-    evidence.
-    """
-    groups: dict[str, list[Passage]] = {}
-    for p in passages:
-        groups.setdefault(p.source, []).append(p)
-    if multi:
-        chosen: list[Passage] = []
-        depth = 0
-        while len(chosen) < k and any(depth < len(g) for g in groups.values()):
-            chosen += [g[depth] for g in groups.values() if depth < len(g)][: k - len(chosen)]
-            depth += 1
-        keep = {id(p) for p in chosen}
-    else:
-        keep = {id(p) for p in passages[:k]}
-    return [p for g in groups.values() for p in g if id(p) in keep]
-
-
-# --- the extractive fallback ---------------------------------------------------------------
-
-
-def extractive(
-    query: str,
-    passages: Sequence[Passage],
-    verifier: Verifier,
-    hint: str | None = None,
-    count: int = EXTRACTIVE_SENTENCES,
-) -> str:
-    """An answer made of the passage sentences nearest the query (or the model's text).
-
-    The sentences come from the passages the model's text cites when it cites any (a
-    small model sometimes answers with a bare "[2]": it points at the evidence without
-    stating it), otherwise from the three best passages.
-    """
-    pointed = sorted({n for n in parse_markers(hint or "") if 1 <= n <= len(passages)})
-    sources = pointed or list(range(1, min(len(passages), 3) + 1))
-    candidates: list[tuple[int, str]] = []
-    headlines: list[tuple[int, str]] = []  # lines without a full stop: titles, table rows
-    for n in sources:
-        p = passages[n - 1]
-        for a, b in sentence_spans(p.text):
-            text = defuse_markers(" ".join(p.text[a:b].split()).lstrip("-•* ").strip())
-            if len(content_words(text)) >= 4 and "|" not in text:
-                ends = re.search(r"[.!?…][\"'”’)]*$", text)
-                (candidates if ends else headlines).append((n, text))
-    candidates = candidates or headlines
-    if not candidates:
-        return ""
-    said = strip_markers(hint or "").strip()
-    probes = [query] + ([said] if said else [])
-    vectors = verifier.vectors(probes + [t for _, t in candidates])
-    sims = (vectors[len(probes) :] @ vectors[: len(probes)].T).max(axis=1)
-    order = sorted(range(len(candidates)), key=lambda i: -sims[i])
-    picked: list[int] = []
-    for i in order:
-        if picked and sims[i] < sims[order[0]] - EXTRACTIVE_MARGIN:
-            break  # much further from the question than the best: noise, not evidence
-        if candidates[i][1] not in {candidates[j][1] for j in picked}:
-            picked.append(i)
-        if len(picked) == count:
-            break
-    out = []
-    for i in sorted(picked, key=lambda i: (candidates[i][0], i)):
-        n, text = candidates[i]
-        text = text if re.search(r"[.!?…][\"'”’)]*$", text) else text + "."
-        out.append(f"{_clip(text)} [{n}]")
-    return " ".join(out)
 
 
 # --- from claims to the answer shown -------------------------------------------------------

@@ -7,9 +7,10 @@ import json
 import pytest
 
 from rag.answer_policy import Decision, decide
-from rag.answerability import analyse, check_claims
+from rag.answerability import check_claims
 from rag.citations import Verifier
 from rag.embeddings import Embedder
+from rag.questions import analyse
 from rag.retrieval import Passage
 from rag.structured import ReplyError, parse
 

@@ -32,16 +32,14 @@ from rag.answering import (
     Retrieved,
     Token,
     Writing,
-    build_messages,
-    by_article,
-    extractive,
-    select_context,
 )
 from rag.citations import Verifier, parse_markers
 from rag.cli import app
 from rag.config import Settings
 from rag.conversation import prompt
 from rag.embeddings import Embedder
+from rag.extractive import extractive
+from rag.prompting import build_messages, by_article, select_context
 from rag.retrieval import Retriever
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"

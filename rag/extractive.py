@@ -1,0 +1,66 @@
+"""No LLM: an answer quoted from the passage sentences nearest the question.
+
+Used when the LLM cannot be reached or times out; the answerer then puts the quoted
+sentences through the same checks as a model's claims.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.chunking import sentence_spans
+from rag.citations import Verifier, content_words, defuse_markers, parse_markers, strip_markers
+from rag.prompting import clip
+from rag.retrieval import Passage
+
+EXTRACTIVE_SENTENCES = 2
+EXTRACTIVE_MARGIN = 0.1  # cosine below the best sentence's at which others stop counting
+
+
+def extractive(
+    query: str,
+    passages: Sequence[Passage],
+    verifier: Verifier,
+    hint: str | None = None,
+    count: int = EXTRACTIVE_SENTENCES,
+) -> str:
+    """An answer made of the passage sentences nearest the query (or the model's text).
+
+    The sentences come from the passages the model's text cites when it cites any (a
+    small model sometimes answers with a bare "[2]": it points at the evidence without
+    stating it), otherwise from the three best passages.
+    """
+    pointed = sorted({n for n in parse_markers(hint or "") if 1 <= n <= len(passages)})
+    sources = pointed or list(range(1, min(len(passages), 3) + 1))
+    candidates: list[tuple[int, str]] = []
+    headlines: list[tuple[int, str]] = []  # lines without a full stop: titles, table rows
+    for n in sources:
+        p = passages[n - 1]
+        for a, b in sentence_spans(p.text):
+            text = defuse_markers(" ".join(p.text[a:b].split()).lstrip("-•* ").strip())
+            if len(content_words(text)) >= 4 and "|" not in text:
+                ends = re.search(r"[.!?…][\"'”’)]*$", text)
+                (candidates if ends else headlines).append((n, text))
+    candidates = candidates or headlines
+    if not candidates:
+        return ""
+    said = strip_markers(hint or "").strip()
+    probes = [query] + ([said] if said else [])
+    vectors = verifier.vectors(probes + [t for _, t in candidates])
+    sims = (vectors[len(probes) :] @ vectors[: len(probes)].T).max(axis=1)
+    order = sorted(range(len(candidates)), key=lambda i: -sims[i])
+    picked: list[int] = []
+    for i in order:
+        if picked and sims[i] < sims[order[0]] - EXTRACTIVE_MARGIN:
+            break  # much further from the question than the best: noise, not evidence
+        if candidates[i][1] not in {candidates[j][1] for j in picked}:
+            picked.append(i)
+        if len(picked) == count:
+            break
+    out = []
+    for i in sorted(picked, key=lambda i: (candidates[i][0], i)):
+        n, text = candidates[i]
+        text = text if re.search(r"[.!?…][\"'”’)]*$", text) else text + "."
+        out.append(f"{clip(text)} [{n}]")
+    return " ".join(out)

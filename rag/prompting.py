@@ -1,0 +1,155 @@
+"""The prompt: passages grouped by article, trimmed to the sentences nearest the question.
+
+Built for a small local model (1.5B parameters, ~80 prompt tokens/s on 2 cores): a
+fixed system prompt first (llama.cpp reuses its evaluated prefix across requests),
+then the passages grouped by article and trimmed to the sentences nearest the question
+within ``settings.answer_context_chars``, each wrapped in delimiters and marked as
+data, then the question.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.chunking import sentence_spans
+from rag.citations import Verifier, content_words
+from rag.conversation import prompt
+from rag.retrieval import Passage
+
+MAX_TITLE_CHARS = 60
+MAX_SENTENCE_CHARS = 400
+
+
+def select_context(
+    query: str, passages: Sequence[Passage], budget: int, verifier: Verifier
+) -> list[str]:
+    """Each passage trimmed to its sentences nearest ``query``, all within ``budget`` chars.
+
+    Every passage keeps at least its best sentence (so every [n] has something to
+    cite); the rest of the budget goes to the best sentences overall, each sentence
+    once even when neighbouring passages share it.  Kept sentences stay in their
+    order; a gap between them shows as " … ".
+    """
+    if not passages:
+        return []
+    sentences = [
+        [clip(p.text[a:b]) for a, b in sentence_spans(p.text) or [(0, len(p.text))]]
+        for p in passages
+    ]
+    flat = [text for group in sentences for text in group]
+    vectors = verifier.vectors([query, *flat])
+    q_words = content_words(query)
+    relevance: dict[str, float] = {}
+    for text, vector in zip(flat, vectors[1:], strict=True):
+        overlap = len(q_words & content_words(text)) / len(q_words) if q_words else 0.0
+        relevance[text] = float(vector @ vectors[0]) + 0.3 * overlap
+
+    kept: list[set[int]] = [set() for _ in passages]
+    seen: set[str] = set()
+    used = 0
+    for i, group in enumerate(sentences):  # each passage's best new sentence, best first
+        order = sorted(range(len(group)), key=lambda j: -relevance[group[j]])
+        j = next((j for j in order if group[j] not in seen), order[0])
+        kept[i].add(j)
+        seen.add(group[j])
+        used += len(group[j]) + 1
+    ranked = sorted(
+        ((i, j) for i, group in enumerate(sentences) for j in range(len(group))),
+        key=lambda ij: -relevance[sentences[ij[0]][ij[1]]],
+    )
+    for i, j in ranked:
+        text = sentences[i][j]
+        if text not in seen and used + len(text) + 1 <= budget:
+            kept[i].add(j)
+            seen.add(text)
+            used += len(text) + 1
+
+    excerpts = []
+    for group, chosen in zip(sentences, kept, strict=True):
+        order = sorted(chosen)
+        parts: list[str] = []
+        for a, b in zip(order, [*order[1:], None], strict=True):
+            parts.append(group[a])
+            if b is not None and b != a + 1:
+                parts.append("…")
+        excerpts.append(" ".join(parts))
+    return excerpts
+
+
+def clip(text: str, limit: int = MAX_SENTENCE_CHARS) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def _attribute(value: str) -> str:
+    return " ".join(value.split()).replace('"', "'")
+
+
+def _as_data(text: str) -> str:
+    """Passage text that cannot close or open a passage delimiter."""
+    return re.sub(r"<\s*/?\s*passage", "(passage", text, flags=re.IGNORECASE)
+
+
+def build_messages(
+    question: str,
+    passages: Sequence[Passage],
+    excerpts: Sequence[str],
+    multi: bool = False,
+    verdict: bool = False,
+) -> list[dict[str, str]]:
+    """The chat messages asking the model to answer ``question`` from ``passages`` as JSON.
+
+    The passages come grouped by article (see :func:`by_article`); each article's title
+    is given once, on its first passage.
+    """
+    template = prompt("passage").strip()
+    blocks = []
+    titled: set[str] = set()
+    for n, (p, text) in enumerate(zip(passages, excerpts, strict=True), 1):
+        title = _attribute(p.title)
+        if len(title) > MAX_TITLE_CHARS:
+            title = title[:MAX_TITLE_CHARS].rsplit(" ", 1)[0] + " …"
+        # The title once per file: prompt tokens are what a small local model is slowest at.
+        title = "" if p.source in titled else f' title="{title}"'
+        titled.add(p.source)
+        blocks.append(
+            template.format(n=n, source=_attribute(p.source), title=title, text=_as_data(text))
+        )
+    instructions = "".join(
+        prompt(name).strip() + "\n"
+        for name, wanted in (("answer_json_multi", multi), ("answer_json_verdict", verdict))
+        if wanted
+    )
+    user = prompt("answer_json_user").format(
+        passages="\n".join(blocks), instructions=instructions, question=question.strip()
+    )
+    return [
+        {"role": "system", "content": prompt("answer_json_system").strip()},
+        {"role": "user", "content": user.strip()},
+    ]
+
+
+def by_article(passages: Sequence[Passage], k: int, multi: bool = False) -> list[Passage]:
+    """The ``k`` passages to give the model, grouped by article.
+
+    Articles come in the order of their best passage, each article's passages in
+    rank order.  For a question about several articles, every article retrieved gets
+    its best passages in turn (round robin) before any gets a third, so each side has
+    evidence.
+    """
+    groups: dict[str, list[Passage]] = {}
+    for p in passages:
+        groups.setdefault(p.source, []).append(p)
+    if multi:
+        chosen: list[Passage] = []
+        depth = 0
+        while len(chosen) < k and any(depth < len(g) for g in groups.values()):
+            chosen += [g[depth] for g in groups.values() if depth < len(g)][: k - len(chosen)]
+            depth += 1
+        keep = {id(p) for p in chosen}
+    else:
+        keep = {id(p) for p in passages[:k]}
+    return [p for g in groups.values() for p in g if id(p) in keep]

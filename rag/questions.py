@@ -1,0 +1,311 @@
+"""What a question asks for and what it pins down: its answer type, its constraints.
+
+"When ...?" needs a date, "how many" a number, "who"/"where" a name; the question's
+own numbers and names ("in 1977", "the Franks") and the words it turns on ("not",
+"before", "largest") must be in the evidence that answers it.  SQuAD 2.0's adversarial
+unanswerable questions are built by swapping exactly such a part.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.chunking import sentence_spans
+from rag.citations import content_words, names, numbers
+
+_MONTHS = (
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec"
+)
+_DAYS = "monday tuesday wednesday thursday friday saturday sunday"
+_TIME_WORDS = (
+    "yesterday today tomorrow tonight ago century centuries decade decades year years "
+    "spring summer autumn fall winter week weekend morning evening night bc ad bce ce "
+    "earlier later recently since during until"
+)
+_DATE_WORDS = frozenset(f"{_MONTHS} {_DAYS} {_TIME_WORDS}".split())
+_QUANTITY_WORDS = frozenset(
+    [
+        "dozen",
+        "dozens",
+        "hundreds",
+        "thousands",
+        "millions",
+        "billions",
+        "half",
+        "quarter",
+        "third",
+        "several",
+        "few",
+        "many",
+        "most",
+        "all",
+        "none",
+        "percent",
+    ]
+)
+_WORD = re.compile(r"[A-Za-z0-9À-ÖØ-öø-ÿ]+(?:['’][A-Za-z]+)?")
+_WH_OPENERS = frozenset(
+    [
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "did",
+        "do",
+        "does",
+        "is",
+        "are",
+        "was",
+        "were",
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "has",
+        "have",
+        "had",
+        "in",
+        "on",
+        "at",
+        "for",
+        "from",
+        "by",
+        "according",
+        "to",
+        "name",
+        "list",
+    ]
+)
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "for",
+        "from",
+        "by",
+        "with",
+        "and",
+        "or",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "their",
+        "they",
+        "them",
+        "he",
+        "she",
+        "his",
+        "her",
+        "we",
+        "our",
+        "you",
+        "your",
+        "i",
+        "not",
+        "no",
+        "do",
+        "does",
+        "did",
+        "has",
+        "have",
+        "had",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+    ]
+)
+
+Expect = str  # "date" | "number" | "name" | ""
+
+# Words that turn a question into another question while barely changing its wording:
+# negations, order in time, comparison.  When the question has one, the evidence must
+# too ("Who announced she would NOT step down?" is not answered by "She would step down").
+_NEGATIONS = frozenset(
+    ["not", "no", "never", "neither", "nor", "without", "none", "nobody", "nothing"]
+)
+_QUALIFIERS = frozenset(
+    [
+        "before",
+        "after",
+        "first",
+        "last",
+        "earliest",
+        "latest",
+        "only",
+        "more",
+        "less",
+        "most",
+        "least",
+        "fewer",
+        "larger",
+        "smaller",
+        "higher",
+        "lower",
+        "older",
+        "newer",
+        "longest",
+        "shortest",
+        "largest",
+        "smallest",
+        "highest",
+        "lowest",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a question asks for and what it pins down."""
+
+    text: str
+    expects: Expect  # the kind of thing the answer must hold, "" when any
+    numbers: frozenset[str]  # numbers the question states ("in 1977")
+    names: frozenset[str]  # names the question states, stemmed
+    words: frozenset[str]  # its content words, stemmed
+    qualifiers: frozenset[str]  # negation, order and comparison words it turns on
+    multi: bool  # about several articles: "do the two articles agree", "across both pieces"
+    yes_no: bool  # asks yes or no ("Do ...", "Is ...")
+
+
+def analyse(question: str) -> Question:
+    """The answer type and constraints of ``question``."""
+    text = " ".join(question.split())
+    return Question(
+        text=text,
+        expects=expects(text),
+        numbers=frozenset(numbers(text)),
+        names=frozenset(_question_names(text)),
+        words=frozenset(content_words(text)),
+        qualifiers=frozenset(qualifiers(text)),
+        multi=is_multi_article(text),
+        yes_no=is_yes_no(text),
+    )
+
+
+def expects(question: str) -> Expect:
+    """The kind of thing an answer to ``question`` must state, or "" when it is open."""
+    q = question.lower()
+    if re.search(r"\bhow (?:many|much|long|old|far|large|big|tall|high|often|fast|deep|wide)\b", q):
+        return "number"
+    if re.search(r"\bwhat (?:percentage|percent|proportion|share|number|amount|fraction)\b", q):
+        return "number"
+    if re.search(r"\bwhen\b", q) or re.search(
+        r"\b(?:what|which|in what|in which|on what|on which) "
+        r"(?:year|years|date|dates|day|month|century|decade|era|period|time)\b",
+        q,
+    ):
+        return "date"
+    if re.match(r"\s*(?:who|whom|whose)\b", q) or re.search(r"\b(?:by|to|of|for) whom\b", q):
+        return "name"
+    if re.match(r"\s*where\b", q) or re.search(
+        r"\b(?:in|at|from|to) (?:what|which) (?:country|city|town|region|place|state|province)\b",
+        q,
+    ):
+        return "name"
+    return ""
+
+
+def qualifiers(text: str) -> set[str]:
+    """The negation, order and comparison words of ``text`` ("n't" counts as "not")."""
+    found: set[str] = set()
+    for w in _WORD.findall(text.replace("’", "'")):
+        w = w.lower()
+        if w.endswith("n't") or w in _NEGATIONS:
+            found.add("not")
+        elif w in _QUALIFIERS:
+            found.add(w)
+    return found
+
+
+def is_multi_article(question: str) -> bool:
+    """Whether ``question`` asks about several articles, or how they compare."""
+    q = question.lower()
+    return bool(
+        re.search(r"\b(?:agree|disagree|differ|differs|difference|differences|contrast)\b", q)
+        or re.search(r"\bcompare[sd]?\b|\bcomparison\b|\bin common\b", q)
+        or re.search(
+            r"\b(?:both|two|each|across|all|these|the various|different) (?:the )?"
+            r"(?:articles?|pieces?|reports?|stories|story|sources?|outlets?)\b",
+            q,
+        )
+    )
+
+
+def is_yes_no(question: str) -> bool:
+    """Whether ``question`` is answered by yes or no ("Do the articles agree ...?")."""
+    return bool(
+        re.match(
+            r"\s*(?:do|does|did|is|are|was|were|can|could|has|have|had|will|would|should)\b",
+            question,
+            re.IGNORECASE,
+        )
+    )
+
+
+def _question_names(text: str) -> set[str]:
+    found: set[str] = set()
+    for start, end in sentence_spans(text) or [(0, len(text))]:
+        words = _WORD.findall(text[start:end])
+        for i, w in enumerate(words):
+            if not w[0].isupper() or w.isdigit() or w.lower() in _STOP:
+                continue
+            if i == 0 and w.lower() in _WH_OPENERS:
+                continue
+            found |= {n for n in names(f"x {w}")}
+    return found
+
+
+def holds_type(text: str, kind: Expect, question: Question) -> bool:
+    """Whether ``text`` states a ``kind`` (date, number, name) the question does not already."""
+    if not kind:
+        return True
+    words = [w for w in _WORD.findall(text)]
+    lower = [w.lower() for w in words]
+    new_numbers = numbers(text) - question.numbers
+    if kind == "number":
+        return bool(new_numbers) or any(w in _QUANTITY_WORDS for w in lower)
+    if kind == "date":
+        years = {n for n in new_numbers if re.fullmatch(r"\d{3,4}s?", n)}
+        return bool(years or new_numbers) or any(
+            w in _DATE_WORDS and w not in question.text.lower() for w in lower
+        )
+    # a name: a capitalised word that is not a stopword and not one the question names
+    return any(
+        w[0].isupper()
+        and not w.isdigit()
+        and w.lower() not in _STOP
+        and not (names(f"x {w}") & question.names)
+        for w in words
+    )

@@ -1,0 +1,149 @@
+"""Where a quote is in a passage: verbatim once normalised, else the sentence holding it.
+
+A small model copying its evidence drops a word, changes a quote mark or re-punctuates;
+the quote is matched to the passage sentence (or two) holding nearly all its words, and
+that sentence is what is checked and shown.  A verbatim quote is widened to its whole
+sentence.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from rag.chunking import sentence_spans
+from rag.citations import numbers
+
+# How much of a quote's words one passage sentence must hold for the quote to count as
+# taken from it (a small model drops or re-punctuates words when copying).
+QUOTE_MATCH = 0.85
+_WORD = re.compile(r"[A-Za-z0-9À-ÖØ-öø-ÿ]+(?:['’][A-Za-z]+)?")
+# Short function words: not counted when matching a shortened quote to a sentence.
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "for",
+        "from",
+        "by",
+        "with",
+        "and",
+        "or",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "their",
+        "they",
+        "them",
+        "he",
+        "she",
+        "his",
+        "her",
+        "we",
+        "our",
+        "you",
+        "your",
+        "i",
+    ]
+)
+
+
+def _norm_char(c: str) -> str:
+    if c in "‘’‛′`´":
+        return "'"
+    if c in "“”„″":
+        return '"'
+    if c in "‐‑‒–—―−":
+        return "-"
+    folded = unicodedata.normalize("NFKD", c)
+    return "".join(x for x in folded if not unicodedata.combining(x)).lower() or c.lower()
+
+
+def _normalised(text: str) -> tuple[str, list[int]]:
+    """``text`` lower-cased, quote marks and dashes unified, whitespace runs as one space;
+    with the offset in ``text`` of each character kept."""
+    out: list[str] = []
+    where: list[int] = []
+    space = False
+    for i, c in enumerate(text):
+        if c.isspace():
+            if out and not space:
+                out.append(" ")
+                where.append(i)
+            space = True
+            continue
+        space = False
+        for x in _norm_char(c):
+            out.append(x)
+            where.append(i)
+    return "".join(out), where
+
+
+def locate(quote: str, passage: str) -> tuple[tuple[int, int] | None, bool]:
+    """Where ``quote`` is in ``passage``: (span, exact). Exact means verbatim once spacing,
+    case, quote marks and dashes are normalised (the span is then the whole sentence the
+    quote is in); otherwise the passage sentence (or two) holding at least QUOTE_MATCH of
+    the quote's words, or None."""
+    q = _normalised(quote)[0].strip().strip("\"'.… ").strip()
+    if len(q) < 3:
+        return None, False
+    hay, where = _normalised(passage)
+    i = hay.find(q)
+    if i >= 0:
+        return _sentences_around(passage, where[i], where[i + len(q) - 1] + 1), True
+    q_words = [w.lower() for w in _WORD.findall(q) if w.lower() not in _STOP] or [
+        w.lower() for w in _WORD.findall(q)
+    ]
+    if not q_words:
+        return None, False
+    spans = sentence_spans(passage) or [(0, len(passage))]
+    units = spans + [(spans[j][0], spans[j + 1][1]) for j in range(len(spans) - 1)]
+    best: tuple[float, int, tuple[int, int]] | None = None
+    for a, b in units:
+        words = {w.lower() for w in _WORD.findall(_normalised(passage[a:b])[0])}
+        share = sum(w in words for w in q_words) / len(q_words)
+        key = (share, -(b - a), (a, b))  # the shorter unit wins a tie
+        if best is None or key > best:
+            best = key
+    if best and best[0] >= QUOTE_MATCH:
+        return best[2], False
+    return None, False
+
+
+def _sentences_around(passage: str, start: int, end: int) -> tuple[int, int]:
+    """The span of the passage sentences that ``start:end`` touches: a short quote is
+    checked, and shown, with the sentence it comes from."""
+    spans = sentence_spans(passage) or [(0, len(passage))]
+    touched = [(a, b) for a, b in spans if a < end and b > start]
+    if not touched:
+        return start, end
+    return min(start, touched[0][0]), max(end, touched[-1][1])
+
+
+def sentence_with(wanted: set[str], passage: str, span: tuple[int, int]) -> tuple[int, int]:
+    """``span``, or the passage sentence that holds all the claim's numbers when the quoted
+    one does not (the model quoted the sentence next to its evidence)."""
+    if not wanted or wanted <= numbers(passage[span[0] : span[1]]):
+        return span
+    for a, b in sentence_spans(passage):
+        if wanted <= numbers(passage[a:b]):
+            return a, b
+    return span
