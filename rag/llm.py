@@ -145,9 +145,6 @@ def server_options(settings: Settings) -> dict[str, int | bool]:
         # The server's default keeps logits for every context position (for logprobs,
         # which we never ask for): Qwen's server then holds 1.9 GB of RAM, not 0.8 GB.
         "logits_all": False,
-        "cache": True,
-        "cache_type": "ram",
-        "cache_size": 1 << 30,
     }
 
 
