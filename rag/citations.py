@@ -72,6 +72,7 @@ _STOPWORD_TEXT = """a about above after again against all also am an and any are
     given giving several various many number key main major overall specifically
     particularly notably mainly primarily following"""
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+STOPWORDS = _STOPWORDS  # shared with the question and quote checks
 # Capitalised words that start clauses or are generic, so not names to check.
 _CLAUSE_OPENERS = "yes no however meanwhile despite although though while according overall"
 _NOT_NAMES = _STOPWORDS | frozenset(_CLAUSE_OPENERS.split())

@@ -12,58 +12,13 @@ import re
 import unicodedata
 
 from rag.chunking import sentence_spans
+from rag.citations import STOPWORDS as _STOP
 from rag.citations import numbers
 
 # How much of a quote's words one passage sentence must hold for the quote to count as
 # taken from it (a small model drops or re-punctuates words when copying).
 QUOTE_MATCH = 0.85
 _WORD = re.compile(r"[A-Za-z0-9À-ÖØ-öø-ÿ]+(?:['’][A-Za-z]+)?")
-# Short function words: not counted when matching a shortened quote to a sentence.
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "for",
-        "from",
-        "by",
-        "with",
-        "and",
-        "or",
-        "as",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "there",
-        "their",
-        "they",
-        "them",
-        "he",
-        "she",
-        "his",
-        "her",
-        "we",
-        "our",
-        "you",
-        "your",
-        "i",
-    ]
-)
 
 
 def _norm_char(c: str) -> str:
