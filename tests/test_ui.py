@@ -289,6 +289,22 @@ def test_cited_answer_has_badges_highlights_and_article_links(offline: Settings)
     assert f"?article={TALKS_SOURCE}" in links  # each card opens its article
 
 
+def test_a_refusal_says_why_and_shows_passages_as_related_not_as_support(
+    offline: Settings,
+) -> None:
+    """The articles cover the talks but never date them: no answer, no "supports" badge;
+    the closest passages are listed as related, not an answer."""
+    at = ask(app(), "On what date did the Istanbul talks take place?")
+    no_exceptions(at)
+    answer = at.session_state.messages[-1]["answer"]
+    assert answer.refused and answer.citations == [] and "date" in (answer.reason or "")
+    body = texts(at.chat_message[1].markdown) + texts(at.chat_message[1].caption)
+    assert "Related, but not an answer" in body and "asks for a date" in body
+    shown = cards(at)
+    assert shown and not any("supports the answer" in c for c in shown)
+    assert not any('class="rag-cite"' in c for c in shown), "no numbered, cited card"
+
+
 def test_follow_up_uses_the_conversation(offline: Settings) -> None:
     # Without an LLM the library joins the follow-up to the earlier question, which
     # shows exactly what the page passed as history (the small model's rewrite may
