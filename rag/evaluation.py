@@ -371,7 +371,8 @@ def score(item: EvalItem, answer: Answer, latency: float | None = None) -> ItemS
 
 
 def _score_retrieval(item: EvalItem, answer: Answer, result: ItemScore) -> None:
-    passages = list(answer.passages)
+    # The prompt groups passages by article; rank them as the retriever did.
+    passages = sorted(answer.passages, key=lambda p: -p.score)
     top = passages[:RETRIEVAL_K]
     by_fact = fact_evidence(item)
     if by_fact:
