@@ -45,7 +45,7 @@ from rag.errors import RagError
 from rag.extractive import extractive
 from rag.llm import LLM, LLMUnavailable
 from rag.prompting import build_messages, by_article, select_context
-from rag.questions import Question, analyse
+from rag.questions import Question, analyse, qualifiers
 from rag.retrieval import Filters, Passage, Retriever
 
 REFUSAL = "I cannot find the answer in the articles."
@@ -258,6 +258,7 @@ class _Run:
         self.passages: list[Passage] = []
         self.raw: str | None = None
         self.streamed: set[str] = set()  # claims already shown while the model wrote
+        self.early: list[ClaimCheck] = []  # their checks
 
     def notice(self, message: str) -> Notice:
         self.notices.append(message)
@@ -317,6 +318,8 @@ class _Run:
         check that does not need the other claims."""
         if not c.valid or (self.shape.expects and not c.typed):
             return False
+        if not self.shape.qualifiers <= qualifiers(c.held):
+            return False
         found = evidence(self.shape, [self.passages[c.n - 1]], self.passages)
         return not found.missing and found.coverage >= MIN_COVERAGE
 
@@ -334,8 +337,8 @@ class _Run:
         max_tokens = self.settings.llm_max_tokens
         for attempt in (1, 2):
             if attempt == 2:
-                # The same request again would fail the same way at temperature 0; the
-                # usual fault is a reply cut off by the token limit, so allow twice as many.
+                # Asked again only when the reply was cut off (at temperature 0 the same
+                # request gives the same reply): with twice as many tokens.
                 max_tokens *= 2
             pieces: list[str] = []
             written = 0
@@ -350,24 +353,32 @@ class _Run:
                     for raw in claims.feed(piece):
                         yield from self._early(raw)
             except LLMUnavailable as e:
-                if not pieces:
+                if not pieces and not self.early:
                     yield from self.quote_passages(str(e), None)
                     return
                 yield self.notice(f"The LLM stopped mid-answer ({e}); the answer is cut short.")
+                stopped = True
+            else:
+                stopped = False
             self.raw = "".join(pieces).strip()
             try:
                 reply = structured.parse(self.raw, len(self.passages), self.shape.yes_no)
                 break
             except structured.ReplyError as e:
                 problem = str(e)
+                if stopped or not e.cut_off or self.early:
+                    break
         self.timings["generation"] = time.perf_counter() - t
-        if reply is None:
-            yield self.notice(
-                f"The model's reply could not be read ({problem}), twice; it is not shown."
-            )
+        if reply is None and self.early:
+            # The reply broke off after claims that were checked and shown: they stand.
+            reply = structured.Reply(answerable=True)
+            checks = list(self.early)
+        elif reply is None:
+            yield self.notice(f"The model's reply could not be read ({problem}); it is not shown.")
             yield self.finish(Decision("refuse", reason="The model's reply could not be read."))
             return
-        checks = self.check([(c.passage, c.quote, c.text) for c in reply.claims])
+        else:
+            checks = self.check([(c.passage, c.quote, c.text) for c in reply.claims])
         yield self.finish(decide(self.shape, reply, checks, self.passages))
 
     def _early(self, raw: dict[str, Any]) -> Iterator[Event]:
@@ -377,10 +388,13 @@ class _Run:
             ).claims[0]
         except structured.ReplyError:
             return
+        if len(self.early) >= structured.MAX_CLAIMS:
+            return  # the reply keeps no more claims than this
         checked = self.check([(claim.passage, claim.quote, claim.text)])[0]
-        shown = _cited(_sentence(claim.text), claim.passage)
+        shown = _cited(_sentence(claim.text), checked.n)
         if shown not in self.streamed and self.shown_early(checked):
             self.streamed.add(shown)
+            self.early.append(checked)
             yield Token(shown + " ")
 
     def quote_passages(self, reason: str, raw: str | None) -> Iterator[Event]:

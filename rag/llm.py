@@ -711,12 +711,13 @@ class LLM:
             )
         elif isinstance(error, openai.RateLimitError):
             text = f"{where} is rate-limiting requests (HTTP 429); wait a moment and try again."
-        elif isinstance(error, openai.BadRequestError | openai.UnprocessableEntityError) or (
-            # llama-cpp-python's server answers a response_format it does not know with
-            # HTTP 500 and its validation error ("Input should be 'text' or 'json_object'").
-            isinstance(error, openai.InternalServerError) and "response_format" in _short(error)
-        ):
+        elif _rejects_format(error):
             return LLMRejected(
+                f"{where} refused the answer format ({_short(error)}); "
+                "use a server that takes a JSON response_format."
+            )
+        elif isinstance(error, openai.BadRequestError | openai.UnprocessableEntityError):
+            text = (
                 f"{where} refused the request ({_short(error)}); "
                 "shorten the question or raise RAG_LLM_CONTEXT."
             )
@@ -776,6 +777,19 @@ class EmbeddedLLM(LLM):
 
     def _log_hint(self) -> str:
         return f"see {log_path(self.settings)}"
+
+
+def _rejects_format(error: Exception) -> bool:
+    """Whether the server refused the request for its ``response_format`` (so another
+    shape may pass), not for its size or anything else. llama-cpp-python's server answers
+    a shape it does not know with HTTP 500 and its validation error."""
+    if not isinstance(
+        error,
+        openai.BadRequestError | openai.UnprocessableEntityError | openai.InternalServerError,
+    ):
+        return False
+    text = _short(error).lower()
+    return any(word in text for word in ("response_format", "json_schema", "schema", "grammar"))
 
 
 def _short(error: Exception) -> str:

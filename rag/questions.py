@@ -15,17 +15,96 @@ from rag.chunking import sentence_spans
 from rag.citations import STOPWORDS as _STOP
 from rag.citations import content_words, names, numbers
 
-_MONTHS = (
-    "january february march april may june july august september october november december "
-    "jan feb mar apr jun jul aug sep sept oct nov dec"
+# Months and days count as dates only capitalised ("may", "march" are also verbs).
+_CALENDAR = frozenset(
+    [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+        "Jan",
+        "Feb",
+        "Mar",
+        "Apr",
+        "Jun",
+        "Jul",
+        "Aug",
+        "Sep",
+        "Sept",
+        "Oct",
+        "Nov",
+        "Dec",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ]
 )
-_DAYS = "monday tuesday wednesday thursday friday saturday sunday"
-_TIME_WORDS = (
-    "yesterday today tomorrow tonight ago century centuries decade decades year years "
-    "spring summer autumn fall winter week weekend morning evening night bc ad bce ce "
-    "earlier later recently since during until"
+_DATE_WORDS = frozenset(
+    [
+        "yesterday",
+        "today",
+        "tomorrow",
+        "tonight",
+        "ago",
+        "century",
+        "centuries",
+        "decade",
+        "decades",
+        "year",
+        "years",
+        "spring",
+        "summer",
+        "autumn",
+        "winter",
+        "week",
+        "weeks",
+        "weekend",
+        "month",
+        "months",
+        "morning",
+        "evening",
+        "night",
+        "bc",
+        "ad",
+        "bce",
+        "ce",
+    ]
 )
-_DATE_WORDS = frozenset(f"{_MONTHS} {_DAYS} {_TIME_WORDS}".split())
+# Words a question may open with that are not names ("Tell me about ...", "Please ...").
+_IMPERATIVES = frozenset(
+    [
+        "tell",
+        "summarise",
+        "summarize",
+        "explain",
+        "describe",
+        "please",
+        "ok",
+        "okay",
+        "list",
+        "name",
+        "give",
+        "show",
+        "compare",
+        "according",
+        "besides",
+        "apart",
+        "other",
+        "except",
+    ]
+)
 _QUANTITY_WORDS = frozenset(
     [
         "dozen",
@@ -101,7 +180,6 @@ _QUALIFIERS = frozenset(
         "first",
         "last",
         "earliest",
-        "latest",
         "only",
         "more",
         "less",
@@ -179,10 +257,13 @@ def expects(question: str) -> Expect:
 def qualifiers(text: str) -> set[str]:
     """The negation, order and comparison words of ``text`` ("n't" counts as "not")."""
     found: set[str] = set()
-    for w in _WORD.findall(text.replace("’", "'")):
-        w = w.lower()
+    words = [w.lower() for w in _WORD.findall(text.replace("’", "'"))]
+    for i, w in enumerate(words):
+        following = words[i + 1] if i + 1 < len(words) else ""
         if w.endswith("n't") or w in _NEGATIONS:
             found.add("not")
+        elif w == "last" and (not following or following in _DATE_WORDS):
+            continue  # "last week" dates the question; "will it last" is a verb
         elif w in _QUALIFIERS:
             found.add(w)
     return found
@@ -191,25 +272,27 @@ def qualifiers(text: str) -> set[str]:
 def is_multi_article(question: str) -> bool:
     """Whether ``question`` asks about several articles, or how they compare."""
     q = question.lower()
-    return bool(
-        re.search(r"\b(?:agree|disagree|differ|differs|difference|differences|contrast)\b", q)
-        or re.search(r"\bcompare[sd]?\b|\bcomparison\b|\bin common\b", q)
-        or re.search(
-            r"\b(?:both|two|each|across|all|these|the various|different) (?:the )?"
-            r"(?:articles?|pieces?|reports?|stories|story|sources?|outlets?)\b",
-            q,
-        )
+    several = re.search(
+        r"\b(?:both|two|each|across|all|these|the various|different) (?:the )?"
+        r"(?:articles?|pieces?|reports?|stories|story|sources?|outlets?)\b",
+        q,
     )
+    sources = re.search(r"\b(?:articles|pieces|reports|stories|sources|outlets|they)\b", q)
+    compares = re.search(
+        r"\b(?:agree|disagree|differ|differs|difference|differences|contrast|compare[sd]?|"
+        r"comparison|in common)\b",
+        q,
+    )
+    return bool(several or (compares and sources))
 
 
 def is_yes_no(question: str) -> bool:
     """Whether ``question`` is answered by yes or no ("Do the articles agree ...?")."""
+    q = question.strip().lower()
+    if re.match(r"(?:can|could|would|will) you\b", q):  # a request, not a yes/no question
+        return False
     return bool(
-        re.match(
-            r"\s*(?:do|does|did|is|are|was|were|can|could|has|have|had|will|would|should)\b",
-            question,
-            re.IGNORECASE,
-        )
+        re.match(r"(?:do|does|did|is|are|was|were|can|could|has|have|had|will|would|should)\b", q)
     )
 
 
@@ -218,9 +301,10 @@ def _question_names(text: str) -> set[str]:
     for start, end in sentence_spans(text) or [(0, len(text))]:
         words = _WORD.findall(text[start:end])
         for i, w in enumerate(words):
-            if not w[0].isupper() or w.isdigit() or w.lower() in _STOP:
+            bare = re.split(r"['’]", w)[0].lower()  # "What's" is "what"
+            if not w[0].isupper() or w.isdigit() or bare in _STOP:
                 continue
-            if i == 0 and w.lower() in _WH_OPENERS:
+            if i == 0 and (bare in _WH_OPENERS or bare in _IMPERATIVES):
                 continue
             found |= {n for n in names(f"x {w}")}
     return found
@@ -237,8 +321,9 @@ def holds_type(text: str, kind: Expect, question: Question) -> bool:
         return bool(new_numbers) or any(w in _QUANTITY_WORDS for w in lower)
     if kind == "date":
         years = {n for n in new_numbers if re.fullmatch(r"\d{3,4}s?", n)}
+        asked = question.text.lower()
         return bool(years or new_numbers) or any(
-            w in _DATE_WORDS and w not in question.text.lower() for w in lower
+            (w in _CALENDAR or w.lower() in _DATE_WORDS) and w.lower() not in asked for w in words
         )
     # a name: a capitalised word that is not a stopword and not one the question names
     return any(

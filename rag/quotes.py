@@ -29,6 +29,8 @@ def _norm_char(c: str) -> str:
     if c in "‐‑‒–—―−":
         return "-"
     folded = unicodedata.normalize("NFKD", c)
+    if unicodedata.combining(c):
+        return ""  # a decomposed accent: "café" stored as "cafe" + U+0301
     return "".join(x for x in folded if not unicodedata.combining(x)).lower() or c.lower()
 
 
@@ -61,13 +63,13 @@ def locate(quote: str, passage: str) -> tuple[tuple[int, int] | None, bool]:
     if len(q) < 3:
         return None, False
     hay, where = _normalised(passage)
-    i = hay.find(q)
+    # Verbatim means whole words, and enough of them to say something (not "the").
+    found = re.search(rf"(?<!\w){re.escape(q)}(?!\w)", hay) if len(q.split()) >= 3 else None
+    i = found.start() if found else -1
     if i >= 0:
         return _sentences_around(passage, where[i], where[i + len(q) - 1] + 1), True
-    q_words = [w.lower() for w in _WORD.findall(q) if w.lower() not in _STOP] or [
-        w.lower() for w in _WORD.findall(q)
-    ]
-    if not q_words:
+    q_words = [w.lower() for w in _WORD.findall(q) if w.lower() not in _STOP]
+    if len(q_words) < 2:  # too little to tell one sentence from another
         return None, False
     spans = sentence_spans(passage) or [(0, len(passage))]
     units = spans + [(spans[j][0], spans[j + 1][1]) for j in range(len(spans) - 1)]

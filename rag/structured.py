@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from rag.errors import RagError
+
 Format = Literal["json_schema", "json_object", "json_any", "none"]
 FORMATS: tuple[Format, ...] = ("json_schema", "json_object", "none")
 VERDICTS = ("yes", "no", "partly")
@@ -30,8 +32,12 @@ MAX_QUOTE_CHARS = 300
 MAX_TEXT_CHARS = 400
 
 
-class ReplyError(ValueError):
+class ReplyError(RagError, ValueError):
     """The model's reply does not follow the schema; the message says how."""
+
+    def __init__(self, message: str, cut_off: bool = False) -> None:
+        super().__init__(message)
+        self.cut_off = cut_off  # the JSON stops before it closes (the token limit, usually)
 
 
 @dataclass(frozen=True)
@@ -103,10 +109,12 @@ def _json_text(text: str) -> str:
 
 def parse(text: str, passages: int, verdict: bool = False) -> Reply:
     """The reply in ``text``, validated against :func:`schema` (raises ReplyError)."""
+    body = _json_text(text)
     try:
-        data, _ = json.JSONDecoder().raw_decode(_json_text(text))
+        data, _ = json.JSONDecoder().raw_decode(body)
     except json.JSONDecodeError as e:
-        raise ReplyError(f"the reply is not valid JSON ({e.msg})") from e
+        cut_off = e.msg.startswith("Unterminated string") or e.pos >= len(body.rstrip()) - 1
+        raise ReplyError(f"the reply is not valid JSON ({e.msg})", cut_off) from e
     return validate(data, passages, verdict)
 
 
@@ -127,7 +135,14 @@ def validate(data: Any, passages: int, verdict: bool = False) -> Reply:
     said = data.get("verdict")
     if verdict and said not in VERDICTS:
         raise ReplyError("'verdict' must be yes, no or partly")
-    claims = [_claim(c, passages, i) for i, c in enumerate(raw_claims[:MAX_CLAIMS], 1)]
+    claims = []
+    for i, raw in enumerate(raw_claims[:MAX_CLAIMS], 1):
+        try:
+            claims.append(_claim(raw, passages, i))
+        except ReplyError:
+            if len(raw_claims) == 1:
+                raise
+            continue  # one malformed claim costs that claim, not the others
     return Reply(answerable=answerable, claims=claims, verdict=said if verdict else None)
 
 
@@ -167,12 +182,12 @@ class ClaimStream:
             rest = self.text[self._pos :]
             skipped = len(rest) - len(rest.lstrip(" \t\r\n,"))
             start = self._pos + skipped
-            if start >= len(self.text) or self.text[start] != "{":
+            if start >= len(self.text) or self.text[start] == "]":
                 return
             try:
                 obj, end = self._decoder.raw_decode(self.text, start)
             except json.JSONDecodeError:
                 return  # not complete yet
             self._pos = end
-            if isinstance(obj, dict):
+            if isinstance(obj, dict):  # anything else in the list is skipped
                 yield obj

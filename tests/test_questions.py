@@ -41,3 +41,35 @@ def test_answer_types_must_be_new_to_the_question() -> None:
     many = analyse("How many libraries close in 2025?")
     assert not holds_type("Libraries close in 2025.", "number", many)
     assert holds_type("Three libraries close in 2025.", "number", many)
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        ("Tell me about the Paris agreement.", {"pari"}),
+        ("What's the latest on the strike?", set()),
+        ("Please summarise what Reuters said.", {"reuter"}),
+    ],
+)
+def test_openers_are_not_names_the_evidence_must_hold(question: str, names: set[str]) -> None:
+    assert analyse(question).names == names
+
+
+def test_time_words_of_the_question_are_not_constraints() -> None:
+    assert analyse("What happened last week?").qualifiers == frozenset()
+    assert analyse("How long will the strike last?").qualifiers == frozenset()
+    assert analyse("Who was the last president before the war?").qualifiers == {"last", "before"}
+    assert analyse("Who announced she would not step down?").qualifiers == {"not"}
+
+
+def test_agreeing_people_are_not_several_articles_and_requests_are_not_yes_no() -> None:
+    assert not is_multi_article("Did Russia agree to a ceasefire?")
+    assert is_multi_article("Do the reports agree on the death toll?")
+    assert not is_yes_no("Can you summarise the article?")
+    assert is_yes_no("Can Russia afford the war?")
+
+
+def test_months_are_dates_only_as_names() -> None:
+    when = analyse("When will the summit be held?")
+    assert holds_type("Leaders meet in March.", "date", when)
+    assert not holds_type("Leaders may meet in Geneva.", "date", when)

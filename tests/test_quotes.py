@@ -28,3 +28,14 @@ def test_a_shortened_quote_is_matched_to_the_sentence_holding_it() -> None:
 
 def test_a_made_up_quote_is_not_found() -> None:
     assert locate("The library will reopen in 2027 after renovations.", TEXT) == (None, False)
+
+
+def test_a_verbatim_quote_is_whole_words_and_says_something() -> None:
+    assert locate("ore", "There is more to it than that.") == (None, False)
+    assert locate("the", TEXT) == (None, False)
+
+
+def test_decomposed_accents_match_composed_ones() -> None:
+    passage = "The cafe\u0301 on Main Street closed after forty years."
+    span, exact = locate("The café on Main Street closed", passage)
+    assert exact and span is not None

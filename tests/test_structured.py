@@ -80,3 +80,23 @@ def test_claims_stream_out_as_each_object_closes() -> None:
     first_closes = text.index("}") + 1
     assert seen[0][1] == first_closes, "the first claim comes out the moment it is complete"
     assert seen[1][1] < len(text)
+
+
+def test_one_malformed_claim_costs_that_claim_only() -> None:
+    reply = {**GOOD, "claims": [*GOOD["claims"], {"passage": 9, "quote": "q", "text": "t"}]}
+    assert [c.passage for c in parse(json.dumps(reply), 2).claims] == [2, 1]
+
+
+def test_a_reply_cut_off_by_the_token_limit_is_told_apart() -> None:
+    with pytest.raises(ReplyError) as cut:
+        parse(json.dumps(GOOD)[:-20], 2)
+    assert cut.value.cut_off
+    with pytest.raises(ReplyError) as wrong:
+        parse('{"answerable": true, "claims": {}}', 2)
+    assert not wrong.value.cut_off
+
+
+def test_non_objects_in_the_claims_list_are_skipped_while_streaming() -> None:
+    stream = ClaimStream()
+    out = list(stream.feed('{"answerable": true, "claims": ["oops", {"passage": 1}, 3]}'))
+    assert out == [{"passage": 1}]
