@@ -308,6 +308,16 @@ def names(text: str) -> set[str]:
     return found
 
 
+def held_name(name: str, words: set[str]) -> bool:
+    """Whether ``words`` (stemmed) hold ``name``, a form of it included: "Ukrainian" is
+    held by "Ukraine's", "Russia" by "Russian" (one stem the prefix of the other, 5+ letters)."""
+    if name in words:
+        return True
+    if len(name) < 5:
+        return False
+    return any(len(w) >= 5 and (w.startswith(name) or name.startswith(w)) for w in words)
+
+
 def unsourced(claim: str, texts: Sequence[str]) -> tuple[str, ...]:
     """The numbers and names of ``claim`` that none of ``texts`` holds: facts from elsewhere."""
     pool = " ".join(texts)
@@ -390,7 +400,7 @@ class Verifier:
                     lexical=len(words & p_words) / len(words) if words else 0.0,
                     lexical_new=len(new & p_words) / len(new) if new else 0.0,
                     missing_numbers=tuple(n for n in sorted(nums) if n not in p_nums),
-                    missing_names=tuple(n for n in sorted(nms) if n not in p_all),
+                    missing_names=tuple(n for n in sorted(nms) if not held_name(n, p_all)),
                     missing_words=tuple(sorted(words - p_words)),
                     missing_new=tuple(sorted(new - p_words)),
                 )

@@ -216,16 +216,26 @@ class Question:
     yes_no: bool  # asks yes or no ("Do ...", "Is ...")
 
 
+# "the two articles", "the first piece": the question pointing at the articles themselves,
+# not a number, an order or a name the evidence must hold.
+_ABOUT_ARTICLES = re.compile(
+    r"\b(?:the |these |both |all )?(?:two|three|first|second|third|last|other|each|both|"
+    r"these|the) (?:articles?|pieces?|reports?|stories|story|sources?|outlets?)\b",
+    re.IGNORECASE,
+)
+
+
 def analyse(question: str) -> Question:
     """The answer type and constraints of ``question``."""
     text = " ".join(question.split())
+    bare = _ABOUT_ARTICLES.sub(" ", text)
     return Question(
         text=text,
         expects=expects(text),
-        numbers=frozenset(numbers(text)),
-        names=frozenset(_question_names(text)),
+        numbers=frozenset(numbers(bare)),
+        names=frozenset(_question_names(bare)),
         words=frozenset(content_words(text)),
-        qualifiers=frozenset(qualifiers(text)),
+        qualifiers=frozenset(qualifiers(bare)),
         multi=is_multi_article(text),
         yes_no=is_yes_no(text),
     )
