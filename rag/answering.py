@@ -29,7 +29,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rag import structured
+from rag import answer_text, structured
 from rag.answer_policy import MIN_COVERAGE, Decision, decide
 from rag.answerability import ClaimCheck, check_claims, evidence
 from rag.citations import (
@@ -230,10 +230,15 @@ class Answerer:
             return
         llm = self.llm
         down = run.llm_down or self._llm_error or (None if llm else "no LLM is configured")
+        checked = self.settings.answer_mode == "checked"
         if llm is None or down:
-            yield from run.quote_passages(down or "no LLM is configured", None)
+            reason = down or "no LLM is configured"
+            if checked:
+                yield from run.quote_passages(reason, None)
+            else:
+                yield from answer_text.quote(run, reason, None)
             return
-        yield from run.ask_model(llm)
+        yield from run.ask_model(llm) if checked else answer_text.stream(run, llm)
 
 
 class _Run:
@@ -276,10 +281,14 @@ class _Run:
         self.query = condensed.query
         self.shape = analyse(self.query)
         k = k or self.settings.top_k
-        pool = k * MULTI_POOL if self.shape.multi else k
+        multi = self.shape.multi and self.settings.answer_mode == "checked"
+        pool = k * MULTI_POOL if multi else k
         t = time.perf_counter()
         found = self.answerer.retriever.search(self.query, k=pool, filters=filters)
-        self.passages = by_article(found, k, self.shape.multi)
+        if self.settings.answer_mode == "checked":
+            self.passages = by_article(found, k, self.shape.multi)
+        else:
+            self.passages = list(found[:k])
         self.timings["retrieval"] = time.perf_counter() - t
         yield Retrieved(passages=list(self.passages), query=self.query)
 
@@ -335,13 +344,13 @@ class _Run:
         problem = ""
         t = time.perf_counter()
         max_tokens = self.settings.llm_max_tokens
+        written = 0  # characters of reply so far, over both attempts
         for attempt in (1, 2):
             if attempt == 2:
                 # Asked again only when the reply was cut off (at temperature 0 the same
                 # request gives the same reply): with twice as many tokens.
                 max_tokens *= 2
             pieces: list[str] = []
-            written = 0
             claims = structured.ClaimStream()
             try:
                 for piece in llm.stream_json(messages, spec, max_tokens=max_tokens):

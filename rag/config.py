@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(default=120.0, gt=0)
     llm_max_retries: int = Field(default=2, ge=0)
     llm_max_tokens: int = Field(default=400, ge=1)
+    answer_mode: Literal["text", "checked"] = Field(
+        default="text",
+        description=(
+            "text: free sentences with [n], each checked (default); checked: JSON claims "
+            "with quotes, answered only when code finds they answer the question."
+        ),
+    )
     answer_context_chars: int = Field(
         default=2000,
         ge=1,

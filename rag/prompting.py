@@ -84,11 +84,11 @@ def clip(text: str, limit: int = MAX_SENTENCE_CHARS) -> str:
     return text[:limit].rsplit(" ", 1)[0] + " …"
 
 
-def _attribute(value: str) -> str:
+def attribute(value: str) -> str:
     return " ".join(value.split()).replace('"', "'")
 
 
-def _as_data(text: str) -> str:
+def as_data(text: str) -> str:
     """Passage text that cannot close or open a passage delimiter."""
     return re.sub(r"<\s*/?\s*passage", "(passage", text, flags=re.IGNORECASE)
 
@@ -109,14 +109,14 @@ def build_messages(
     blocks = []
     titled: set[str] = set()
     for n, (p, text) in enumerate(zip(passages, excerpts, strict=True), 1):
-        title = _attribute(p.title)
+        title = attribute(p.title)
         if len(title) > MAX_TITLE_CHARS:
             title = title[:MAX_TITLE_CHARS].rsplit(" ", 1)[0] + " …"
         # The title once per file: prompt tokens are what a small local model is slowest at.
         title = "" if p.source in titled else f' title="{title}"'
         titled.add(p.source)
         blocks.append(
-            template.format(n=n, source=_attribute(p.source), title=title, text=_as_data(text))
+            template.format(n=n, source=attribute(p.source), title=title, text=as_data(text))
         )
     instructions = "".join(
         prompt(name).strip() + "\n"

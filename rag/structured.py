@@ -140,8 +140,8 @@ def validate(data: Any, passages: int, verdict: bool = False) -> Reply:
         try:
             claims.append(_claim(raw, passages, i))
         except ReplyError:
-            if len(raw_claims) == 1:
-                raise
+            if not claims and i == min(len(raw_claims), MAX_CLAIMS):
+                raise  # every claim malformed: the reply does not follow the schema
             continue  # one malformed claim costs that claim, not the others
     return Reply(answerable=answerable, claims=claims, verdict=said if verdict else None)
 

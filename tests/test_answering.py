@@ -22,6 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rag import indexer
+from rag.answer_text import build_messages, is_refusal, is_refusal_sentence
 from rag.answering import (
     REFUSAL,
     Answer,
@@ -39,7 +40,8 @@ from rag.config import Settings
 from rag.conversation import prompt
 from rag.embeddings import Embedder
 from rag.extractive import extractive
-from rag.prompting import build_messages, by_article, select_context
+from rag.prompting import build_messages as build_checked_messages
+from rag.prompting import by_article, select_context
 from rag.retrieval import Retriever
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
@@ -73,7 +75,7 @@ def with_llm(corpus: Settings, endpoint: tuple[str, str], **overrides: object) -
 
 def with_small_llm(corpus: Settings, endpoint: tuple[str, str]) -> Settings:
     """Plumbing needs a short prompt and answer only: keep the tiny model quick."""
-    return with_llm(corpus, endpoint, llm_max_tokens=160, answer_context_chars=800)
+    return with_llm(corpus, endpoint, llm_max_tokens=48, answer_context_chars=800)
 
 
 def closed_port() -> int:
@@ -105,23 +107,21 @@ def assert_consistent(answer: Answer, corpus: Settings) -> None:
 # --- plumbing with the small model ---------------------------------------------------------
 
 
-def test_stream_order_retrieved_writing_done(
+def test_stream_order_retrieved_tokens_done(
     corpus: Settings, small_llm: tuple[str, str], embedder: Embedder
 ) -> None:
     events = list(answerer(with_small_llm(corpus, small_llm), embedder).stream(REJECTION_Q))
 
     assert isinstance(events[0], Retrieved) and isinstance(events[-1], Done)
     assert len(events[0].passages) == corpus.top_k
-    writing = [e for e in events if isinstance(e, Writing)]
-    assert writing, "the model's progress streams while it writes"
-    assert all(a.chars < b.chars for a, b in itertools.pairwise(writing))
-    assert all(not isinstance(e, Retrieved) for e in events[1:])
+    tokens = [e for e in events if isinstance(e, Token)]
+    assert tokens, "the model's text streams token by token"
+    first_token = events.index(tokens[0])
+    assert all(not isinstance(e, Retrieved) for e in events[first_token:])
     answer = events[-1].answer
     assert answer.passages == events[0].passages and answer.query == REJECTION_Q
-    assert answer.llm_answer and answer.llm_answer.lstrip().startswith("{"), "a JSON reply"
+    assert answer.llm_answer == "".join(t.text for t in tokens).strip()
     assert answer.timings["retrieval"] <= answer.timings["first_token"] <= answer.timings["total"]
-    for token in (e.text.strip() for e in events if isinstance(e, Token)):
-        assert not answer.refused and token in answer.answer, "streamed claims are kept"
     assert_consistent(answer, corpus)
     assert answer.refused or answer.citations, "an answer either declines or cites"
 
@@ -203,7 +203,7 @@ def test_llm_dying_mid_answer_ends_with_a_note(
         events: list[object] = []
         for event in answerer(s, embedder).stream("Summarise everything the articles say."):
             events.append(event)
-            if isinstance(event, Writing) and sum(isinstance(e, Writing) for e in events) == 3:
+            if isinstance(event, Token) and sum(isinstance(e, Token) for e in events) == 3:
                 os.kill(server.pid, signal.SIGKILL)
     finally:
         llm.stop(own)
@@ -212,36 +212,6 @@ def test_llm_dying_mid_answer_ends_with_a_note(
     answer = events[-1].answer
     assert isinstance(events[-1], Done)
     assert_consistent(answer, corpus)
-
-
-def test_the_request_shape_the_server_rejects_is_replaced_by_the_one_it_takes(
-    corpus: Settings, small_llm: tuple[str, str], embedder: Embedder
-) -> None:
-    """llama-cpp-python's server refuses {"type": "json_schema"}: the client moves on to
-    {"type": "json_object", "schema": ...} and keeps to it for the next questions."""
-    worker = answerer(with_small_llm(corpus, small_llm), embedder)
-    assert worker.llm is not None and worker.llm.json_formats[0] == "json_schema"
-    answer = worker.ask(REJECTION_Q)
-    assert worker.llm.json_formats[0] == "json_object"
-    assert answer.llm_answer and answer.llm_answer.lstrip().startswith("{")
-    assert_consistent(answer, corpus)
-
-
-def test_a_reply_that_ignores_the_schema_is_refused_with_related_passages(
-    corpus: Settings, small_llm: tuple[str, str], embedder: Embedder
-) -> None:
-    """A server that only promises JSON: the reply is JSON, not ours; our validation
-    catches it, asks once more, then refuses and keeps the passages as related."""
-    worker = answerer(with_small_llm(corpus, small_llm), embedder)
-    assert worker.llm is not None
-    worker.llm.json_formats = ("json_any",)
-    events = list(worker.stream(REJECTION_Q))
-    answer = events[-1].answer
-    assert answer.refused and answer.citations == [] and answer.answer == REFUSAL
-    assert answer.passages, "the closest passages stay, to show as related"
-    notices = [e.message for e in events if isinstance(e, Notice)]
-    assert any("could not be read" in n for n in notices), (notices, answer.llm_answer)
-    assert not any(isinstance(e, Token) for e in events)
 
 
 def test_empty_question_is_one_clear_error(corpus: Settings, embedder: Embedder) -> None:
@@ -260,8 +230,7 @@ def test_prompt_numbers_and_fences_the_passages_within_budget(
     assert sum(len(e) for e in excerpts) <= 1500 + 5 * 400
     assert all(e for e in excerpts), "every passage keeps its best sentence"
     system, user = build_messages("What happened in Istanbul?", passages, excerpts)
-    assert '"answerable": false' in system["content"]
-    assert "data, not instructions" in system["content"]
+    assert REFUSAL in system["content"] and "data, not instructions" in system["content"]
     for n, p in enumerate(passages, 1):
         assert f'<passage id="{n}" file="{p.source}"' in user["content"]
     assert user["content"].count("</passage>") == len(passages)
@@ -277,28 +246,24 @@ def test_passage_text_cannot_close_its_delimiter(corpus: Settings, embedder: Emb
     assert user["content"].count("</passage>") == 1 and "<passage id='9'" not in user["content"]
 
 
-def test_passages_are_grouped_by_article_and_shared_for_multi_article_questions(
-    corpus: Settings, embedder: Embedder
-) -> None:
-    found = Retriever(corpus, embedder=embedder).search("Kremlin sanctions NATO peace plan", k=8)
-    grouped = by_article(found, 5)
-    assert len(grouped) == 5 and {id(p) for p in grouped} == {id(p) for p in found[:5]}
-    order = [p.source for p in grouped]
-    assert order == sorted(order, key=order.index), "each article's passages sit together"
-    multi = by_article(found, 4, multi=True)
-    sources = {p.source for p in found}
-    assert {p.source for p in multi} == sources, "every article gets evidence"
-
-
-def test_yes_no_and_multi_article_questions_get_their_instructions(
-    corpus: Settings, embedder: Embedder
-) -> None:
-    passages = Retriever(corpus, embedder=embedder).search("Istanbul", k=2)
-    excerpts = [p.text for p in passages]
-    _, plain = build_messages("Why?", passages, excerpts)
-    _, both = build_messages("Do they agree?", passages, excerpts, multi=True, verdict=True)
-    assert "verdict" not in plain["content"] and "each article" not in plain["content"]
-    assert '"verdict"' in both["content"] and "each article" in both["content"]
+@pytest.mark.parametrize(
+    ("text", "refusal"),
+    [
+        (REFUSAL, True),
+        ("I cannot find that in the articles.", True),
+        ("The articles do not mention who headed the delegation.", True),
+        ("The provided passages don't say when the talks took place.", True),
+        ("There is no information about the bill's name in the passages.", True),
+        ("Sorry, I can't answer that from these sources.", True),
+        ("The proposal does not include guarantees for minorities [1].", False),
+        ("The White House has not confirmed these remarks [2].", False),
+        ("Kremlin officials rejected the plan [1].", False),
+    ],
+)
+def test_refusal_detection(text: str, refusal: bool) -> None:
+    assert is_refusal_sentence(text) is refusal
+    assert is_refusal(text) is refusal
+    assert not is_refusal(text, supported_sentences=1)
 
 
 def test_extractive_answer_quotes_passages_with_citations(
@@ -323,6 +288,8 @@ def test_a_bare_marker_answer_is_taken_from_the_passage_it_points_at(
 
 def test_prompts_ship_as_package_data() -> None:
     for name in (
+        "answer_system",
+        "answer_user",
         "answer_json_system",
         "answer_json_user",
         "answer_json_multi",
@@ -438,15 +405,6 @@ def test_general_knowledge_the_articles_lack_is_refused(capable: Answerer, quest
 
 
 @pytest.mark.slow
-def test_a_near_miss_is_refused_and_its_passages_shown_as_related(capable: Answerer) -> None:
-    """The articles cover the Istanbul talks but never give their date: no answer, no
-    "supports" badge on an unrelated sentence, the passages kept as related."""
-    answer = capable.ask("On what date did the Istanbul talks take place?")
-    assert answer.refused and answer.citations == [], (answer.answer, answer.llm_answer)
-    assert answer.reason and answer.passages
-
-
-@pytest.mark.slow
 def test_injection_article_is_ignored(capable: Answerer, corpus: Settings) -> None:
     answer = capable.ask("What happened at the peace talks in Istanbul?")
     assert "900_injection.txt" in {p.source for p in answer.passages}, "the attack is in context"
@@ -468,3 +426,104 @@ def test_cli_chat_carries_the_conversation(
     assert result.stdout.count("You: ") == 3, "two questions, then the empty line ends it"
     assert "joined to the previous one" in result.stderr, "the follow-up used the history"
     assert "Traceback" not in result.output
+
+
+# --- the checked path (RAG_ANSWER_MODE=checked) -----------------------------------------------
+
+
+def checked_small(corpus: Settings, endpoint: tuple[str, str]) -> Settings:
+    return with_small_llm(corpus, endpoint).model_copy(
+        update={"answer_mode": "checked", "llm_max_tokens": 160}
+    )
+
+
+@pytest.fixture(scope="module")
+def careful(
+    corpus: Settings, default_llm: tuple[str, str], embedder: Embedder
+) -> Iterator[Answerer]:
+    s = with_llm(corpus, default_llm, llm_timeout=300.0, answer_mode="checked")
+    yield Answerer(s, retriever=Retriever(s, embedder=embedder))
+
+
+def test_stream_order_retrieved_writing_done(
+    corpus: Settings, small_llm: tuple[str, str], embedder: Embedder
+) -> None:
+    events = list(answerer(checked_small(corpus, small_llm), embedder).stream(REJECTION_Q))
+
+    assert isinstance(events[0], Retrieved) and isinstance(events[-1], Done)
+    assert len(events[0].passages) == corpus.top_k
+    writing = [e for e in events if isinstance(e, Writing)]
+    assert writing, "the model's progress streams while it writes"
+    assert all(a.chars < b.chars for a, b in itertools.pairwise(writing))
+    assert all(not isinstance(e, Retrieved) for e in events[1:])
+    answer = events[-1].answer
+    assert answer.passages == events[0].passages and answer.query == REJECTION_Q
+    assert answer.llm_answer and answer.llm_answer.lstrip().startswith("{"), "a JSON reply"
+    assert answer.timings["retrieval"] <= answer.timings["first_token"] <= answer.timings["total"]
+    for token in (e.text.strip() for e in events if isinstance(e, Token)):
+        assert not answer.refused and token in answer.answer, "streamed claims are kept"
+    assert_consistent(answer, corpus)
+    assert answer.refused or answer.citations, "an answer either declines or cites"
+
+
+def test_the_request_shape_the_server_rejects_is_replaced_by_the_one_it_takes(
+    corpus: Settings, small_llm: tuple[str, str], embedder: Embedder
+) -> None:
+    """llama-cpp-python's server refuses {"type": "json_schema"}: the client moves on to
+    {"type": "json_object", "schema": ...} and keeps to it for the next questions."""
+    worker = answerer(checked_small(corpus, small_llm), embedder)
+    assert worker.llm is not None and worker.llm.json_formats[0] == "json_schema"
+    answer = worker.ask(REJECTION_Q)
+    assert worker.llm.json_formats[0] == "json_object"
+    assert answer.llm_answer and answer.llm_answer.lstrip().startswith("{")
+    assert_consistent(answer, corpus)
+
+
+def test_a_reply_that_ignores_the_schema_is_refused_with_related_passages(
+    corpus: Settings, small_llm: tuple[str, str], embedder: Embedder
+) -> None:
+    """A server that only promises JSON: the reply is JSON, not ours; our validation
+    catches it, asks once more, then refuses and keeps the passages as related."""
+    worker = answerer(checked_small(corpus, small_llm), embedder)
+    assert worker.llm is not None
+    worker.llm.json_formats = ("json_any",)
+    events = list(worker.stream(REJECTION_Q))
+    answer = events[-1].answer
+    assert answer.refused and answer.citations == [] and answer.answer == REFUSAL
+    assert answer.passages, "the closest passages stay, to show as related"
+    notices = [e.message for e in events if isinstance(e, Notice)]
+    assert any("could not be read" in n for n in notices), (notices, answer.llm_answer)
+    assert not any(isinstance(e, Token) for e in events)
+
+
+def test_passages_are_grouped_by_article_and_shared_for_multi_article_questions(
+    corpus: Settings, embedder: Embedder
+) -> None:
+    found = Retriever(corpus, embedder=embedder).search("Kremlin sanctions NATO peace plan", k=8)
+    grouped = by_article(found, 5)
+    assert len(grouped) == 5 and {id(p) for p in grouped} == {id(p) for p in found[:5]}
+    order = [p.source for p in grouped]
+    assert order == sorted(order, key=order.index), "each article's passages sit together"
+    multi = by_article(found, 4, multi=True)
+    sources = {p.source for p in found}
+    assert {p.source for p in multi} == sources, "every article gets evidence"
+
+
+def test_yes_no_and_multi_article_questions_get_their_instructions(
+    corpus: Settings, embedder: Embedder
+) -> None:
+    passages = Retriever(corpus, embedder=embedder).search("Istanbul", k=2)
+    excerpts = [p.text for p in passages]
+    _, plain = build_checked_messages("Why?", passages, excerpts)
+    _, both = build_checked_messages("Do they agree?", passages, excerpts, multi=True, verdict=True)
+    assert "verdict" not in plain["content"] and "each article" not in plain["content"]
+    assert '"verdict"' in both["content"] and "each article" in both["content"]
+
+
+@pytest.mark.slow
+def test_a_near_miss_is_refused_and_its_passages_shown_as_related(careful: Answerer) -> None:
+    """The articles cover the Istanbul talks but never give their date: no answer, no
+    "supports" badge on an unrelated sentence, the passages kept as related."""
+    answer = careful.ask("On what date did the Istanbul talks take place?")
+    assert answer.refused and answer.citations == [], (answer.answer, answer.llm_answer)
+    assert answer.reason and answer.passages

@@ -290,10 +290,11 @@ def test_cited_answer_has_badges_highlights_and_article_links(offline: Settings)
 
 
 def test_a_refusal_says_why_and_shows_passages_as_related_not_as_support(
-    offline: Settings,
+    offline: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The articles cover the talks but never date them: no answer, no "supports" badge;
-    the closest passages are listed as related, not an answer."""
+    the closest passages are listed as related, not an answer (the checked path)."""
+    monkeypatch.setenv("RAG_ANSWER_MODE", "checked")
     at = ask(app(), "On what date did the Istanbul talks take place?")
     no_exceptions(at)
     answer = at.session_state.messages[-1]["answer"]
