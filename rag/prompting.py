@@ -93,6 +93,24 @@ def as_data(text: str) -> str:
     return re.sub(r"<\s*/?\s*passage", "(passage", text, flags=re.IGNORECASE)
 
 
+def passage_blocks(passages: Sequence[Passage], excerpts: Sequence[str]) -> str:
+    """The numbered, fenced passages of a prompt; each article's title once, on its first
+    passage (prompt tokens are what a small local model is slowest at)."""
+    template = prompt("passage").strip()
+    blocks = []
+    titled: set[str] = set()
+    for n, (p, text) in enumerate(zip(passages, excerpts, strict=True), 1):
+        title = attribute(p.title)
+        if len(title) > MAX_TITLE_CHARS:
+            title = title[:MAX_TITLE_CHARS].rsplit(" ", 1)[0] + " …"
+        title = "" if p.source in titled else f' title="{title}"'
+        titled.add(p.source)
+        blocks.append(
+            template.format(n=n, source=attribute(p.source), title=title, text=as_data(text))
+        )
+    return "\n".join(blocks)
+
+
 def build_messages(
     question: str,
     passages: Sequence[Passage],
@@ -105,26 +123,14 @@ def build_messages(
     The passages come grouped by article (see :func:`by_article`); each article's title
     is given once, on its first passage.
     """
-    template = prompt("passage").strip()
-    blocks = []
-    titled: set[str] = set()
-    for n, (p, text) in enumerate(zip(passages, excerpts, strict=True), 1):
-        title = attribute(p.title)
-        if len(title) > MAX_TITLE_CHARS:
-            title = title[:MAX_TITLE_CHARS].rsplit(" ", 1)[0] + " …"
-        # The title once per file: prompt tokens are what a small local model is slowest at.
-        title = "" if p.source in titled else f' title="{title}"'
-        titled.add(p.source)
-        blocks.append(
-            template.format(n=n, source=attribute(p.source), title=title, text=as_data(text))
-        )
+    blocks = passage_blocks(passages, excerpts)
     instructions = "".join(
         prompt(name).strip() + "\n"
         for name, wanted in (("answer_json_multi", multi), ("answer_json_verdict", verdict))
         if wanted
     )
     user = prompt("answer_json_user").format(
-        passages="\n".join(blocks), instructions=instructions, question=question.strip()
+        passages=blocks, instructions=instructions, question=question.strip()
     )
     return [
         {"role": "system", "content": prompt("answer_json_system").strip()},
