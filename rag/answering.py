@@ -48,7 +48,7 @@ from rag.prompting import build_messages, by_article, select_context
 from rag.questions import Question, analyse, qualifiers
 from rag.retrieval import Filters, Passage, Retriever
 
-REFUSAL = "I cannot find the answer in the articles."
+REFUSAL = answer_text.REFUSAL  # one refusal sentence for both answer paths
 MULTI_POOL = 2  # a question about several articles retrieves this many times k, to find every side
 
 
@@ -156,18 +156,12 @@ def compose(
         p, c = passages[n - 1], quotes[n]
         span = c.span or (0, len(p.text))
         citations.append(
-            Citation(
-                n=n,
-                source=p.source,
-                chunk_id=p.chunk_id,
-                start=p.start,
-                end=p.end,
-                text=p.text,
-                title=p.title,
+            Citation.of(
+                n,
+                p,
                 supported=True,
                 score=min(x.score for x in decision.claims if x.n == n),
-                quote_start=p.start + span[0],
-                quote_end=p.start + span[1],
+                quote=span,
             )
         )
     return " ".join(parts), sentences, citations

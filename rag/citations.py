@@ -101,6 +101,25 @@ class Citation:
     quote_start: int  # offsets in the FILE of the best-supporting sentence of the passage
     quote_end: int
 
+    @classmethod
+    def of(
+        cls, n: int, p: Passage, supported: bool, score: float, quote: tuple[int, int]
+    ) -> Citation:
+        """The citation [n] of passage ``p``, ``quote`` being offsets in the passage's text."""
+        return cls(
+            n=n,
+            source=p.source,
+            chunk_id=p.chunk_id,
+            start=p.start,
+            end=p.end,
+            text=p.text,
+            title=p.title,
+            supported=supported,
+            score=score,
+            quote_start=p.start + quote[0],
+            quote_end=p.start + quote[1],
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "n": self.n,
@@ -525,18 +544,12 @@ def check(
         p = passages[n - 1]
         best_use = max((s for _, s in uses[n]), key=lambda s: s.score)
         citations.append(
-            Citation(
-                n=n,
-                source=p.source,
-                chunk_id=p.chunk_id,
-                start=p.start,
-                end=p.end,
-                text=p.text,
-                title=p.title,
+            Citation.of(
+                n,
+                p,
                 supported=all(ok for ok, _ in uses[n]),
                 score=min(s.score for _, s in uses[n]),
-                quote_start=p.start + best_use.quote[0],
-                quote_end=p.start + best_use.quote[1],
+                quote=best_use.quote,
             )
         )
     return CheckedText(
