@@ -414,16 +414,23 @@ def ask_cmd(
 def chat_cmd(
     k: int | None = typer.Option(None, "-k", min=1, help="How many passages (default RAG_TOP_K)."),
     source: str | None = typer.Option(None, "--source", help="File name or glob."),
+    resume: int | None = typer.Option(
+        None, "--resume", help="Carry on saved chat ID (`rag chats list` shows them)."
+    ),
 ) -> None:
-    """Talk about the articles: follow-up questions keep the conversation's context."""
+    """Talk about the articles: follow-up questions keep the conversation's context.
+
+    The chat is saved as it goes (the first question titles it)."""
     from rag.answering import Answerer
+    from rag.chats import Recorder
     from rag.retrieval import Filters
 
     with friendly_errors():
         filters = Filters.parse(source)
         s = settings()
+        recorder = Recorder(s, resume)
+        history = _print_resumed(recorder) if resume is not None else []
         answerer = Answerer(s)
-        history: list[dict[str, str]] = []
         typer.echo("Ask about the articles; an empty line or Ctrl+D ends the chat.")
         while True:
             try:
@@ -447,6 +454,85 @@ def chat_cmd(
                     {"role": "user", "content": question},
                     {"role": "assistant", "content": answer.answer},
                 ]
+                if problem := recorder.save(answer):
+                    typer.secho(f"Note: {problem}", err=True, fg="yellow")
+        if recorder.chat_id is not None and recorder.error is None:
+            typer.secho(
+                f"Saved as chat {recorder.chat_id}; `rag chat --resume {recorder.chat_id}` "
+                "carries on.",
+                err=True,
+                dim=True,
+            )
+
+
+def _print_resumed(recorder: Any) -> list[dict[str, str]]:
+    """Show a saved chat's turns before carrying on; returns its history."""
+    from rag.chats import staleness
+
+    chat = recorder.store.get(recorder.chat_id)
+    typer.secho(f"Resuming chat {chat.id}: {chat.title}", bold=True)
+    for turn in chat.turns:
+        answer = turn.to_answer()
+        typer.echo(f"\nYou: {turn.question}")
+        typer.echo(answer.answer)
+        stale = staleness(recorder.settings, answer)
+        for c in answer.citations:
+            state = stale.get(c.chunk_id)
+            note = {"changed": "  (changed since)", "vanished": "  (no longer there)"}
+            typer.secho(f"[{c.n}] {c.source}{note.get(state or '', '')}", dim=True)
+    return chat.history()
+
+
+chats_app = typer.Typer(no_args_is_help=True, help="Saved chats: list, export, delete.")
+app.add_typer(chats_app, name="chats")
+
+
+@chats_app.command("list")
+def chats_list_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list."),
+) -> None:
+    """The saved chats, the most recently updated first."""
+    from rag.chats import ChatStore
+
+    with friendly_errors():
+        found = ChatStore.from_settings(settings()).summaries()
+    if as_json:
+        echo_json([c.to_dict() for c in found])
+        return
+    if not found:
+        typer.echo("No saved chats yet; `rag chat` or the page saves them.")
+    for c in found:
+        typer.echo(f"{c.id:>5}  {c.updated[:16].replace('T', ' ')}  {c.turns:>3} turns  {c.title}")
+
+
+@chats_app.command("export")
+def chats_export_cmd(
+    chat_id: int = typer.Argument(..., metavar="ID", help="The chat's id (`rag chats list`)."),
+    fmt: str = typer.Option("md", "--format", help="md (footnoted citations) or json."),
+    out: Path | None = typer.Option(None, "--out", help="Write to FILE instead of stdout."),
+) -> None:
+    """A saved chat as Markdown (citations as footnotes quoting the passages) or JSON."""
+    from rag import chats
+
+    with friendly_errors():
+        text = chats.export(settings(), chat_id, fmt)
+        if out is None:
+            typer.echo(text, nl=False)
+            return
+        chats.write_export(out, text)
+    typer.echo(f"Wrote {out}", err=True)
+
+
+@chats_app.command("delete")
+def chats_delete_cmd(
+    chat_id: int = typer.Argument(..., metavar="ID", help="The chat's id (`rag chats list`)."),
+) -> None:
+    """Delete a saved chat."""
+    from rag.chats import ChatStore
+
+    with friendly_errors():
+        ChatStore.from_settings(settings()).delete(chat_id)
+    typer.echo(f"Deleted chat {chat_id}.")
 
 
 llm_app = typer.Typer(no_args_is_help=True, help="The embedded LLM (llama.cpp) server.")
