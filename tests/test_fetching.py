@@ -1,0 +1,271 @@
+"""`rag add URL`: real pages from a real HTTP server on 127.0.0.1 into the articles folder.
+
+Every failure must end in one sentence naming the fix, and leave the folder (and the
+index) exactly as it was.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+from website import Route, Site, article_html
+
+from rag import clipping
+from rag.config import Settings
+from rag.documents import FileEntry, front_matter, load
+from rag.fetching import HTML_TYPES, FetchError, fetch
+
+HARBOUR = [
+    "The harbour of Testville reopened on Tuesday after the storm closed it for nine days, "
+    "the port authority said in a statement.",
+    "Fishing boats were the first to leave, followed by two ferries to the islands, which "
+    "had been cut off since the storm.",
+    "Mayor Ada Quill said repairs to the northern pier would cost 4.2 million euros and take "
+    "until the spring.",
+]
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    server = Site().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def web(settings: Settings) -> Settings:
+    """The seed articles folder, with loopback fetching allowed (the server is local)."""
+    return settings.model_copy(update={"fetch_allow_private": True, "fetch_timeout": 3.0})
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file in the folder, hidden ones included: a failure must change none."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")}
+
+
+def one_sentence(message: str) -> None:
+    assert "\n" not in message and "Traceback" not in message
+    assert message.endswith(".") and message.count(". ") <= 1, message
+
+
+def test_a_page_with_metadata_becomes_a_markdown_article(web: Settings, site: Site) -> None:
+    site.routes["/news/harbour"] = Route(
+        article_html(
+            "Testville harbour reopens",
+            HARBOUR,
+            author="Jane Roe",
+            published="2024-03-05T10:00:00Z",
+            outlet="The Testville Post",
+            canonical="https://post.example/news/harbour",
+        )
+    )
+    report = clipping.add_urls(web, [site.url("/news/harbour")])
+    assert report.skipped == []
+    [saved] = report.added
+    assert saved.path == "2024-03-05-testville-harbour-reopens.md"
+    assert saved.state == "new" and saved.url == site.url("/news/harbour")
+    path = web.articles_dir / saved.path
+    text = path.read_text(encoding="utf-8")
+    meta = front_matter(text)
+    assert meta["title"] == "Testville harbour reopens"
+    assert meta["author"] == "Jane Roe"
+    assert meta["outlet"] == "The Testville Post"
+    assert meta["url"] == "https://post.example/news/harbour"
+    assert meta["source_url"] == site.url("/news/harbour")
+    assert "Home | World" not in text and "Copyright" not in text  # only the article
+    assert "4.2 million euros" in text
+    doc = load(FileEntry(path, saved.path), web.max_file_bytes)
+    assert doc.title == "Testville harbour reopens"
+    assert doc.published == "2024-03-05"
+
+
+def test_a_page_without_metadata_is_named_by_its_title_and_today(web: Settings, site: Site) -> None:
+    site.routes["/plain"] = Route(
+        (
+            "<html><body><h1>Ferries sail again</h1>"
+            + "".join(f"<p>{p}</p>" for p in HARBOUR)
+            + "</body></html>"
+        ).encode()
+    )
+    [saved] = clipping.add_urls(web, [site.url("/plain")]).added
+    today = datetime.now(UTC).date().isoformat()
+    assert saved.path.endswith("-ferries-sail-again.md")
+    assert saved.path.startswith(today)  # no date in the page: the day it was fetched
+    meta = front_matter((web.articles_dir / saved.path).read_text(encoding="utf-8"))
+    assert meta["url"] == site.url("/plain") and "author" not in meta
+
+
+def test_the_same_url_twice_is_one_file_updated_in_place(web: Settings, site: Site) -> None:
+    page = Route(article_html("Harbour reopens", HARBOUR, published="2024-03-05"))
+    site.routes["/a"] = page
+    [first] = clipping.add_urls(web, [site.url("/a")]).added
+    [again] = clipping.add_urls(web, [site.url("/a"), site.url("/a#top")]).added
+    assert (again.path, again.state) == (first.path, "unchanged")
+    site.routes["/a"] = Route(
+        article_html("Harbour reopens", [*HARBOUR, "Correction: the pier cost 4.5 million."])
+    )
+    [edited] = clipping.add_urls(web, [site.url("/a")]).added
+    assert (edited.path, edited.state) == (first.path, "updated")  # its first name kept
+    assert "4.5 million" in (web.articles_dir / first.path).read_text(encoding="utf-8")
+    assert len(list(web.articles_dir.glob("*.md"))) == 1
+    assert not [p for p in web.articles_dir.iterdir() if p.name.startswith(".")]
+
+
+def test_redirects_are_followed_and_counted(web: Settings, site: Site) -> None:
+    site.routes["/old"] = Route(status=301, headers={"Location": "/new"}, type=None)
+    site.routes["/new"] = Route(article_html("Moved story", HARBOUR))
+    [saved] = clipping.add_urls(web, [site.url("/old")]).added
+    meta = front_matter((web.articles_dir / saved.path).read_text(encoding="utf-8"))
+    assert meta["url"] == site.url("/new") and meta["source_url"] == site.url("/old")
+    # The moved page is found again by either address.
+    [again] = clipping.add_urls(web, [site.url("/new")]).added
+    assert (again.path, again.state) == (saved.path, "unchanged")
+
+    site.routes["/loop"] = Route(status=302, headers={"Location": "/loop"}, type=None)
+    before = snapshot(web.articles_dir)
+    report = clipping.add_urls(web, [site.url("/loop")])
+    [(url, reason)] = report.skipped
+    assert reason == (
+        f"{url} redirected more than 5 times; give the final address of the page, "
+        "or raise RAG_FETCH_MAX_REDIRECTS."
+    )
+    assert snapshot(web.articles_dir) == before
+
+
+@pytest.mark.parametrize(
+    ("route", "expected"),
+    [
+        (Route(b"gone", status=404), "{url} was not found (HTTP 404); check the address."),
+        (
+            Route(b"oops", status=500),
+            "The server of {url} failed (HTTP 500); try again later.",
+        ),
+        (
+            Route(b"\x89PNG\r\n", type="image/png"),
+            "{url} is image/png, not a web page (HTML); give the address of a web page (HTML).",
+        ),
+        (
+            Route(b"<html><body><h1>Subscribe</h1><p>Log in to read.</p></body></html>"),
+            "No article text was found at {url} (a paywall, a login page or a page built by "
+            "scripts); save it from your browser and upload the file instead.",
+        ),
+        (
+            Route(article_html("Slow", HARBOUR), delay=2.5),
+            "{url} did not arrive within 0.5 seconds; try again later or raise RAG_FETCH_TIMEOUT.",
+        ),
+    ],
+    ids=["404", "500", "not-html", "login-wall", "slow"],
+)
+def test_each_failure_is_one_sentence_and_changes_nothing(
+    web: Settings, site: Site, route: Route, expected: str
+) -> None:
+    web = web.model_copy(update={"fetch_timeout": 0.5})
+    site.routes["/page"] = route
+    before = snapshot(web.articles_dir)
+    url = site.url("/page")
+    report = clipping.add_urls(web, [url])
+    assert report.added == []
+    [(skipped_url, reason)] = report.skipped
+    assert skipped_url == url
+    assert reason == expected.format(url=url)
+    one_sentence(reason)
+    assert snapshot(web.articles_dir) == before
+
+
+def test_a_50_mb_body_is_stopped_at_the_cap(web: Settings, site: Site) -> None:
+    def fifty_megabytes() -> Iterator[bytes]:
+        yield b"<html><body><p>"
+        for _ in range(50):
+            yield b"x" * 1_000_000
+
+    site.routes["/huge"] = Route(fifty_megabytes)  # streamed, no Content-Length
+    site.routes["/declared"] = Route(b"<p>" + b"x" * 30_000_000)  # Content-Length says it
+    before = snapshot(web.articles_dir)
+    report = clipping.add_urls(web, [site.url("/huge"), site.url("/declared")])
+    assert [reason for _, reason in report.skipped] == [
+        f"{site.url(p)} is larger than 20,000,000 bytes; raise RAG_FETCH_MAX_BYTES to fetch it."
+        for p in ("/huge", "/declared")
+    ]
+    assert snapshot(web.articles_dir) == before
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("file:///etc/passwd", "file:///etc/passwd is not a web address; give an http:// or https:// URL."),
+        ("ftp://example.com/a", "ftp://example.com/a is not a web address; give an http:// or https:// URL."),
+        ("http:///nohost", "http:///nohost has no host name; give a full http:// or https:// URL."),
+        (
+            "http://127.0.0.1:9/x",
+            "http://127.0.0.1:9/x points at a private or local address (127.0.0.1); only "
+            "public sites are fetched, unless you set RAG_FETCH_ALLOW_PRIVATE=1.",
+        ),
+        (
+            "http://169.254.169.254/latest/meta-data/",
+            "http://169.254.169.254/latest/meta-data/ points at a private or local address "
+            "(169.254.169.254); only public sites are fetched, unless you set "
+            "RAG_FETCH_ALLOW_PRIVATE=1.",
+        ),
+        (
+            "http://10.1.2.3/",
+            "http://10.1.2.3/ points at a private or local address (10.1.2.3); only public "
+            "sites are fetched, unless you set RAG_FETCH_ALLOW_PRIVATE=1.",
+        ),
+        (
+            "http://[::1]/",
+            "http://[::1]/ points at a private or local address (::1); only public sites are "
+            "fetched, unless you set RAG_FETCH_ALLOW_PRIVATE=1.",
+        ),
+    ],
+)  # fmt: skip
+def test_only_public_web_addresses_are_fetched(settings: Settings, url: str, expected: str) -> None:
+    assert settings.fetch_allow_private is False  # the default
+    with pytest.raises(FetchError) as caught:
+        fetch(url, settings, HTML_TYPES)
+    assert str(caught.value) == expected
+
+
+def test_a_local_host_name_is_refused_like_its_address(settings: Settings) -> None:
+    # Names are resolved and every address checked (each redirect hop too).
+    with pytest.raises(FetchError) as caught:
+        fetch("http://localhost:9/admin", settings, HTML_TYPES)
+    assert "points at a private or local address" in str(caught.value)
+    assert str(caught.value).endswith("unless you set RAG_FETCH_ALLOW_PRIVATE=1.")
+
+
+def test_rag_add_json_saves_indexes_and_keeps_the_index(
+    indexed: Settings, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag import indexer
+    from rag.cli import app
+    from rag.retrieval import Retriever
+
+    site.routes["/story"] = Route(
+        article_html("Testville harbour reopens", HARBOUR, published="2024-03-05")
+    )
+    before_docs = indexer.status(indexed).documents
+    before = snapshot(indexed.articles_dir)
+    monkeypatch.setenv("RAG_ARTICLES_DIR", str(indexed.articles_dir))
+    monkeypatch.setenv("RAG_FETCH_ALLOW_PRIVATE", "1")
+    missing, story = site.url("/missing"), site.url("/story")
+    result = CliRunner().invoke(app, ["add", missing, story, "--json"])
+    assert result.exit_code == 1, result.output  # one of the two failed
+    out = json.loads(result.stdout)
+    assert out["added"] == [
+        {"url": story, "path": "2024-03-05-testville-harbour-reopens.md", "state": "new"}
+    ]
+    assert out["skipped"] == [
+        {"url": missing, "reason": f"{missing} was not found (HTTP 404); check the address."}
+    ]
+    assert out["index"]["added"] == 1
+    after = snapshot(indexed.articles_dir)
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert indexer.status(indexed).documents == before_docs + 1
+    [top] = Retriever(indexed).search("How much will the northern pier repairs cost?", k=1)
+    assert top.source == "2024-03-05-testville-harbour-reopens.md"
+    assert "4.2 million euros" in top.text
