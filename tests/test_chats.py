@@ -7,6 +7,7 @@ that notices its article changed.  The test at the end asks the real LLM (slow).
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import signal
@@ -395,6 +396,104 @@ def test_cli_damaged_database_is_one_sentence(settings: Settings, store: ChatSto
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "move it aside" in lines[0]
+
+
+# --- the page (Streamlit's AppTest; a saved chat, so no question is asked) ---------------
+
+APP = REPO / "ui" / "app.py"
+
+
+def page(settings: Settings, monkeypatch: pytest.MonkeyPatch, **params: str) -> object:
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("RAG_ARTICLES_DIR", str(settings.articles_dir))
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params.update(params)
+    return at.run()
+
+
+def cards_of(at: object) -> list[str]:
+    """Cited cards: the ones carrying a number badge (related passages have none)."""
+    return [
+        h.value
+        for h in at.html  # type: ignore[attr-defined]
+        if 'class="rag-card' in h.value and '<div class="rag-head"><sup' in h.value
+    ]
+
+
+def sidebar_button(at: object, key: str) -> object:
+    return next(b for b in at.sidebar.button if b.key == key)  # type: ignore[attr-defined]
+
+
+def test_page_lists_resumes_renames_and_deletes(
+    settings: Settings, store: ChatStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = make_answer(settings, "Where were the peace talks held?")
+    chat_id = chats.record_turn(settings, store, None, first)
+    chats.record_turn(settings, store, chat_id, make_answer(settings, "Who attended?"))
+    other = chats.record_turn(settings, store, None, make_answer(settings, "What did Putin say?"))
+
+    at = page(settings, monkeypatch)
+    assert not at.exception, [e.value for e in at.exception]
+    listed = [b.label for b in at.sidebar.button if str(b.key).startswith("chat-")]
+    assert listed == ["What did Putin say?", "Where were the peace talks held?"]  # newest first
+
+    sidebar_button(at, f"chat-{chat_id}").click().run()
+    assert not at.exception
+    assert at.session_state.chat_id == chat_id
+    assert at.query_params["chat"] in (str(chat_id), [str(chat_id)])  # a reload reopens it
+    assert [m["content"] for m in at.session_state.messages][::2] == [
+        "Where were the peace talks held?",
+        "Who attended?",
+    ]
+    shown = cards_of(at)
+    assert len(shown) == 4  # two cited cards per answer, as when answered
+    assert html.escape(quote_of(first.citations[0])) in shown[0]
+    assert any("sup" in h.value and "rag-cite" in h.value for h in at.html)  # badges
+
+    assert len(at.sidebar.get("download_button")) == 2  # Markdown and JSON
+
+    # Renamed, it is listed under its new title.
+    at.sidebar.text_input[0].set_value("Istanbul talks")
+    next(b for b in at.sidebar.button if b.label == "Rename").click().run()
+    assert store.get(chat_id).title == "Istanbul talks"
+
+    # Delete asks first, then removes.
+    sidebar_button(at, "delete-chat").click().run()
+    assert store.get(chat_id)  # not yet
+    assert any("Delete" in w.value for w in at.sidebar.warning)
+    sidebar_button(at, "delete-yes").click().run()
+    assert [c.id for c in store.summaries()] == [other]
+    assert at.session_state.messages == [] and at.session_state.chat_id is None
+
+
+def test_reloaded_page_shows_that_an_article_changed(
+    settings: Settings, store: ChatStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer = make_answer(settings, "Where were the peace talks held?")
+    chat_id = chats.record_turn(settings, store, None, answer)
+    path = settings.articles_dir / TALKS
+    path.write_text("Correction: see below.\n" + path.read_text(encoding="utf-8"), "utf-8")
+
+    at = page(settings, monkeypatch, chat=str(chat_id))  # a reload: the address names it
+    assert not at.exception, [e.value for e in at.exception]
+    shown = cards_of(at)
+    assert len(shown) == 2 and all("rag-stale" in card for card in shown)
+    assert all("changed since" in card for card in shown)
+    for c in answer.citations:  # the passage text is not shown as if it were still there
+        assert not any(html.escape(c.text[-60:]) in card for card in shown)
+
+
+def test_page_answers_on_with_a_damaged_chats_file(
+    settings: Settings, store: ChatStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.path.parent.mkdir(parents=True, exist_ok=True)
+    store.path.write_bytes(b"\x00garbage" * 512)
+    at = page(settings, monkeypatch)
+    assert not at.exception, [e.value for e in at.exception]
+    notes = " ".join(w.value for w in at.sidebar.warning)
+    assert "move it aside" in notes and "Answers still work" in notes
+    assert at.chat_input  # the question box is there
 
 
 # --- with the real LLM (slow: not run while another job holds the cores) -------------------

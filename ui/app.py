@@ -30,7 +30,7 @@ from rag.embeddings import Embedder  # noqa: E402
 from rag.errors import RagError  # noqa: E402
 from rag.store import Store  # noqa: E402
 from rag.uploads import UploadConflict, UploadError, save_upload  # noqa: E402
-from ui import render  # noqa: E402
+from ui import chats_panel, render  # noqa: E402
 
 log = logging.getLogger("rag.ui")
 
@@ -117,8 +117,13 @@ def main() -> None:
     state.setdefault("uploader", 0)
     state.setdefault("conflicts", {})
 
+    # The saved chats top the sidebar but are drawn last, so a chat this run saves is listed.
+    chats_slot = st.sidebar.container()
+    chats_panel.restore(settings)
     status = sidebar(settings)
     chat(settings, status)
+    with chats_slot:
+        chats_panel.panel(settings)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -155,7 +160,7 @@ def sidebar(settings: Settings) -> indexer.Status | None:
             help="How many retrieved passages the LLM reads for each question.",
         )
         if st.button("Clear chat", icon=":material/delete_sweep:", width="stretch"):
-            st.session_state.messages = []
+            chats_panel.new_chat()  # the saved chat stays in the list
             st.rerun()
         st.divider()
         eval_panel(settings)
@@ -472,6 +477,8 @@ def chat(settings: Settings, status: indexer.Status | None) -> None:
         finally:  # also when a new question interrupts this one: keep the turns paired
             st.session_state.messages.append(message)
             llm_status.clear()
+        if message.get("answer") is not None:
+            chats_panel.save(settings, message["answer"])
         show_answer(message)
 
 
@@ -603,7 +610,11 @@ def show_answer(message: dict) -> None:
         )
 
     published = {p.chunk_id: p.published for p in answer.passages}
+    stale = message.get("stale", {})  # a resumed answer's passages no longer in their article
     for n, c in citations.items():
+        if c.chunk_id in stale:
+            st.html(render.stale_card(n, c.title, c.source, stale[c.chunk_id], f"src-{key}-{n}"))
+            continue
         st.html(
             render.source_card(
                 n,
@@ -621,7 +632,7 @@ def show_answer(message: dict) -> None:
         url = render.article_url(c.source, c.start, c.end, c.quote_start, c.quote_end)
         st.markdown(f"[Open the article at this passage ↗]({url})")
     cited = {c.chunk_id for c in citations.values()}
-    others = [p for p in answer.passages if p.chunk_id not in cited]
+    others = [p for p in answer.passages if p.chunk_id not in cited and p.chunk_id not in stale]
     if others and answer.refused:
         # The closest passages, said plainly to be no answer: never badged as support.
         st.markdown("**Related, but not an answer**")

@@ -340,3 +340,33 @@ def article_body(
 
 def dot(colour: str) -> str:
     return f'<span class="rag-dot" style="background:{text(colour)}"></span>'
+
+
+_STALE = {
+    "changed": (
+        "The article has changed since this answer: the cited passage is no longer in it, "
+        "so it is not shown. Ask again to cite the article as it is now."
+    ),
+    "vanished": (
+        "The article is no longer in the articles folder, so the cited passage cannot be "
+        "shown. Ask again to cite what is there now."
+    ),
+}
+
+
+def stale_card(
+    n: int | None, title: str, source: str, state: str, anchor: str | None = None
+) -> str:
+    """A source card for a saved answer whose passage changed or vanished since:
+    it says so instead of showing text that is no longer in the article."""
+    label = "changed since" if state == "changed" else "no longer there"
+    number = badge(n) if n is not None else ""
+    anchor_attr = f' id="{text(anchor)}"' if anchor else ""
+    return (
+        f'<div class="rag-card rag-weak rag-stale"{anchor_attr}>'
+        f'<div class="rag-head">{number}<span class="rag-title">{text(title or source)}</span></div>'
+        f'<div class="rag-meta"><code>{text(source)}</code> · '
+        f'<span class="rag-warn">⚠ {text(label)}</span></div>'
+        f'<div class="rag-text">{text(_STALE.get(state, _STALE["changed"]))}</div>'
+        "</div>"
+    )

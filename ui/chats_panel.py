@@ -1,0 +1,198 @@
+"""The page's saved chats: save each turn, list, resume, rename, delete (asked first), download.
+
+Glue only: storage, staleness and export live in ``rag/chats.py``.  The open chat's id
+is kept in the address (``?chat=ID``), so a reload carries on where it was.  When the
+chats file cannot be used, the page still answers and says once that it is not saving.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import streamlit as st
+
+from rag import chats
+from rag.chats import ChatsError, ChatStore
+from rag.config import Settings
+from ui import render
+
+SHOWN = 30  # chats listed in the sidebar, newest first
+
+
+def _state() -> Any:
+    state = st.session_state
+    state.setdefault("chat_id", None)
+    state.setdefault("chats_error", None)  # why saving is off, once it is
+    state.setdefault("confirm_delete", None)
+    return state
+
+
+def new_chat() -> None:
+    """An empty page; the next question starts a new saved chat."""
+    state = _state()
+    state.messages = []
+    state.chat_id = None
+    state.confirm_delete = None
+    st.query_params.pop("chat", None)
+
+
+def messages_of(settings: Settings, chat: chats.Chat) -> list[dict[str, Any]]:
+    """A saved chat as the page's messages; each answer knows which of its passages
+    changed or vanished since (``stale``), so its cards can say so."""
+    messages: list[dict[str, Any]] = []
+    for turn in chat.turns:
+        answer = turn.to_answer()
+        messages.append({"role": "user", "content": turn.question})
+        messages.append(
+            {
+                "role": "assistant",
+                "content": answer.answer,
+                "answer": answer,
+                "key": uuid.uuid4().hex[:8],
+                "notices": list(answer.notices),
+                "stale": chats.staleness(settings, answer),
+            }
+        )
+    return messages
+
+
+def resume(settings: Settings, chat_id: int) -> None:
+    state = _state()
+    chat = ChatStore.from_settings(settings).get(chat_id)
+    state.messages = messages_of(settings, chat)
+    state.chat_id = chat.id
+    state.confirm_delete = None
+    st.query_params["chat"] = str(chat.id)
+
+
+def restore(settings: Settings) -> None:
+    """On a fresh session (a reload), reopen the chat named in the address."""
+    state = _state()
+    wanted = st.query_params.get("chat")
+    if not wanted or state.chat_id is not None or state.get("messages"):
+        return
+    try:
+        resume(settings, int(wanted))
+    except (ValueError, ChatsError) as exc:
+        st.query_params.pop("chat", None)
+        st.warning(
+            render.md(exc if isinstance(exc, ChatsError) else "That chat address is not valid.")
+        )
+
+
+def save(settings: Settings, answer: Any) -> None:
+    """Save a finished answer as the open chat's next turn (a new chat for the first)."""
+    state = _state()
+    if state.chats_error:
+        return
+    try:
+        state.chat_id = chats.record_turn(
+            settings, ChatStore.from_settings(settings), state.chat_id, answer
+        )
+    except ChatsError as exc:
+        state.chats_error = str(exc)
+        st.warning(
+            render.md(f"{exc} This chat is not being saved; answers go on."),
+            icon=":material/warning:",
+        )
+        return
+    st.query_params["chat"] = str(state.chat_id)
+
+
+def panel(settings: Settings) -> None:
+    """The sidebar section: new chat, the saved chats, and the open chat's actions."""
+    state = _state()
+    st.markdown("### :material/forum: Chats")
+    if st.button("New chat", icon=":material/add_comment:", width="stretch", key="new-chat"):
+        new_chat()
+        st.rerun()
+    store = ChatStore.from_settings(settings)
+    try:
+        saved = store.summaries()
+    except ChatsError as exc:
+        st.warning(render.md(f"{exc} Answers still work; chats are not saved meanwhile."))
+        state.chats_error = str(exc)
+        return
+    if not saved:
+        st.caption("Chats are saved here as you ask.")
+    for summary in saved[:SHOWN]:
+        current = summary.id == state.chat_id
+        if st.button(
+            summary.title,
+            key=f"chat-{summary.id}",
+            type="primary" if current else "secondary",
+            width="stretch",
+            help=f"{summary.turns} questions · last {summary.updated[:16].replace('T', ' ')} UTC",
+        ):
+            try:
+                resume(settings, summary.id)
+            except ChatsError as exc:
+                st.error(render.md(exc))
+                return
+            st.rerun()
+    if len(saved) > SHOWN:
+        st.caption(f"… and {len(saved) - SHOWN} older (`rag chats list`).")
+    current = next((c for c in saved if c.id == state.chat_id), None)
+    if current is not None:
+        actions(settings, store, current)
+
+
+def actions(settings: Settings, store: ChatStore, current: chats.ChatSummary) -> None:
+    """Rename, download and delete the open chat."""
+    state = _state()
+    with st.expander("This chat", icon=":material/edit_note:"):
+        with st.form(f"rename-{current.id}", border=False):
+            title = st.text_input("Title", value=current.title, max_chars=200)
+            if st.form_submit_button("Rename", width="stretch"):
+                try:
+                    store.rename(current.id, title)
+                except ChatsError as exc:
+                    st.error(render.md(exc))
+                else:
+                    st.rerun()
+        try:
+            markdown = chats.export(settings, current.id, "md")
+            as_json = chats.export(settings, current.id, "json")
+        except ChatsError as exc:
+            st.error(render.md(exc))
+        else:
+            md_col, json_col = st.columns(2)
+            md_col.download_button(
+                "Markdown",
+                markdown,
+                file_name=f"chat-{current.id}.md",
+                mime="text/markdown",
+                icon=":material/download:",
+                width="stretch",
+                key=f"download-md-{current.id}",
+            )
+            json_col.download_button(
+                "JSON",
+                as_json,
+                file_name=f"chat-{current.id}.json",
+                mime="application/json",
+                icon=":material/download:",
+                width="stretch",
+                key=f"download-json-{current.id}",
+            )
+        if state.confirm_delete != current.id:
+            if st.button(
+                "Delete this chat", icon=":material/delete:", width="stretch", key="delete-chat"
+            ):
+                state.confirm_delete = current.id
+                st.rerun()
+            return
+        st.warning(f"Delete “{render.md(current.title)}” and its {current.turns} answers?")
+        yes, no = st.columns(2)
+        if yes.button("Delete", type="primary", width="stretch", key="delete-yes"):
+            try:
+                store.delete(current.id)
+            except ChatsError as exc:
+                st.error(render.md(exc))
+                return
+            new_chat()
+            st.rerun()
+        if no.button("Keep it", width="stretch", key="delete-no"):
+            state.confirm_delete = None
+            st.rerun()
