@@ -398,6 +398,30 @@ def test_cli_damaged_database_is_one_sentence(settings: Settings, store: ChatSto
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "move it aside" in lines[0]
 
 
+def test_cli_resume_shows_the_saved_turns_and_what_changed(
+    settings: Settings, store: ChatStore
+) -> None:
+    chat_id = chats.record_turn(settings, store, None, make_answer(settings, "Where were talks?"))
+    chats.record_turn(settings, store, chat_id, make_answer(settings, "Who attended?"))
+    path = settings.articles_dir / TALKS
+    path.write_text("Correction.\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    env = {**os.environ, "RAG_ARTICLES_DIR": str(settings.articles_dir)}
+    result = run_process(  # an empty line ends the chat before any question is asked
+        [str(REPO / ".venv" / "bin" / "rag"), "chat", "--resume", str(chat_id)],
+        env=env,
+        input="\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"Resuming chat {chat_id}: Where were talks?" in result.stdout
+    assert "You: Who attended?" in result.stdout
+    assert f"[1] {TALKS}  (changed since)" in result.stdout
+    assert f"--resume {chat_id}" in result.stderr
+    assert len(store.get(chat_id).turns) == 2  # nothing asked, nothing added
+
+
 # --- the page (Streamlit's AppTest; a saved chat, so no question is asked) ---------------
 
 APP = REPO / "ui" / "app.py"
