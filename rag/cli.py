@@ -187,6 +187,22 @@ def _print_passages(passages: list[Any]) -> None:
         typer.echo("")
 
 
+def _since_as_after(since: str | None, after: str | None, before: str | None) -> str | None:
+    """--since 7d as the --after date it means, counted back from RAG_TODAY or the real date."""
+    from rag.retrieval import Filters
+    from rag.timeframe import parse_since
+
+    if since is None:
+        return after
+    if after:
+        fail("--since and --after both set the first date; give only one of them.")
+    start = parse_since(since, settings().current_date)
+    Filters.parse(before=before)  # a bad --before is named before it is compared
+    if before and start > before:
+        fail(f"--since {since} starts on {start}, after --before {before}; widen one of them.")
+    return start
+
+
 def _lines(batch: Path) -> list[str]:
     text = sys.stdin.read() if str(batch) == "-" else batch.read_text(encoding="utf-8")
     return [line.strip() for line in text.splitlines() if line.strip()]
@@ -199,6 +215,9 @@ def search_cmd(
     source: str | None = typer.Option(None, "--source", help="File name or glob."),
     after: str | None = typer.Option(None, "--after", help="Published on or after YYYY-MM-DD."),
     before: str | None = typer.Option(None, "--before", help="Published on or before YYYY-MM-DD."),
+    since: str | None = typer.Option(
+        None, "--since", help="Published in the last 7d, 2w, 3m, 1y, or since YYYY-MM-DD."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     batch: Path | None = typer.Option(
         None, "--batch", help="File of questions, one a line; - = stdin."
@@ -212,7 +231,7 @@ def search_cmd(
             fail("Give a question, or --batch FILE with one question per line.")
         if batch is not None and str(batch) != "-" and not batch.is_file():
             fail(f"{batch} is not a file; give a file with one question per line, or - for stdin.")
-        filters = Filters.parse(source, after, before)
+        filters = Filters.parse(source, _since_as_after(since, after, before), before)
         retriever = Retriever(settings())
         questions = _lines(batch) if batch is not None else [question or ""]
         for q in questions:
@@ -412,6 +431,9 @@ def ask_cmd(
     source: str | None = typer.Option(None, "--source", help="File name or glob."),
     after: str | None = typer.Option(None, "--after", help="Published on or after YYYY-MM-DD."),
     before: str | None = typer.Option(None, "--before", help="Published on or before YYYY-MM-DD."),
+    since: str | None = typer.Option(
+        None, "--since", help="Published in the last 7d, 2w, 3m, 1y, or since YYYY-MM-DD."
+    ),
 ) -> None:
     """Answer a question from the articles; every claim cites its source [n]."""
     from rag.answering import Answerer
@@ -422,7 +444,7 @@ def ask_cmd(
             fail("Give a question, or --batch FILE with one question per line.")
         if batch is not None and str(batch) != "-" and not batch.is_file():
             fail(f"{batch} is not a file; give a file with one question per line, or - for stdin.")
-        filters = Filters.parse(source, after, before)
+        filters = Filters.parse(source, _since_as_after(since, after, before), before)
         s = settings()
         answerer = Answerer(s)
         if batch is not None or as_json:

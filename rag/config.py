@@ -8,10 +8,13 @@ directory.  A value the product cannot use is refused when the settings load;
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rag.errors import RagError
@@ -76,6 +79,10 @@ class Settings(BaseSettings):
         default="sentence",
         description="sentence (default), none, or cross (needs RAG_RERANKER_MODEL).",
     )
+    today: date | None = Field(
+        default=None,
+        description='"Today" (YYYY-MM-DD) for "last week", "since May", --since; unset = the real date.',
+    )
 
     # --- LLM --------------------------------------------------------------
     llm_base_url: str | None = Field(
@@ -127,6 +134,24 @@ class Settings(BaseSettings):
     def _reranker_case(cls, value: Any) -> Any:
         # rag.rerank always accepted " Sentence" and "NONE"; keep accepting them.
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("today", mode="before")
+    @classmethod
+    def _today_form(cls, value: Any) -> Any:
+        # pydantic alone would also take "1764460800" (a Unix time) or "20261130"; an empty
+        # RAG_TODAY= is unset, as a script clearing it means.
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return None
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            raise PydanticCustomError("date_parsing", "not a date")
+        return value.strip()
+
+    @property
+    def current_date(self) -> date:
+        """The date relative times count from: RAG_TODAY, else the real date."""
+        return self.today or date.today()
 
     @property
     def store_dir(self) -> Path:
@@ -180,6 +205,8 @@ def describe_invalid(exc: ValidationError) -> str:
         bound = ctx.get(key)
         # A float field's bound reads 0.0; say 0, as a user would write it.
         fix = "use " + template.format(f"{bound:g}" if isinstance(bound, float) else bound)
+    elif kind.startswith("date_"):
+        fix = "use a date in the form YYYY-MM-DD"
     else:  # pydantic's own words, e.g. "Input should be a valid integer"
         msg = str(problem["msg"])
         fix = msg[:1].lower() + msg[1:]

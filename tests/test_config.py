@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date
 from pathlib import Path
 from typing import get_args
 
@@ -96,3 +97,25 @@ def test_the_page_shows_a_bad_setting_as_one_sentence(monkeypatch: pytest.Monkey
         "RAG_RERANKER=magic is not allowed; use one of: sentence, none, cross. "
         "Fix it and reload the page."
     ]
+
+
+def test_today_can_be_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().today is None
+    assert load_settings().current_date == date.today()
+
+    monkeypatch.setenv("RAG_TODAY", "2026-11-30")
+    assert load_settings().current_date == date(2026, 11, 30)
+
+    monkeypatch.setenv("RAG_TODAY", "")  # cleared by a script: the real date
+    assert load_settings().today is None
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2026-02-30", "30/11/2026", "1764460800"])
+def test_a_bad_today_is_one_sentence(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("RAG_TODAY", value)
+
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert (
+        str(error.value) == f"RAG_TODAY={value} is not allowed; use a date in the form YYYY-MM-DD."
+    )
