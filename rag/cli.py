@@ -121,10 +121,15 @@ def watch_cmd(
     debounce: float = typer.Option(
         2.0, "--debounce", help="Seconds of quiet before a burst of changes is indexed."
     ),
+    poll_feeds: bool = typer.Option(
+        True, "--feeds/--no-feeds", help="Also sync the followed feeds every RAG_FEED_INTERVAL."
+    ),
 ) -> None:
     """Re-index whenever articles arrive, change or disappear (Ctrl-C stops)."""
+    import threading
     import time
 
+    from rag import feeds
     from rag.watch import Watcher
 
     def show(report: Any) -> None:
@@ -145,10 +150,20 @@ def watch_cmd(
             on_error=lambda m: typer.echo(f"Error: {m}", err=True),
         )
         typer.echo(f"Watching {s.articles_dir} (Ctrl-C stops).")
+        stop = threading.Event()
+        if poll_feeds:  # the poller only writes articles; the watcher indexes them
+            threading.Thread(
+                target=feeds.poll,
+                args=(s, stop, lambda r: _show_sync(r, time.strftime("%H:%M:%S "))),
+                kwargs={"on_error": lambda m: typer.echo(f"Error: {m}", err=True)},
+                daemon=True,
+            ).start()
         try:
             watcher.run()
         except KeyboardInterrupt:
             typer.echo("Stopped watching; an interrupted run is completed by the next one.")
+        finally:
+            stop.set()
 
 
 @app.command("add")
@@ -172,6 +187,72 @@ def add_cmd(
             typer.echo(f"skipped {url}: {reason}", err=True)
     if report.skipped:
         raise typer.Exit(1)
+
+
+feed_app = typer.Typer(no_args_is_help=True, help="RSS and Atom feeds that rag sync fetches.")
+app.add_typer(feed_app, name="feed")
+
+
+@feed_app.command("add")
+def feed_add_cmd(url: str = typer.Argument(..., help="The feed's address (RSS or Atom).")) -> None:
+    """Follow a feed (checked now); rag sync saves its entries as articles."""
+    from rag import feeds
+
+    with friendly_errors():
+        feed = feeds.add_feed(settings(), url)
+    typer.echo(f"Following {feed.title or feed.url}; run rag sync to fetch its articles.")
+
+
+@feed_app.command("list")
+def feed_list_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """The followed feeds: last sync, entries saved, last error."""
+    from rag import feeds
+
+    with friendly_errors():
+        followed = [f.summary() for f in feeds.load_feeds(settings())]
+    if as_json:
+        echo_json({"feeds": followed})
+        return
+    if not followed:
+        typer.echo("No feeds; rag feed add URL follows one.")
+    for f in followed:
+        typer.echo(f"{f['url']}  {f['title']}".rstrip())
+        typer.echo(f"    last sync {f['last_sync'] or 'never'}, {f['entries']} entries saved")
+        if f["last_error"]:
+            typer.echo(f"    error: {f['last_error']}")
+
+
+@feed_app.command("remove")
+def feed_remove_cmd(url: str = typer.Argument(..., help="The feed's address.")) -> None:
+    """Stop following a feed; the articles it brought stay in the folder."""
+    from rag import feeds
+
+    with friendly_errors():
+        feeds.remove_feed(settings(), url)
+    typer.echo(f"No longer following {url}; its articles stay in the folder.")
+
+
+@app.command("sync")
+def sync_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
+    """Fetch every followed feed, save new and edited entries, then index the folder."""
+    from rag import feeds, indexer
+
+    with friendly_errors():
+        s = settings()
+        report = feeds.sync(s)
+        indexed = indexer.run(s) if report.changed else None
+    if as_json:
+        echo_json({**report.to_dict(), "index": indexed.to_dict() if indexed else None})
+    else:
+        _show_sync(report)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _show_sync(report: Any, prefix: str = "") -> None:
+    typer.echo(f"{prefix}{report.feeds} feeds: {report.new} new, {report.updated} updated articles")
+    for url, reason in report.failed:
+        typer.echo(f"failed {url}: {reason}", err=True)
 
 
 def _print_passages(passages: list[Any]) -> None:
