@@ -258,7 +258,7 @@ def test_chat_is_saved_resumed_exported_and_deleted(
     saved_url = page.url
     chat_id = re.search(r"chat=(\d+)", saved_url).group(1)  # type: ignore[union-attr]
     # Other tests of this module asked the same first question: find this chat by its id.
-    entry = sidebar(page).locator(f".st-key-chat-{chat_id} button")
+    entry = sidebar(page).locator(f".st-key-chat-{chat_id}").get_by_role("button").first
 
     # A new visit: the chat is in the list, titled by the first question; it resumes.
     page.goto(served)
@@ -292,7 +292,7 @@ def test_chat_is_saved_resumed_exported_and_deleted(
     # Export: a Markdown file whose footnotes quote the cited passages exactly.
     sidebar(page).get_by_text("This chat").click()
     with page.expect_download() as download:
-        sidebar(page).get_by_role("button", name="Markdown").click()
+        sidebar(page).get_by_role("button", name="Download as Markdown").click()
     exported = tmp_path / "chat.md"
     download.value.save_as(exported)
     md = exported.read_text(encoding="utf-8")

@@ -157,9 +157,8 @@ def actions(settings: Settings, store: ChatStore, current: chats.ChatSummary) ->
         except ChatsError as exc:
             st.error(render.md(exc))
         else:
-            md_col, json_col = st.columns(2)
-            md_col.download_button(
-                "Markdown",
+            st.download_button(
+                "Download as Markdown",
                 markdown,
                 file_name=f"chat-{current.id}.md",
                 mime="text/markdown",
@@ -167,8 +166,8 @@ def actions(settings: Settings, store: ChatStore, current: chats.ChatSummary) ->
                 width="stretch",
                 key=f"download-md-{current.id}",
             )
-            json_col.download_button(
-                "JSON",
+            st.download_button(
+                "Download as JSON",
                 as_json,
                 file_name=f"chat-{current.id}.json",
                 mime="application/json",
