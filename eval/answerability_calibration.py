@@ -25,8 +25,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from rag import evaluation, structured
-from rag.answer_policy import decide
-from rag.answerability import check_claims
+from rag.answer_policy import MIN_COVERAGE, decide
+from rag.answerability import check_claims, quoted
 from rag.citations import Verifier
 from rag.config import Settings
 from rag.embeddings import Embedder
@@ -92,9 +92,17 @@ def rules(args: argparse.Namespace) -> None:
                 cs = [replace(c, supported=True) for c in cs]
             if "support" in opts:
                 cs = [replace(c, supported=c.score >= float(opts["support"])) for c in cs]
+            if opts.get("quote_claims") == "fallback" and not any(c.valid for c in cs):
+                cs = [quoted(c) or c for c in cs]
+            elif opts.get("quote_claims") in (True, "exact"):
+                cs = [c if c.valid else (quoted(c) or c) for c in cs]
+                if opts.get("quote_claims") == "exact":
+                    cs = [c for c in cs if not c.restated or c.exact]
             if opts.get("no_quote"):
                 cs = [replace(c, span=c.span or (0, 1), missing=()) for c in cs]
-            d = decide(q, reply, cs, passages, min_coverage=float(opts.get("coverage", 0.5)))
+            d = decide(
+                q, reply, cs, passages, min_coverage=float(opts.get("coverage", MIN_COVERAGE))
+            )
             if opts.get("trust_flag") and reply is not None and not reply.answerable:
                 d = replace(d, kind="refuse")
             text = " ".join(c.text for c in d.claims)
@@ -155,6 +163,11 @@ def rules(args: argparse.Namespace) -> None:
     run("without the question's names/numbers", no_constraints=True)
     run("without the verifier", no_support=True)
     run("without the quote check", no_quote=True)
+    run("a claim not backed by its quote shown as its quote's sentence", quote_claims=True)
+    run("... only when the quote is verbatim", quote_claims="exact")
+    run("... only when no claim is backed", quote_claims="fallback")
+    for cov in (0.3, 0.5, 0.6):
+        run(f"quoted claims, coverage {cov}", quote_claims=True, coverage=cov)
 
 
 def main() -> None:

@@ -224,15 +224,14 @@ class Answerer:
             return
         llm = self.llm
         down = run.llm_down or self._llm_error or (None if llm else "no LLM is configured")
-        checked = self.settings.answer_mode == "checked"
         if llm is None or down:
             reason = down or "no LLM is configured"
-            if checked:
+            if run.checked:
                 yield from run.quote_passages(reason, None)
             else:
                 yield from answer_text.quote(run, reason, None)
             return
-        yield from run.ask_model(llm) if checked else answer_text.stream(run, llm)
+        yield from run.ask_model(llm) if run.checked else answer_text.stream(run, llm)
 
 
 class _Run:
@@ -259,6 +258,11 @@ class _Run:
         self.streamed: set[str] = set()  # claims already shown while the model wrote
         self.early: list[ClaimCheck] = []  # their checks
 
+    @property
+    def checked(self) -> bool:
+        """Whether this answer takes the checked path (``RAG_ANSWER_MODE=checked``)."""
+        return self.settings.answer_mode == "checked"
+
     def notice(self, message: str) -> Notice:
         self.notices.append(message)
         return Notice(message)
@@ -275,11 +279,11 @@ class _Run:
         self.query = condensed.query
         self.shape = analyse(self.query)
         k = k or self.settings.top_k
-        multi = self.shape.multi and self.settings.answer_mode == "checked"
+        multi = self.shape.multi and self.checked
         pool = k * MULTI_POOL if multi else k
         t = time.perf_counter()
         found = self.answerer.retriever.search(self.query, k=pool, filters=filters)
-        if self.settings.answer_mode == "checked":
+        if self.checked:
             self.passages = by_article(found, k, self.shape.multi)
         else:
             self.passages = list(found[:k])

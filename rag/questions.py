@@ -219,7 +219,7 @@ class Question:
 # "the two articles", "the first piece": the question pointing at the articles themselves,
 # not a number, an order or a name the evidence must hold.
 _ABOUT_ARTICLES = re.compile(
-    r"\b(?:the |these |both |all )?(?:two|three|first|second|third|last|other|each|both|"
+    r"\b(?:(?:across|between|in|from) )?(?:the |these |both |all )?(?:two|three|first|second|third|last|other|each|both|"
     r"these|the) (?:articles?|pieces?|reports?|stories|story|sources?|outlets?)\b",
     re.IGNORECASE,
 )
@@ -234,7 +234,7 @@ def analyse(question: str) -> Question:
         expects=expects(text),
         numbers=frozenset(numbers(bare)),
         names=frozenset(_question_names(bare)),
-        words=frozenset(content_words(text)),
+        words=frozenset(content_words(bare)),  # "the two articles" asks nothing of a passage
         qualifiers=frozenset(qualifiers(bare)),
         multi=is_multi_article(text),
         yes_no=is_yes_no(text),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.answerability import check_claims, evidence
+from rag.answerability import check_claims, evidence, quoted
 from rag.citations import Verifier
 from rag.embeddings import Embedder
 from rag.questions import analyse
@@ -40,3 +40,25 @@ def test_the_question_s_own_constraints_must_be_in_the_evidence() -> None:
     assert set(near_miss.missing) >= {"1977", "oak"} or "1977" in near_miss.missing
     fine = evidence(analyse("Why did the council close the Elm Street library?"), [PASSAGE])
     assert not fine.missing and fine.coverage > 0.5
+
+
+def test_a_claim_its_quote_does_not_back_is_shown_as_the_quote_s_sentence(
+    embedder: Embedder,
+) -> None:
+    q = analyse("Why is the Elm Street library closing?")
+    backed, reworded, invented = check_claims(
+        q,
+        [
+            (1, "It cited a budget gap of $2 million", "The library closes over a $2 million gap."),
+            (1, "budget gap of $2 million", "The library closes because readers moved away."),
+            (1, "The library was flooded last winter.", "The library was flooded."),
+        ],
+        [PASSAGE],
+        Verifier(embedder),
+    )
+    assert quoted(backed) is None  # its own words stand
+    assert not reworded.valid
+    restated = quoted(reworded)
+    assert restated is not None and restated.valid and restated.restated
+    assert restated.text == "It cited a budget gap of $2 million, Mayor Ana Ruiz said."
+    assert quoted(invented) is None  # a quote not in the passage backs nothing

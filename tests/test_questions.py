@@ -73,3 +73,9 @@ def test_months_are_dates_only_as_names() -> None:
     when = analyse("When will the summit be held?")
     assert holds_type("Leaders meet in March.", "date", when)
     assert not holds_type("Leaders may meet in Geneva.", "date", when)
+
+
+def test_asking_about_the_articles_asks_nothing_of_a_passage() -> None:
+    q = analyse("What territorial issues come up across the two articles?")
+    assert q.multi and not q.numbers
+    assert q.words == analyse("What territorial issues come up?").words
