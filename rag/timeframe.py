@@ -29,10 +29,13 @@ Conventions (all windows are inclusive at both ends):
   ("on Monday") is not resolved.
 - "N days ago" is that day; "N weeks/months/years ago" is the calendar week, month or
   year that day falls in.
-- Several expressions in one question give the smallest window holding all of them
-  ("in 2024 and in 2025" is 2024-2025): a question comparing two periods needs both.
-- A window that starts after today ("in 2027", "next week") is dropped: such a question
-  asks about plans, which are reported before they happen.
+- "last night" is yesterday and today (reported overnight); "last weekend" is the
+  previous week's Saturday-Sunday; "this weekend" counts only once it has begun.
+- Windows in one question combine into the smallest window holding all of them ("in
+  2024 and in 2025" is 2024-2025: a comparison needs both), while one-sided bounds
+  narrow each other ("since May but before July" is May-June).
+- A window that starts after today ("in 2027") is dropped, and "next week" or
+  "tomorrow" are not read: such a question asks about plans, reported before they happen.
 
 Ambiguity is resolved toward no window, because a wrong filter hides evidence while a
 missing one only widens the search:
@@ -44,7 +47,8 @@ missing one only widens the search:
   about the talks" does.  A full date (5 June 2025, June 5, 2025-06-05) needs no
   preposition.
 - Possessives name a thing, not a window: "last year's budget", "today's Iran".
-- "USA Today" is an outlet; "a few days", "recent years" have no number to count.
+- "USA Today" is an outlet; "a few days" has no number to count; "in 2024-25" and
+  "2025/26" are seasons or fiscal years, not one calendar year.
 
 "latest", "most recent", "newest", "so far", "to date", "currently" ... set ``latest``
 (prefer the newest articles), alone or with a window ("so far this year").
@@ -155,9 +159,10 @@ _POINT = (
     rf"|(?:last|this\s+past)\s+{_WEEKDAY}"
     rf"|{_COUNT}\s+{_UNIT}\s+ago)"
 )
-# Not inside a word, a number or a possessive; "USA Today" is an outlet.
-_START = r"(?<![\w-])(?<!usa )"
-_END = r"(?![\w-])(?!['’]s\b)"
+# Not inside a word, a number, a span ("2024/25", "2024–25") or a possessive; "USA Today"
+# is an outlet.
+_START = r"(?<![\w/–-])(?<!usa )"
+_END = r"(?![\w/–-])(?!['’]s\b)"
 
 _LATEST = re.compile(
     r"(?<![\w-])(?:latest|most\s+recent(?:ly)?|newest|most\s+up[\s-]to[\s-]date|up[\s-]to[\s-]date"

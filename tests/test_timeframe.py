@@ -133,7 +133,9 @@ def test_time_words_resolve_to_a_window(
         "What is planned for next week?",
         "What happens in 2027?",  # ahead of today: plans, reported before they happen
         "in the past few days",  # no number to count
-        "in 2024-25",  # a season, not a window
+        "in 2024-25",  # a season or a fiscal year: not one calendar year
+        "in 2024–25",
+        "in 2025/26",
         "on 30 February",
         "2025-13-01",
         "on Monday",  # a bare weekday: this week's or last week's
