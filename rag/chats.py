@@ -41,6 +41,7 @@ from rag.retrieval import Passage
 
 __all__ = [
     "Chat",
+    "ChatGone",
     "ChatStore",
     "ChatSummary",
     "ChatsError",
@@ -65,6 +66,10 @@ OUTLET_KEYS = ("outlet", "publisher", "site_name", "site", "source", "publicatio
 
 class ChatsError(RagError):
     """The saved chats cannot be used; the message is one sentence naming the fix."""
+
+
+class ChatGone(ChatsError):
+    """The chat a turn was to be added to was deleted meanwhile."""
 
 
 # --- schema -------------------------------------------------------------------------------
@@ -352,9 +357,7 @@ class ChatStore:
                     or 0
                 )
             elif con.execute("SELECT 1 FROM chats WHERE id = ?", (chat_id,)).fetchone() is None:
-                raise ChatsError(
-                    f"The saved chat {chat_id} was deleted meanwhile; start a new chat."
-                )
+                raise ChatGone(f"The saved chat {chat_id} was deleted meanwhile; start a new chat.")
             position = con.execute(
                 "SELECT COALESCE(MAX(position), 0) + 1 FROM turns WHERE chat_id = ?", (chat_id,)
             ).fetchone()[0]
@@ -589,7 +592,10 @@ class Recorder:
         if self.error is not None:
             return None
         try:
-            self.chat_id = record_turn(self.settings, self.store, self.chat_id, answer)
+            try:
+                self.chat_id = record_turn(self.settings, self.store, self.chat_id, answer)
+            except ChatGone:  # deleted meanwhile (the page, `rag chats delete`): a new one
+                self.chat_id = record_turn(self.settings, self.store, None, answer)
         except ChatsError as exc:
             self.error = str(exc)
             return f"{exc} This chat is not being saved; answers go on."

@@ -290,7 +290,7 @@ def test_chat_is_saved_resumed_exported_and_deleted(
     assert page.get_by_test_id("stChatMessage").count() == 4
 
     # Export: a Markdown file whose footnotes quote the cited passages exactly.
-    sidebar(page).get_by_text("This chat").click()
+    sidebar(page).get_by_text("This chat", exact=True).click()
     with page.expect_download() as download:
         sidebar(page).get_by_role("button", name="Download as Markdown").click()
     exported = tmp_path / "chat.md"

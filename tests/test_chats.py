@@ -171,6 +171,27 @@ def test_a_too_new_file_gives_one_sentence_and_is_left_alone(store: ChatStore) -
     assert store.path.read_bytes() == before
 
 
+def test_recorder_saves_goes_on_after_a_delete_and_never_stops_answers(
+    settings: Settings, store: ChatStore
+) -> None:
+    recorder = chats.Recorder(settings)
+    assert recorder.save(make_answer(settings, "First?")) is None
+    first = recorder.chat_id
+    store.delete(first)  # from another tab, or `rag chats delete`
+    assert recorder.save(make_answer(settings, "Second?")) is None
+    assert recorder.chat_id != first
+    assert [t.question for t in store.get(recorder.chat_id).turns] == ["Second?"]
+
+    store.path.unlink()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{store.path}{suffix}").unlink(missing_ok=True)
+    store.path.write_bytes(b"\x00garbage" * 512)
+    damaged = chats.Recorder(settings)
+    problem = damaged.save(make_answer(settings, "Third?"))
+    assert problem and "move it aside" in problem and "not being saved" in problem
+    assert damaged.save(make_answer(settings, "Fourth?")) is None  # said once
+
+
 # --- processes ---------------------------------------------------------------------------
 
 WRITER = textwrap.dedent(

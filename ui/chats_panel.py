@@ -8,6 +8,7 @@ chats file cannot be used, the page still answers and says once that it is not s
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -86,10 +87,12 @@ def save(settings: Settings, answer: Any) -> None:
     state = _state()
     if state.chats_error:
         return
+    store = ChatStore.from_settings(settings)
     try:
-        state.chat_id = chats.record_turn(
-            settings, ChatStore.from_settings(settings), state.chat_id, answer
-        )
+        try:
+            state.chat_id = chats.record_turn(settings, store, state.chat_id, answer)
+        except chats.ChatGone:  # deleted in another tab or by `rag chats delete`
+            state.chat_id = chats.record_turn(settings, store, None, answer)
     except ChatsError as exc:
         state.chats_error = str(exc)
         st.warning(
@@ -138,6 +141,16 @@ def panel(settings: Settings) -> None:
         actions(settings, store, current)
 
 
+def _exporter(settings: Settings, chat_id: int, fmt: str) -> Callable[[], str]:
+    def build() -> str:
+        try:
+            return chats.export(settings, chat_id, fmt)
+        except ChatsError as exc:  # the download then says why it holds no chat
+            return f"{exc}\n"
+
+    return build
+
+
 def actions(settings: Settings, store: ChatStore, current: chats.ChatSummary) -> None:
     """Rename, download and delete the open chat."""
     state = _state()
@@ -151,29 +164,18 @@ def actions(settings: Settings, store: ChatStore, current: chats.ChatSummary) ->
                     st.error(render.md(exc))
                 else:
                     st.rerun()
-        try:
-            markdown = chats.export(settings, current.id, "md")
-            as_json = chats.export(settings, current.id, "json")
-        except ChatsError as exc:
-            st.error(render.md(exc))
-        else:
+        for fmt, label, mime in (
+            ("md", "Markdown", "text/markdown"),
+            ("json", "JSON", "application/json"),
+        ):
             st.download_button(
-                "Download as Markdown",
-                markdown,
-                file_name=f"chat-{current.id}.md",
-                mime="text/markdown",
+                f"Download as {label}",
+                _exporter(settings, current.id, fmt),  # built on click, not on every rerun
+                file_name=f"chat-{current.id}.{fmt}",
+                mime=mime,
                 icon=":material/download:",
                 width="stretch",
-                key=f"download-md-{current.id}",
-            )
-            st.download_button(
-                "Download as JSON",
-                as_json,
-                file_name=f"chat-{current.id}.json",
-                mime="application/json",
-                icon=":material/download:",
-                width="stretch",
-                key=f"download-json-{current.id}",
+                key=f"download-{fmt}-{current.id}",
             )
         if state.confirm_delete != current.id:
             if st.button(
