@@ -638,14 +638,14 @@ def chats_export_cmd(
     out: Path | None = typer.Option(None, "--out", help="Write to FILE instead of stdout."),
 ) -> None:
     """A saved chat as Markdown (citations as footnotes quoting the passages) or JSON."""
-    from rag import chats
+    from rag import chat_export
 
     with friendly_errors():
-        text = chats.export(settings(), chat_id, fmt)
+        text = chat_export.export(settings(), chat_id, fmt)
         if out is None:
             typer.echo(text, nl=False)
             return
-        chats.write_export(out, text)
+        chat_export.write_export(out, text)
     typer.echo(f"Wrote {out}", err=True)
 
 

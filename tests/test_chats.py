@@ -21,7 +21,7 @@ import pytest
 from conftest import REPO, run_process, start_process
 from typer.testing import CliRunner
 
-from rag import chats
+from rag import chat_export, chats
 from rag.answering import Answer
 from rag.chats import ChatsError, ChatStore
 from rag.chunking import chunk
@@ -327,7 +327,7 @@ def test_markdown_export_footnotes_quote_the_checked_passages(
     chats.record_turn(settings, store, chat_id, second)
     doc = load(FileEntry(settings.articles_dir / TALKS, TALKS), settings.max_file_bytes)
 
-    md = chats.export_markdown(store.get(chat_id))
+    md = chat_export.export_markdown(store.get(chat_id))
     assert md.startswith("# Where were the peace talks held?\n")
     assert "## 1. Where were the peace talks held?" in md
     assert "Claim 1 [^1-1]. Claim 2 [^1-2]." in md
@@ -345,10 +345,10 @@ def test_markdown_export_footnotes_quote_the_checked_passages(
     # Edited since: the footnote keeps the quote as checked and says the article changed.
     (settings.articles_dir / TALKS).write_text("New first line.\n" + doc.text, encoding="utf-8")
     saved = store.get(chat_id)
-    md = chats.export_markdown(saved, chats.chat_staleness(settings, saved))
+    md = chat_export.export_markdown(saved, chats.chat_staleness(settings, saved))
     assert md.count("(the article has changed since this answer)") == 4
 
-    data = json.loads(chats.export_json(saved, chats.chat_staleness(settings, saved)))
+    data = json.loads(chat_export.export_json(saved, chats.chat_staleness(settings, saved)))
     assert data["id"] == chat_id and len(data["turns"]) == 2
     turn = data["turns"][0]
     assert turn["answer"]["citations"][0]["text"] == first.citations[0].text
@@ -365,7 +365,7 @@ def test_outlet_from_front_matter_appears_in_the_footnote(
     )
     answer = make_answer(settings, "Where?", source="talks.md")
     chat_id = chats.record_turn(settings, store, None, answer)
-    md = chats.export_markdown(store.get(chat_id))
+    md = chat_export.export_markdown(store.get(chat_id))
     footnote = next(x for x in md.splitlines() if x.startswith("[^1-1]: "))
     assert "The Daily Example" in footnote and "2025-05-16" in footnote
 

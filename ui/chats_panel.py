@@ -1,6 +1,6 @@
 """The page's saved chats: save each turn, list, resume, rename, delete (asked first), download.
 
-Glue only: storage, staleness and export live in ``rag/chats.py``.  The open chat's id
+Glue only: storage and staleness live in ``rag/chats.py``, exports in ``rag/chat_export.py``.  The open chat's id
 is kept in the address (``?chat=ID``), so a reload carries on where it was.  When the
 chats file cannot be used, the page still answers and says once that it is not saving.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from rag import chats
+from rag import chat_export, chats
 from rag.chats import ChatsError, ChatStore
 from rag.config import Settings
 from ui import render
@@ -144,7 +144,7 @@ def panel(settings: Settings) -> None:
 def _exporter(settings: Settings, chat_id: int, fmt: str) -> Callable[[], str]:
     def build() -> str:
         try:
-            return chats.export(settings, chat_id, fmt)
+            return chat_export.export(settings, chat_id, fmt)
         except ChatsError as exc:  # the download then says why it holds no chat
             return f"{exc}\n"
 
