@@ -100,6 +100,7 @@ class Citation:
     score: float  # support score (the lowest over the sentences citing it)
     quote_start: int  # offsets in the FILE of the best-supporting sentence of the passage
     quote_end: int
+    page: int | None = None  # PDFs: the 1-based page of the quoted sentence; else None
 
     @classmethod
     def of(
@@ -118,6 +119,7 @@ class Citation:
             score=score,
             quote_start=p.start + quote[0],
             quote_end=p.start + quote[1],
+            page=p.page_at(p.start + quote[0]),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -133,6 +135,7 @@ class Citation:
             "score": round(self.score, 4),
             "quote_start": self.quote_start,
             "quote_end": self.quote_end,
+            "page": self.page,
         }
 
 

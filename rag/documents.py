@@ -3,7 +3,9 @@
 A Document's ``text`` is the exact text that chunk offsets point into.  For
 ``.txt`` and ``.md`` that is the decoded file itself, so a reader opening the file
 finds a cited passage at the same offsets.  For ``.html`` it is the visible main
-text extracted from the markup (scripts, styles and navigation dropped).
+text extracted from the markup (scripts, styles and navigation dropped).  For
+``.pdf`` it is the text layer of each page (pypdf), pages separated by a blank
+line, and ``pages`` holds where each page starts, so a passage knows its page.
 """
 
 from __future__ import annotations
@@ -11,14 +13,17 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from rag.errors import RagError
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")  # read as decoded text
 
 
 class DocumentError(RagError):
@@ -43,6 +48,17 @@ class Document:
     modified: float
     published: str | None = None  # ISO date, when the text or front matter gives one
     metadata: dict[str, str] = field(default_factory=dict)
+    pages: tuple[int, ...] = ()  # PDFs: the offset in ``text`` where each page starts
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding ``offset`` in ``text``; None for files without pages."""
+        return page_at(1 if self.pages else None, self.pages[1:], offset)
+
+
+def page_at(first: int | None, breaks: tuple[int, ...], offset: int) -> int | None:
+    """The page holding ``offset`` of a span starting on page ``first`` (None: no pages),
+    ``breaks`` being the offsets where its following pages start."""
+    return first + bisect_right(breaks, offset) if first else None
 
 
 def content_hash(data: bytes) -> str:
@@ -135,8 +151,10 @@ def load(entry: FileEntry, max_bytes: int, data: bytes | None = None) -> Documen
     if data is None:
         data = read_bytes(entry, max_bytes)
     stat = entry.path.stat()
-    raw = decode(data)
     suffix = entry.path.suffix.lower()
+    if suffix == ".pdf":
+        return _load_pdf(entry, data, stat.st_mtime)
+    raw = decode(data)
     meta: dict[str, str] = {}
     if suffix in (".html", ".htm"):
         text, title, published = _from_html(raw)
@@ -320,3 +338,99 @@ def _from_html(raw: str) -> tuple[str, str, str | None]:
     if not title:
         title = _first_line(text)
     return text, title, published
+
+
+# --- PDF -------------------------------------------------------------------------------
+# A page whose text layer holds fewer characters than this is an image (a scan, a photo).
+_MIN_PAGE_CHARS = 20
+
+
+def pdf_pages(data: bytes) -> tuple[list[str], dict[str, str]]:
+    """The text layer of each page of a PDF and its info (title, author, date).
+
+    Raises DocumentError, in words a user can act on, for an encrypted PDF, a file
+    that is not a readable PDF, and a PDF with no text layer (a scan).
+    """
+    import io
+    import logging
+
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
+
+    # pypdf logs what it repaired in a damaged file; the reason given here is enough.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            try:
+                # Many PDFs are encrypted with an empty user password: readable by anyone.
+                opened = reader.decrypt("")
+            except (DependencyError, NotImplementedError):
+                opened = 0
+            if not opened:
+                raise DocumentError(
+                    "encrypted PDF that needs a password; save an unprotected copy and add that"
+                )
+        pages = [_page_text(page) for page in reader.pages]
+        info = reader.metadata or {}
+    except DocumentError:
+        raise
+    except (FileNotDecryptedError, DependencyError):
+        raise DocumentError(
+            "encrypted PDF that needs a password; save an unprotected copy and add that"
+        ) from None
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        detail = " ".join(str(exc).split())[:80] or type(exc).__name__
+        raise DocumentError(
+            f"not a readable PDF ({detail}); open it in a PDF reader and save it again"
+        ) from None
+    if not pages:
+        raise DocumentError("PDF without pages; remove it")
+    if sum(len(p.strip()) for p in pages) < _MIN_PAGE_CHARS * len(pages):
+        raise DocumentError(
+            "PDF without a text layer (a scan or images only); run OCR on it "
+            "(for example ocrmypdf) and add the result"
+        )
+    meta = {
+        key: " ".join(str(info.get(name, "") or "").split())
+        for key, name in (("title", "/Title"), ("author", "/Author"), ("date", "/CreationDate"))
+    }
+    return pages, {k: v for k, v in meta.items() if v}
+
+
+def _page_text(page: Any) -> str:
+    text = page.extract_text() or ""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    # Blank lines separate pages; inside a page, keep lines but not runs of blank ones.
+    return re.sub(r"\n\s*\n+", "\n", text).strip()
+
+
+def _load_pdf(entry: FileEntry, data: bytes, modified: float) -> Document:
+    pages, info = pdf_pages(data)
+    starts: list[int] = []
+    parts: list[str] = []
+    offset = 0
+    for text in pages:
+        starts.append(offset)
+        parts.append(text)
+        offset += len(text) + 2  # the blank line between pages
+    text = "\n\n".join(parts)
+    published = _pdf_date(info.get("date", "")) or _date_in_text(text)
+    title = info.get("title") or _first_line(text)
+    return Document(
+        source=entry.source,
+        text=text,
+        title=_clean_title(title) or entry.path.stem,
+        content_hash=content_hash(data),
+        size=len(data),
+        modified=modified,
+        published=published,
+        metadata={k: v for k, v in info.items() if k != "date"},
+        pages=tuple(starts),
+    )
+
+
+def _pdf_date(value: str) -> str | None:
+    # PDF dates read D:YYYYMMDDHHmmSS...
+    m = re.match(r"(?:D:)?((?:19|20)\d\d)(\d\d)(\d\d)", value)
+    return _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None

@@ -495,6 +495,10 @@ def _chunk_meta(doc: Document, p: Chunk) -> dict[str, Any]:
         "title": doc.title,
         "published": doc.published or "",
         "published_ord": date_ordinal(doc.published),
+        # PDFs: the page the chunk starts on and where later pages start inside it
+        # (Chroma takes no None: 0 and "" mean a file without pages).
+        "page": doc.page_at(p.start) or 0,
+        "page_breaks": ",".join(str(o) for o in doc.pages if p.start < o < p.end),
     }
 
 

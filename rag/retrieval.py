@@ -25,6 +25,7 @@ import numpy as np
 
 from rag import lexical
 from rag.config import Settings
+from rag.documents import page_at
 from rag.embeddings import Embedder
 from rag.errors import RagError
 from rag.rerank import Reranker, RerankerError, make_reranker
@@ -110,6 +111,12 @@ class Passage:
     published: str | None = None
     score: float = 0.0
     scores: dict[str, float] = field(default_factory=dict)
+    page: int | None = None  # PDFs: the 1-based page the passage starts on; else None
+    page_breaks: tuple[int, ...] = ()  # offsets in the file where later pages start
+
+    def page_at(self, offset: int) -> int | None:
+        """The page of ``offset`` (in the file's text) inside this passage; None if no pages."""
+        return page_at(self.page, tuple(self.page_breaks), offset)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -121,6 +128,7 @@ class Passage:
             "score": round(self.score, 6),
             "title": self.title,
             "published": self.published,
+            "page": self.page,
             "scores": {k: round(v, 6) for k, v in self.scores.items()},
         }
 
@@ -338,6 +346,8 @@ def distinct_passages(ranked: Sequence[Candidate], k: int) -> list[Passage]:
                 text=text,
                 title=c.title,
                 published=c.published,
+                page=page_at(c.page, c.page_breaks, start),
+                page_breaks=tuple(b for b in c.page_breaks if start < b < end),
                 score=cand.score,
                 scores={
                     "dense": cand.dense,

@@ -75,6 +75,8 @@ class StoredChunk:
     text: str
     title: str
     published: str | None
+    page: int | None = None  # PDFs: the 1-based page the chunk starts on
+    page_breaks: tuple[int, ...] = ()  # offsets in the file where later pages start
 
 
 def text_hash(text: str) -> str:
@@ -616,6 +618,8 @@ def to_stored_chunk(cid: str, m: dict[str, Any], text: str | None) -> StoredChun
         text=text or "",
         title=str(m.get("title", "")),
         published=str(m["published"]) if m.get("published") else None,
+        page=int(m.get("page") or 0) or None,
+        page_breaks=tuple(int(o) for o in str(m.get("page_breaks") or "").split(",") if o),
     )
 
 

@@ -19,7 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.documents import SUPPORTED_SUFFIXES, DocumentError, decode
+from rag.documents import SUPPORTED_SUFFIXES, DocumentError, decode, pdf_pages
 from rag.errors import RagError
 
 MAX_NAME_CHARS = 120
@@ -96,13 +96,21 @@ def save_upload(
             f"{_shown(name)} is too large ({len(data):,} bytes > {max_bytes:,}); "
             "split it or raise RAG_MAX_FILE_BYTES."
         )
-    try:
-        decode(data)
-    except DocumentError as exc:
-        reason = str(exc).split(";")[0]
-        raise UploadError(
-            f"{_shown(name)} cannot be used ({reason}); upload it as UTF-8 text, Markdown or HTML."
-        ) from None
+    if target_name.lower().endswith(".pdf"):
+        try:
+            pdf_pages(data)  # an encrypted or scanned PDF is refused now, not at indexing
+        except DocumentError as exc:
+            reason, _, fix = str(exc).partition("; ")
+            raise UploadError(f"{_shown(name)} cannot be used ({reason}); {fix}.") from None
+    else:
+        try:
+            decode(data)
+        except DocumentError as exc:
+            reason = str(exc).split(";")[0]
+            raise UploadError(
+                f"{_shown(name)} cannot be used ({reason}); "
+                "upload it as UTF-8 text, Markdown, HTML or PDF."
+            ) from None
 
     try:
         folder.mkdir(parents=True, exist_ok=True)

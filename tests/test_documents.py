@@ -157,6 +157,7 @@ def test_iter_files_is_recursive_sorted_and_skips_hidden_and_other_types(tmp_pat
     assert [e.source for e in iter_files(tmp_path)] == [
         "a.md",
         "b.txt",
+        "notes.pdf",
         "sub/c.html",
         "sub/deep/d.htm",
     ]
@@ -235,3 +236,104 @@ def test_unreadable_file(tmp_path: Path, unprivileged: Callable[[list[str]], lis
         path.chmod(0o644)
     reason = json.loads(out.stdout)
     assert "cannot be read" in reason and "permissions" in reason
+
+
+# --- PDFs: text with page numbers --------------------------------------------------
+
+# Three pages of distinct facts, long enough that chunks straddle the page breaks.
+REPORT = [
+    [
+        "Testville harbour report, March 2024.",
+        "The harbour of Testville reopened on Tuesday after the storm closed it for nine days.",
+        "Fishing boats were the first to leave, followed by two ferries to the islands.",
+        "The port authority counted forty boats in the first hour after the reopening.",
+    ],
+    [
+        "The northern pier lost two cranes and most of its lighting during the storm.",
+        "Mayor Ada Quill said repairs to the northern pier would cost 4.2 million euros.",
+        "Work on the pier is planned to last until the spring of next year.",
+    ],
+    [
+        "The lighthouse keeper, Tomas Brell, logged winds of 140 kilometres per hour.",
+        "Insurance claims from the harbour businesses reached 11 million euros by Friday.",
+        "A public meeting about flood barriers is set for the town hall on 12 April.",
+    ],
+]
+
+
+def test_a_pdf_is_read_page_by_page(tmp_path: Path) -> None:
+    from pdfs import text_pdf
+
+    info = {"Title": "Harbour report", "Author": "Port authority", "CreationDate": "D:20240305"}
+    path = write(tmp_path / "report.pdf", text_pdf(REPORT, info))
+    doc = load(entry(path), MAX)
+    assert doc.title == "Harbour report" and doc.published == "2024-03-05"
+    assert doc.metadata == {"title": "Harbour report", "author": "Port authority"}
+    assert len(doc.pages) == 3 and doc.pages[0] == 0
+    for number, lines in enumerate(REPORT, 1):
+        for line in lines:
+            at = doc.text.index(line)
+            assert doc.page_at(at) == number and doc.page_at(at + len(line) - 1) == number
+    assert doc.text[doc.pages[1] - 2 : doc.pages[1]] == "\n\n"  # pages apart by a blank line
+    txt = write(tmp_path / "a.txt", "Plain text has no pages at all.")
+    assert load(entry(txt), MAX).page_at(3) is None
+
+
+def test_a_scanned_pdf_and_an_encrypted_pdf_are_refused_with_a_reason(tmp_path: Path) -> None:
+    from pdfs import encrypted, image_only_pdf, text_pdf
+
+    scan = write(tmp_path / "scan.pdf", image_only_pdf())
+    assert _reason(scan) == (
+        "PDF without a text layer (a scan or images only); run OCR on it "
+        "(for example ocrmypdf) and add the result"
+    )
+    locked = write(tmp_path / "locked.pdf", encrypted(text_pdf(REPORT)))
+    assert _reason(locked) == (
+        "encrypted PDF that needs a password; save an unprotected copy and add that"
+    )
+    broken = write(tmp_path / "broken.pdf", b"%PDF-1.4\nnot really a pdf")
+    assert _reason(broken).startswith("not a readable PDF (")
+    # Encrypted with an empty user password: anyone can read it, and so do we.
+    open_pdf = write(tmp_path / "open.pdf", encrypted(text_pdf(REPORT), password=""))
+    assert "4.2 million euros" in load(entry(open_pdf), MAX).text
+
+
+def test_pdf_passages_and_citations_carry_their_page(indexed: object) -> None:
+    from pdfs import encrypted, image_only_pdf, text_pdf
+
+    from rag import indexer
+    from rag.citations import Citation
+    from rag.config import Settings
+    from rag.retrieval import Retriever
+
+    assert isinstance(indexed, Settings)
+    folder = indexed.articles_dir
+    before = indexer.status(indexed)
+    write(folder / "report.pdf", text_pdf(REPORT, {"Title": "Harbour report"}))
+    write(folder / "scan.pdf", image_only_pdf())
+    write(folder / "locked.pdf", encrypted(text_pdf(REPORT)))
+    report = indexer.run(indexed)
+    assert report.added == 1
+    assert {s.path: s.reason for s in report.skipped} == {
+        "locked.pdf": "encrypted PDF that needs a password; save an unprotected copy and add that",
+        "scan.pdf": "PDF without a text layer (a scan or images only); run OCR on it "
+        "(for example ocrmypdf) and add the result",
+    }
+    assert indexer.status(indexed).documents == before.documents + 1
+
+    retriever = Retriever(indexed)
+    for question, page in [
+        ("What wind speed did the lighthouse keeper Tomas Brell log?", 3),
+        ("How much will the northern pier repairs cost?", 2),
+        ("How many boats did the port authority count in the first hour?", 1),
+    ]:
+        [top] = retriever.search(question, k=1, filters=None)
+        assert top.source == "report.pdf"
+        fact = {3: "140 kilometres", 2: "4.2 million euros", 1: "forty boats"}[page]
+        at = top.text.index(fact)
+        citation = Citation.of(1, top, True, 1.0, (at, at + len(fact)))
+        assert citation.page == page  # the page of the quoted sentence
+        assert citation.to_dict()["page"] == page
+        assert top.to_dict()["page"] == top.page_at(top.start)
+    seed = retriever.search("Istanbul memorandum", k=1)[0]
+    assert seed.source != "report.pdf" and seed.to_dict()["page"] is None

@@ -47,7 +47,7 @@ def test_safe_name_keeps_only_a_plain_file_name(name: str, expected: str) -> Non
 
 
 @pytest.mark.parametrize(
-    "name", ["", "..", "../", "/", ".txt", "...txt", "notes", "a.pdf", "x.exe"]
+    "name", ["", "..", "../", "/", ".txt", "...txt", "notes", "a.docx", "x.exe"]
 )
 def test_safe_name_refuses_names_without_a_usable_article_name(name: str) -> None:
     with pytest.raises(UploadError) as err:
@@ -142,3 +142,19 @@ def test_uploaded_article_is_indexed(folder: Path, rag_env: Path, embedder) -> N
     report = indexer.run(s, embedder=embedder)
     assert report.added_files == [saved.source] == ["harbour.txt"]
     assert [e.source for e in iter_files(folder)] == ["harbour.txt"]
+
+
+def test_a_pdf_upload_is_checked_before_it_is_saved(folder: Path) -> None:
+    from pdfs import encrypted, image_only_pdf, text_pdf
+
+    pdf = text_pdf([["The harbour of Testville reopened on Tuesday after the storm."]])
+    saved = save_upload(folder, "report.pdf", pdf)
+    assert saved.path.read_bytes() == pdf
+    for name, data, reason in [
+        ("scan.pdf", image_only_pdf(), "PDF without a text layer (a scan or images only)"),
+        ("locked.pdf", encrypted(pdf), "encrypted PDF that needs a password"),
+    ]:
+        with pytest.raises(UploadError) as err:
+            save_upload(folder, name, data)
+        assert str(err.value).startswith(f"'{name}' cannot be used ({reason}); ")
+        assert str(err.value).endswith(".") and not (folder / name).exists()
