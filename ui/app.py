@@ -30,7 +30,7 @@ from rag.embeddings import Embedder  # noqa: E402
 from rag.errors import RagError  # noqa: E402
 from rag.store import Store  # noqa: E402
 from rag.uploads import UploadConflict, UploadError, save_upload  # noqa: E402
-from ui import chats_panel, render  # noqa: E402
+from ui import chats_panel, render, sources_panel  # noqa: E402
 
 log = logging.getLogger("rag.ui")
 
@@ -145,6 +145,8 @@ def sidebar(settings: Settings) -> indexer.Status | None:
         if status is not None:
             index_panel(settings, status)
         upload_panel(settings)
+        sources_panel.link_panel(settings, reindex)
+        sources_panel.feeds_panel(settings, reindex)
         for kind, message in st.session_state.activity:
             getattr(st, kind)(message)
         st.divider()
@@ -627,6 +629,7 @@ def show_answer(message: dict) -> None:
                 c.quote_end,
                 supported=c.supported,
                 anchor=f"src-{key}-{n}",
+                page=c.page,
             )
         )
         url = render.article_url(c.source, c.start, c.end, c.quote_start, c.quote_end)
@@ -637,7 +640,11 @@ def show_answer(message: dict) -> None:
         # The closest passages, said plainly to be no answer: never badged as support.
         st.markdown("**Related, but not an answer**")
         for p in others[:3]:
-            st.html(render.source_card(None, p.title, p.source, p.published, p.text, p.start))
+            st.html(
+                render.source_card(
+                    None, p.title, p.source, p.published, p.text, p.start, page=p.page
+                )
+            )
             url = render.article_url(p.source, p.start, p.end, p.start, p.start)
             st.markdown(f"[Open the article ↗]({url})")
         others = others[3:]
@@ -645,7 +652,11 @@ def show_answer(message: dict) -> None:
         label = "More related passages" if answer.refused else "Other passages retrieved"
         with st.expander(f"{label} ({len(others)})"):
             for p in others:
-                st.html(render.source_card(None, p.title, p.source, p.published, p.text, p.start))
+                st.html(
+                    render.source_card(
+                        None, p.title, p.source, p.published, p.text, p.start, page=p.page
+                    )
+                )
                 url = render.article_url(p.source, p.start, p.end, p.start, p.start)
                 st.markdown(f"[Open the article ↗]({url})")
     timings = answer.timings or {}

@@ -269,13 +269,17 @@ def source_card(
     supported: bool | None = None,
     anchor: str | None = None,
     context: int | None = 220,
+    page: int | None = None,
 ) -> str:
-    """One source card: number, title, file, date, support, the passage with the quote marked.
+    """One source card: number, title, file, page, date, support, the passage with the quote
+    marked.
 
     With ``context``, a long passage is cut to that many characters around the quote
     (the whole article is one click away).
     """
     meta = [f"<code>{text(source)}</code>"]
+    if page:
+        meta.append(f"p. {int(page)}")
     if published:
         meta.append(text(published))
     if supported is True:

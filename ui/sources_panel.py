@@ -1,0 +1,90 @@
+"""The sidebar's "Add from a link" field and the followed feeds.
+
+A thin layer over ``rag.clipping`` (a page -> an article file) and ``rag.feeds``;
+``reindex`` is the page's own re-index step (progress bar, summary), so an added
+link is indexed exactly as an upload is.  Messages go to the page's activity list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from rag import clipping, feeds
+from rag.config import Settings
+from rag.errors import RagError
+from ui import render
+
+Reindex = Callable[[Settings, str], Any]
+
+
+def link_panel(settings: Settings, reindex: Reindex) -> None:
+    """A text field for article addresses: fetched, saved as Markdown, then indexed."""
+    with st.form("add-link", clear_on_submit=True, border=False):
+        links = st.text_input(
+            "Add from a link",
+            placeholder="https://…",
+            help="The page's article text is saved into the articles folder, then indexed. "
+            "Several addresses may be given, separated by spaces.",
+        )
+        submitted = st.form_submit_button("Fetch and add", icon=":material/link:")
+    if not (submitted and links.strip()):
+        return
+    with st.spinner("Fetching…"):
+        try:
+            report = clipping.add_urls(settings, links.split())
+        except RagError as exc:
+            st.session_state.activity = [("error", render.md(exc))]
+            return
+    notes: list[tuple[str, str]] = [("error", render.md(reason)) for _, reason in report.skipped]
+    saved = [s for s in report.added if s.state != "unchanged"]
+    notes += [
+        ("info", f"{render.code(s.path)} is already in the folder, unchanged.")
+        for s in report.added
+        if s.state == "unchanged"
+    ]
+    if saved:
+        reindex(settings, "Indexing the article")
+        names = "; ".join(render.code(s.path) for s in saved)
+        notes.insert(0, ("success", f"Saved {names}."))
+        notes += list(st.session_state.activity)  # the re-index summary
+    st.session_state.activity = notes
+
+
+def feeds_panel(settings: Settings, reindex: Reindex) -> None:
+    """The followed feeds with their last sync and error; a button syncs them now."""
+    try:
+        followed = feeds.load_feeds(settings)
+    except RagError as exc:
+        st.error(render.md(exc))
+        return
+    if not followed:
+        return  # feeds are followed with `rag feed add URL`; nothing to show until then
+    with st.expander(f"Feeds ({len(followed)})", icon=":material/rss_feed:"):
+        for feed in followed:
+            when = (
+                feed.last_sync.replace("T", " ").rstrip("Z") + " UTC" if feed.last_sync else "never"
+            )
+            st.markdown(
+                f"**{render.md(feed.title or feed.url)}**  \n{render.code(feed.url)}  \n"
+                f"last sync {render.md(when)} · {len(feed.entries)} articles"
+            )
+            if feed.last_error:
+                st.warning(render.md(feed.last_error))
+        if st.button("Sync the feeds now", key="sync-feeds"):
+            with st.spinner("Fetching the feeds…"):
+                try:
+                    report = feeds.sync(settings)
+                except RagError as exc:
+                    st.session_state.activity = [("error", render.md(exc))]
+                    st.rerun()
+            if report.changed:
+                reindex(settings, "Indexing the new articles")
+            st.session_state.activity = [
+                ("success", f"{report.new} new, {report.updated} updated articles."),
+                *[("error", render.md(r)) for _, r in report.failed],
+                *(st.session_state.activity if report.changed else []),
+            ]
+            st.rerun()
