@@ -205,7 +205,7 @@ WRITER = textwrap.dedent(
 
     settings = Settings(home=Path({home!r}), articles_dir=Path({articles!r}))
     store = ChatStore.from_settings(settings)
-    shared, name, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+    shared, name, count = int(sys.argv[1]) or None, sys.argv[2], int(sys.argv[3])
     own = None
     for i in range(count):
         record_turn(settings, store, shared, make_answer(settings, f"{{name}} shared {{i}}"))
@@ -236,6 +236,46 @@ def test_two_processes_write_at_once(settings: Settings, store: ChatStore) -> No
     assert {f"{n} shared {i}" for n in "ab" for i in range(count)} <= questions
     own = [c for c in store.summaries() if c.id != shared]
     assert sorted(c.turns for c in own) == [count, count]
+
+
+def test_a_new_file_created_by_processes_and_threads_at_once(
+    settings: Settings, store: ChatStore
+) -> None:
+    """No file yet: two processes (the CLI, another page) and two threads (two tabs of one
+    page) create it, migrate it and write at the same moment."""
+    import threading
+
+    script = writer_script(settings)
+    count = 8
+    children = [
+        start_process([sys.executable, "-c", script, "0", name, str(count)], cwd=REPO)
+        for name in ("a", "b")
+    ]
+    failures: list[BaseException] = []
+
+    def tab(name: str) -> None:
+        try:
+            own = None
+            for i in range(count):
+                answer = make_answer(settings, f"{name} {i}")
+                own = chats.record_turn(settings, ChatStore.from_settings(settings), own, answer)
+        except BaseException as exc:  # reported below, in the test's thread
+            failures.append(exc)
+
+    tabs = [threading.Thread(target=tab, args=(name,)) for name in ("tab1", "tab2")]
+    for t in tabs:
+        t.start()
+    for t in tabs:
+        t.join(timeout=300)
+    for child in children:
+        assert child.wait(timeout=300) == 0
+    assert not failures, failures
+    listed = store.summaries()
+    # Each process: `count` one-turn chats (shared=None) plus one chat of `count` turns.
+    assert sum(c.turns for c in listed) == 2 * (2 * count) + 2 * count
+    con = sqlite3.connect(store.path)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert con.execute("PRAGMA user_version").fetchone()[0] == chats.SCHEMA_VERSION
 
 
 KILLED = textwrap.dedent(
