@@ -32,9 +32,9 @@ from typing import Any
 import httpx
 
 from rag.config import Settings
-from rag.documents import front_matter, iter_files, parse_date
+from rag.documents import DocumentError, front_matter, iter_files, parse_date, pdf_pages
 from rag.errors import RagError
-from rag.fetching import HTML_TYPES, Fetched, fetch, shown
+from rag.fetching import HTML_TYPES, PDF_TYPES, Fetched, fetch, shown
 
 # Less main text than this is a teaser, a login or a consent wall, not an article.
 MIN_ARTICLE_CHARS = 200
@@ -94,9 +94,11 @@ def add_urls(settings: Settings, urls: Iterable[str]) -> AddReport:
     asked = {_key(u): u.strip() for u in reversed(list(urls)) if u.strip()}  # first wins
     for url in reversed(asked.values()):
         try:
-            page = fetch(url, settings, HTML_TYPES, what="a web page (HTML)")
-            article = extract(page)
-            report.added.append(save(folder, article, known))
+            page = fetch(url, settings, HTML_TYPES | PDF_TYPES, what="a web page (HTML) or a PDF")
+            if page.content_type in PDF_TYPES:
+                report.added.append(save_pdf(settings, folder, page))
+            else:
+                report.added.append(save(folder, extract(page), known))
         except RagError as exc:
             report.skipped.append((url, str(exc)))
     return report
@@ -217,6 +219,46 @@ def save(folder: Path, article: Article, known: dict[str, Path]) -> Saved:
     return Saved(article.source_url or article.url, target.relative_to(folder).as_posix(), state)
 
 
+def save_pdf(settings: Settings, folder: Path, page: Fetched) -> Saved:
+    """Keep a fetched PDF as it is (the indexer reads its pages), named like an article.
+
+    A PDF has no front matter to remember its address by, so the addresses of saved
+    PDFs are kept in RAG_HOME/fetched-pdfs.json; the same URL again is the same file.
+    """
+    try:
+        _pages, info = pdf_pages(page.body)
+    except DocumentError as exc:
+        reason, _, fix = str(exc).partition("; ")
+        raise ClippingError(f"{shown(page.url)} is an unusable {reason}; {fix}.") from None
+    if len(page.body) > settings.max_file_bytes:
+        raise ClippingError(
+            f"{shown(page.url)} is a PDF of {len(page.body):,} bytes, more than the indexer "
+            f"takes ({settings.max_file_bytes:,}); raise RAG_MAX_FILE_BYTES to add it."
+        )
+    manifest_path = Path(settings.home) / "fetched-pdfs.json"
+    manifest: dict[str, str] = {}
+    with contextlib.suppress(OSError, ValueError):
+        manifest = dict(json.loads(manifest_path.read_text(encoding="utf-8")))
+    keys = [_key(page.url), _key(page.final_url)]
+    earlier = next((folder / manifest[k] for k in keys if k in manifest), None)
+    if earlier is not None and earlier.is_file():
+        target = earlier
+        state = "unchanged" if earlier.read_bytes() == page.body else "updated"
+    else:
+        title = info.get("title") or _title_from_url(page.final_url)
+        article = Article(page.final_url, title, "", published=info.get("date"))
+        target = _free_name(folder, article, ".pdf")
+        state = "new"
+    if state != "unchanged":
+        write_atomic(target, page.body)
+    source = target.relative_to(folder).as_posix()
+    manifest.update({k: source for k in keys})
+    with contextlib.suppress(OSError):  # write_atomic says what is wrong with the folder
+        manifest_path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(manifest_path, json.dumps(manifest, indent=1).encode("utf-8"))
+    return Saved(page.url, source, state)
+
+
 def known_urls(folder: Path) -> dict[str, Path]:
     """Article files already in the folder by the URLs in their front matter."""
     found: dict[str, Path] = {}
@@ -266,13 +308,13 @@ def slug(text: str) -> str:
     return out or (words[0][:_SLUG_CHARS] if words else "")
 
 
-def _free_name(folder: Path, article: Article) -> Path:
+def _free_name(folder: Path, article: Article, suffix: str = ".md") -> Path:
     day = article.published or datetime.now(UTC).date().isoformat()
     stem = f"{day}-{slug(article.title) or slug(_title_from_url(article.url)) or 'article'}"
-    target = folder / f"{stem}.md"
+    target = folder / f"{stem}{suffix}"
     n = 2
     while target.exists():  # another article with the same date and title
-        target = folder / f"{stem}-{n}.md"
+        target = folder / f"{stem}-{n}{suffix}"
         n += 1
     return target
 

@@ -346,7 +346,7 @@ _MIN_PAGE_CHARS = 20
 
 
 def pdf_pages(data: bytes) -> tuple[list[str], dict[str, str]]:
-    """The text layer of each page of a PDF and its info (title, author, date).
+    """The text layer of each page of a PDF and its info (title, author, ISO date).
 
     Raises DocumentError, in words a user can act on, for an encrypted PDF, a file
     that is not a readable PDF, and a PDF with no text layer (a scan).
@@ -395,6 +395,7 @@ def pdf_pages(data: bytes) -> tuple[list[str], dict[str, str]]:
         key: " ".join(str(info.get(name, "") or "").split())
         for key, name in (("title", "/Title"), ("author", "/Author"), ("date", "/CreationDate"))
     }
+    meta["date"] = _pdf_date(meta["date"]) or ""
     return pages, {k: v for k, v in meta.items() if v}
 
 
@@ -415,7 +416,7 @@ def _load_pdf(entry: FileEntry, data: bytes, modified: float) -> Document:
         parts.append(text)
         offset += len(text) + 2  # the blank line between pages
     text = "\n\n".join(parts)
-    published = _pdf_date(info.get("date", "")) or _date_in_text(text)
+    published = info.get("date") or _date_in_text(text)
     title = info.get("title") or _first_line(text)
     return Document(
         source=entry.source,

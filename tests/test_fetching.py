@@ -147,7 +147,8 @@ def test_redirects_are_followed_and_counted(web: Settings, site: Site) -> None:
         ),
         (
             Route(b"\x89PNG\r\n", type="image/png"),
-            "{url} is image/png, not a web page (HTML); give the address of a web page (HTML).",
+            "{url} is image/png, not a web page (HTML) or a PDF; give the address of a web page "
+            "(HTML) or a PDF.",
         ),
         (
             Route(b"<html><body><h1>Subscribe</h1><p>Log in to read.</p></body></html>"),
@@ -269,3 +270,39 @@ def test_rag_add_json_saves_indexes_and_keeps_the_index(
     [top] = Retriever(indexed).search("How much will the northern pier repairs cost?", k=1)
     assert top.source == "2024-03-05-testville-harbour-reopens.md"
     assert "4.2 million euros" in top.text
+
+
+def test_a_pdf_link_is_kept_as_a_pdf_once(web: Settings, site: Site) -> None:
+    from pdfs import encrypted, image_only_pdf, text_pdf
+
+    pdf = text_pdf(
+        [HARBOUR[:2], HARBOUR[2:]], {"Title": "Harbour report", "CreationDate": "D:20240305"}
+    )
+    site.routes["/report.pdf"] = Route(pdf, type="application/pdf")
+    site.routes["/untyped"] = Route(pdf, type=None)  # no Content-Type: the bytes say PDF
+    site.routes["/scan.pdf"] = Route(image_only_pdf(), type="application/pdf")
+    site.routes["/locked.pdf"] = Route(encrypted(pdf), type="application/pdf")
+    report = clipping.add_urls(web, [site.url("/report.pdf")])
+    assert [(s.path, s.state) for s in report.added] == [("2024-03-05-harbour-report.pdf", "new")]
+    assert (web.articles_dir / "2024-03-05-harbour-report.pdf").read_bytes() == pdf
+    again = clipping.add_urls(web, [site.url("/report.pdf")])
+    assert [(s.path, s.state) for s in again.added] == [
+        ("2024-03-05-harbour-report.pdf", "unchanged")
+    ]
+    before = snapshot(web.articles_dir)
+    bad = clipping.add_urls(web, [site.url("/scan.pdf"), site.url("/locked.pdf")])
+    assert bad.skipped == [
+        (
+            site.url("/scan.pdf"),
+            f"{site.url('/scan.pdf')} is an unusable PDF without a text layer (a scan or images "
+            "only); run OCR on it (for example ocrmypdf) and add the result.",
+        ),
+        (
+            site.url("/locked.pdf"),
+            f"{site.url('/locked.pdf')} is an unusable encrypted PDF that needs a password; save "
+            "an unprotected copy and add that.",
+        ),
+    ]
+    assert snapshot(web.articles_dir) == before
+    [untyped] = clipping.add_urls(web, [site.url("/untyped")]).added
+    assert untyped.path == "2024-03-05-harbour-report-2.pdf"  # another address, same title
