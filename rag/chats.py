@@ -289,6 +289,8 @@ class ChatStore:
 
     def summaries(self) -> list[ChatSummary]:
         """Every chat, the most recently updated first."""
+        if not self.path.exists():  # reading creates nothing
+            return []
         with self._connect() as con:
             rows = con.execute(
                 "SELECT c.id, c.title, COUNT(t.id), c.created, c.updated FROM chats c "
@@ -299,6 +301,8 @@ class ChatStore:
 
     def get(self, chat_id: int) -> Chat:
         """One chat with all its turns; a missing id raises ``ChatsError``."""
+        if not self.path.exists():
+            raise ChatsError(f"There is no saved chat {chat_id}; no chat has been saved yet.")
         with self._connect() as con:
             row = con.execute(
                 "SELECT id, title, created, updated FROM chats WHERE id = ?", (chat_id,)

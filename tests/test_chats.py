@@ -116,6 +116,14 @@ def test_turns_round_trip_and_list_newest_first(settings: Settings, store: ChatS
     assert con.execute("PRAGMA user_version").fetchone()[0] == chats.SCHEMA_VERSION
 
 
+def test_reading_creates_nothing(settings: Settings, store: ChatStore) -> None:
+    assert store.summaries() == []
+    with pytest.raises(ChatsError) as missing:
+        store.get(1)
+    one_sentence(str(missing.value))
+    assert not store.path.exists()
+
+
 def test_rename_and_delete(settings: Settings, store: ChatStore) -> None:
     chat_id = chats.record_turn(settings, store, None, make_answer(settings, "Where?"))
     store.rename(chat_id, "  Istanbul   talks ")
