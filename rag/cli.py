@@ -261,7 +261,8 @@ def _print_passages(passages: list[Any]) -> None:
     for i, p in enumerate(passages, 1):
         when = f", {p.published}" if p.published else ""
         typer.secho(
-            f"[{i}] {p.source}{when}  chars {p.start}-{p.end}  score {p.score:.4f}", bold=True
+            f"[{i}] {p.source}{when}{_page(p)}  chars {p.start}-{p.end}  score {p.score:.4f}",
+            bold=True,
         )
         typer.echo(f"    {p.title}" if p.title else "", nl=bool(p.title))
         typer.echo("    " + " ".join(p.text.split()))
@@ -282,6 +283,12 @@ def _since_as_after(since: str | None, after: str | None, before: str | None) ->
     if before and start > before:
         fail(f"--since {since} starts on {start}, after --before {before}; widen one of them.")
     return start
+
+
+def _page(item: Any) -> str:
+    """The page of a passage or citation from a PDF (", p. N"); nothing for other files."""
+    page = getattr(item, "page", None)
+    return f", p. {page}" if page else ""
 
 
 def _lines(batch: Path) -> list[str]:
@@ -495,7 +502,7 @@ def _print_answer(events: Iterator[Any]) -> Any:
         typer.echo("")
     for c in answer.citations:
         mark = "supported" if c.supported else "NOT supported"
-        typer.secho(f"[{c.n}] {c.source}  chars {c.start}-{c.end}  ({mark})", bold=True)
+        typer.secho(f"[{c.n}] {c.source}{_page(c)}  chars {c.start}-{c.end}  ({mark})", bold=True)
         quote = " ".join(c.text[c.quote_start - c.start : c.quote_end - c.start].split())
         typer.echo(f"    \u201c{quote}\u201d")
     return answer

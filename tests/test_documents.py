@@ -298,7 +298,9 @@ def test_a_scanned_pdf_and_an_encrypted_pdf_are_refused_with_a_reason(tmp_path: 
     assert "4.2 million euros" in load(entry(open_pdf), MAX).text
 
 
-def test_pdf_passages_and_citations_carry_their_page(indexed: object) -> None:
+def test_pdf_passages_and_citations_carry_their_page(
+    indexed: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from pdfs import encrypted, image_only_pdf, text_pdf
 
     from rag import indexer
@@ -337,3 +339,15 @@ def test_pdf_passages_and_citations_carry_their_page(indexed: object) -> None:
         assert top.to_dict()["page"] == top.page_at(top.start)
     seed = retriever.search("Istanbul memorandum", k=1)[0]
     assert seed.source != "report.pdf" and seed.to_dict()["page"] is None
+
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+
+    monkeypatch.setenv("RAG_ARTICLES_DIR", str(folder))
+    shown = CliRunner().invoke(app, ["search", "Tomas Brell lighthouse winds", "-k", "1"])
+    assert shown.exit_code == 0 and "[1] report.pdf, p. 3  chars " in shown.stdout
+    as_json = CliRunner().invoke(
+        app, ["search", "Tomas Brell lighthouse winds", "-k", "1", "--json"]
+    )
+    assert json.loads(as_json.stdout)["passages"][0]["page"] == 3
