@@ -85,3 +85,28 @@ def test_the_page_lists_feeds_with_their_errors(page_env: Settings, site: Site) 
     assert "Testville Post" in shown and "0 articles" in shown
     [warning] = panel.warning
     assert "failed \\(HTTP 500\\); try again later\\." in warning.value
+
+
+def test_the_article_view_of_a_pdf_names_the_page(page_env: Settings, embedder: object) -> None:
+    from pdfs import text_pdf
+
+    from rag.documents import FileEntry, load
+
+    pages = [STORY[:1], STORY[1:2], ["The lighthouse keeper logged winds of 140 km per hour."]]
+    path = page_env.articles_dir / "report.pdf"
+    path.write_bytes(text_pdf(pages, {"Title": "Harbour report"}))
+    indexer.run(page_env, embedder=embedder)  # type: ignore[arg-type]
+    doc = load(FileEntry(path, "report.pdf"), page_env.max_file_bytes)
+    at_ = doc.text.index("The lighthouse")
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    for key, value in {
+        "article": "report.pdf",
+        "start": at_,
+        "end": at_ + 40,
+        "qs": at_,
+        "qe": at_ + 40,
+    }.items():
+        at.query_params[key] = str(value)
+    at.run()
+    assert not at.exception
+    assert any("The cited passage (p. 3) is tinted" in c.value for c in at.caption)

@@ -710,6 +710,8 @@ def article_view(settings: Settings, params: Any) -> None:
     if doc.published:
         meta.append(render.text(doc.published))
     meta.append(f"{len(doc.text):,} characters")
+    if doc.pages:
+        meta.append(f"{len(doc.pages)} pages")
     st.html(
         f'<div class="rag-article-head"><h1>{render.text(_short(doc.title, 160))}</h1>'
         f'<div class="rag-meta">{" · ".join(meta)}</div></div>'
@@ -722,7 +724,11 @@ def article_view(settings: Settings, params: Any) -> None:
     if start is None or end is None:
         st.html(f'<div class="rag-article">{render.text(doc.text)}</div>')
         return
-    st.caption("The cited passage is tinted and its sentence marked; close this tab to return.")
+    page = doc.page_at(quote_start if quote_start is not None else start)
+    on_page = f" (p. {page})" if page else ""
+    st.caption(
+        f"The cited passage{on_page} is tinted and its sentence marked; close this tab to return."
+    )
     st.html(render.article_body(doc.text, start, end, quote_start, quote_end))
     st.html(render.SCROLL_TO_PASSAGE, unsafe_allow_javascript=True)
 
