@@ -161,7 +161,7 @@ def add_feed(settings: Settings, url: str) -> Feed:
         if any(f.url == url.strip() for f in feeds):
             raise FeedError(f"{shown(url)} is already followed; run rag sync to fetch it.")
         page = fetch(url, settings, FEED_TYPES, what="an RSS or Atom feed")
-        parsed = _parse(url, page.body)
+        parsed = _parse(url, page.body, page.final_url)
         feed = Feed(
             url=url.strip(),
             title=" ".join(str(parsed.feed.get("title", "")).split()),
@@ -226,7 +226,7 @@ def _sync_one(
     page = fetch(feed.url, settings, FEED_TYPES, conditional, what="an RSS or Atom feed")
     if page.not_modified:
         return
-    parsed = _parse(feed.url, page.body)
+    parsed = _parse(feed.url, page.body, page.final_url)
     feed.title = " ".join(str(parsed.feed.get("title", "")).split()) or feed.title
     failures: list[str] = []
     for entry in parsed.entries:
@@ -261,10 +261,11 @@ def _sync_one(
     feed.modified = page.headers.get("last-modified") or None
 
 
-def _parse(url: str, body: bytes) -> Any:
+def _parse(url: str, body: bytes, base: str) -> Any:
     import feedparser
 
-    parsed = feedparser.parse(body)
+    # The feed's own address resolves relative entry links ("/news/1" -> https://host/news/1).
+    parsed = feedparser.parse(body, response_headers={"content-location": base})
     if not parsed.get("version") and not parsed.entries:
         why = parsed.get("bozo_exception")
         detail = f" ({' '.join(str(why).split())[:120]})" if why else ""
