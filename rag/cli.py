@@ -171,22 +171,38 @@ def add_cmd(
     urls: list[str] = typer.Argument(..., help="Addresses of article pages (http or https)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Fetch article pages into the articles folder as Markdown, then index the folder."""
-    from rag import clipping, indexer
+    """Fetch article pages (or PDFs) into the articles folder, then index the folder."""
+    from rag import clipping
 
     with friendly_errors():
         s = settings()
         report = clipping.add_urls(s, urls)
-        indexed = indexer.run(s, progress=None) if report.added else None
+        if not as_json:
+            for saved in report.added:
+                typer.echo(f"{saved.state:9} {saved.path}  ({saved.url})")
+            for url, reason in report.skipped:
+                typer.echo(f"skipped {url}: {reason}", err=True)
+        indexed = _index_fetched(s, as_json) if report.added else None
     if as_json:
         echo_json({**report.to_dict(), "index": indexed.to_dict() if indexed else None})
-    else:
-        for saved in report.added:
-            typer.echo(f"{saved.state:9} {saved.path}  ({saved.url})")
-        for url, reason in report.skipped:
-            typer.echo(f"skipped {url}: {reason}", err=True)
     if report.skipped:
         raise typer.Exit(1)
+
+
+def _index_fetched(s: Settings, as_json: bool) -> Any:
+    """Index the folder after fetching into it, as `rag index` would."""
+    from rag import indexer
+
+    with progress_bar(not as_json) as progress:
+        report = indexer.run(s, progress=progress)
+    if not as_json:
+        typer.echo(
+            f"indexed: {report.added} added, {report.updated} updated; "
+            f"{report.documents} documents, {report.chunks} chunks in {report.seconds:.1f}s"
+        )
+        for skipped in report.skipped:
+            typer.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
+    return report
 
 
 feed_app = typer.Typer(no_args_is_help=True, help="RSS and Atom feeds that rag sync fetches.")
@@ -235,16 +251,16 @@ def feed_remove_cmd(url: str = typer.Argument(..., help="The feed's address.")) 
 @app.command("sync")
 def sync_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
     """Fetch every followed feed, save new and edited entries, then index the folder."""
-    from rag import feeds, indexer
+    from rag import feeds
 
     with friendly_errors():
         s = settings()
         report = feeds.sync(s)
-        indexed = indexer.run(s) if report.changed else None
+        if not as_json:
+            _show_sync(report)
+        indexed = _index_fetched(s, as_json) if report.changed else None
     if as_json:
         echo_json({**report.to_dict(), "index": indexed.to_dict() if indexed else None})
-    else:
-        _show_sync(report)
     if report.failed:
         raise typer.Exit(1)
 

@@ -200,6 +200,8 @@ def describe_invalid(exc: ValidationError) -> str:
     info = Settings.model_fields.get(field)
     if kind == "literal_error" and info is not None:
         fix = "use one of: " + ", ".join(str(choice) for choice in get_args(info.annotation))
+    elif kind in ("bool_parsing", "bool_type"):
+        fix = "use 1 or 0 (true or false)"
     elif kind in _BOUNDS:
         key, template = _BOUNDS[kind]
         bound = ctx.get(key)

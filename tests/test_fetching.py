@@ -306,3 +306,13 @@ def test_a_pdf_link_is_kept_as_a_pdf_once(web: Settings, site: Site) -> None:
     assert snapshot(web.articles_dir) == before
     [untyped] = clipping.add_urls(web, [site.url("/untyped")]).added
     assert untyped.path == "2024-03-05-harbour-report-2.pdf"  # another address, same title
+
+
+def test_a_bad_allow_private_value_is_one_sentence() -> None:
+    from rag.config import SettingsError, load_settings
+
+    with pytest.raises(SettingsError) as caught:
+        load_settings(fetch_allow_private="maybe")
+    assert str(caught.value) == (
+        "RAG_FETCH_ALLOW_PRIVATE=maybe is not allowed; use 1 or 0 (true or false)."
+    )
