@@ -14,6 +14,7 @@ from website import Route, Site, article_html
 from rag import feeds
 from rag.config import Settings
 from rag.documents import front_matter
+from rag.embeddings import Embedder
 from rag.errors import RagError
 
 STORY = [
@@ -253,3 +254,55 @@ def test_rag_sync_json_indexes_the_new_articles(
     assert indexer.status(indexed).documents == before + 1
     listed = json.loads(runner.invoke(app, ["feed", "list", "--json"]).stdout)
     assert listed["feeds"][0]["entries"] == 1
+
+
+def test_watching_polls_the_feeds_and_indexes_what_they_bring(
+    web: Settings, site: Site, embedder: Embedder
+) -> None:
+    # As `rag watch` runs them: the poller only writes article files, the watcher indexes.
+    import time
+
+    from rag.indexer import IndexReport
+    from rag.watch import Watcher
+
+    site.routes["/feed"] = Route(rss(site, [("a", "First story", "/a")]), type="text/xml")
+    site.routes["/a"] = page("First story")
+    feeds.add_feed(web, site.url("/feed"))
+    indexed: list[str] = []
+    errors: list[str] = []
+
+    def seen(report: IndexReport) -> None:
+        indexed.extend(report.added_files)
+
+    watcher = Watcher(web, debounce=0.5, embedder=embedder, on_run=seen, on_error=errors.append)
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=watcher.run, args=(stop,)),
+        threading.Thread(
+            target=feeds.poll,
+            args=(web, stop, lambda r: None, errors.append),
+            kwargs={"interval": 0.5},
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+
+    def wait_for(name: str) -> None:
+        deadline = time.monotonic() + 120
+        while name not in indexed:
+            assert time.monotonic() < deadline, (indexed, errors)
+            time.sleep(0.1)
+
+    try:
+        wait_for("2024-03-04-first-story.md")
+        site.routes["/b"] = page("Second story")
+        site.routes["/feed"] = Route(
+            rss(site, [("a", "First story", "/a"), ("b", "Second story", "/b")]), type="text/xml"
+        )
+        wait_for("2024-03-04-second-story.md")  # the next poll brought it, the watcher indexed it
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
