@@ -104,6 +104,7 @@ def finish(
             timings=run.timings,
             notices=run.notices,
             llm_answer=raw,
+            timeframe=run.timeframe,
         )
     )
 

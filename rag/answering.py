@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rag import answer_text, structured
@@ -46,7 +46,8 @@ from rag.extractive import extractive
 from rag.llm import LLM, LLMUnavailable
 from rag.prompting import build_messages, by_article, select_context
 from rag.questions import Question, analyse, qualifiers
-from rag.retrieval import Filters, Passage, Retriever
+from rag.retrieval import Filters, Passage, RetrievalError, Retriever
+from rag.timeframe import TimeFrame, resolve
 
 REFUSAL = answer_text.REFUSAL  # one refusal sentence for both answer paths
 MULTI_POOL = 2  # a question about several articles retrieves this many times k, to find every side
@@ -71,6 +72,7 @@ class Answer:
     llm_answer: str | None = None  # the model's raw reply, before checking (None: no LLM)
     reason: str | None = None  # why it refused, in one sentence
     verdict: str | None = None  # yes / no / partly, for a question comparing articles
+    timeframe: TimeFrame | None = None  # the date window read from the question, if used
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,13 +89,27 @@ class Answer:
             "llm_answer": self.llm_answer,
             "reason": self.reason,
             "verdict": self.verdict,
+            "date_filter": _frame_dict(self.timeframe),
         }
+
+
+def _frame_dict(frame: TimeFrame | None) -> dict[str, Any] | None:
+    if frame is None:
+        return None
+    return {
+        "after": frame.after,
+        "before": frame.before,
+        "latest": frame.latest,
+        "phrase": frame.phrase,
+        "label": frame.label,
+    }
 
 
 @dataclass(frozen=True)
 class Retrieved:
     passages: list[Passage]
     query: str
+    timeframe: TimeFrame | None = None  # the question's date window, when it was applied
 
 
 @dataclass(frozen=True)
@@ -202,9 +218,10 @@ class Answerer:
         history: Sequence[Mapping[str, Any]] | None = None,
         k: int | None = None,
         filters: Filters | None = None,
+        dates: bool = True,
     ) -> Answer:
         """The whole answer at once (``stream`` without the events)."""
-        for event in self.stream(question, history, k, filters):
+        for event in self.stream(question, history, k, filters, dates):
             if isinstance(event, Done):
                 return event.answer
         raise AssertionError("stream ended without an answer")
@@ -215,10 +232,16 @@ class Answerer:
         history: Sequence[Mapping[str, Any]] | None = None,
         k: int | None = None,
         filters: Filters | None = None,
+        dates: bool = True,
     ) -> Iterator[Event]:
-        """Retrieved, then Token..., Notice..., then Done (see the module docstring)."""
+        """Retrieved, then Token..., Notice..., then Done (see the module docstring).
+
+        With ``dates`` (the default), time words in the question ("last week", "since
+        May", "the latest") narrow the search to the articles published then
+        (``rag.timeframe``), unless ``filters`` already give dates.
+        """
         run = _Run(self, question, history)
-        yield from run.retrieve(k, filters)
+        yield from run.retrieve(k, filters, dates)
         if not run.passages:
             yield run.finish(Decision("refuse", reason="No passage matches the question."))
             return
@@ -257,6 +280,7 @@ class _Run:
         self.raw: str | None = None
         self.streamed: set[str] = set()  # claims already shown while the model wrote
         self.early: list[ClaimCheck] = []  # their checks
+        self.timeframe: TimeFrame | None = None  # the question's date window, once applied
 
     @property
     def checked(self) -> bool:
@@ -267,7 +291,7 @@ class _Run:
         self.notices.append(message)
         return Notice(message)
 
-    def retrieve(self, k: int | None, filters: Filters | None) -> Iterator[Event]:
+    def retrieve(self, k: int | None, filters: Filters | None, dates: bool) -> Iterator[Event]:
         condensed = condense(self.history, self.question, self.answerer.llm)
         if condensed.method != "none":
             self.timings["condense"] = time.perf_counter() - self.t0
@@ -282,13 +306,44 @@ class _Run:
         multi = self.shape.multi and self.checked
         pool = k * MULTI_POOL if multi else k
         t = time.perf_counter()
-        found = self.answerer.retriever.search(self.query, k=pool, filters=filters)
+        found = yield from self._search(pool, filters, dates)
+        if self.timeframe and self.timeframe.latest:
+            # "The latest": the newest relevant articles lead (undated ones last).
+            found = sorted(found, key=lambda p: p.published or "", reverse=True)
         if self.checked:
             self.passages = by_article(found, k, self.shape.multi)
         else:
             self.passages = list(found[:k])
         self.timings["retrieval"] = time.perf_counter() - t
-        yield Retrieved(passages=list(self.passages), query=self.query)
+        yield Retrieved(passages=list(self.passages), query=self.query, timeframe=self.timeframe)
+
+    def _search(
+        self, k: int, filters: Filters | None, dates: bool
+    ) -> Generator[Event, None, list[Passage]]:
+        """The passages for the query, within the question's date window when it names
+        one the user's own filters do not; a window no article falls in is dropped, said
+        in a notice (a wrong window must not hide the evidence)."""
+        search = self.answerer.retriever.search
+        frame = resolve(self.query, self.settings.current_date) if dates else None
+        given = filters is not None and bool(filters.after or filters.before)
+        if frame is None or given:
+            return search(self.query, k=k, filters=filters)
+        if not (frame.after or frame.before):  # "the latest" alone: no window, newest first
+            self.timeframe = frame
+            return search(self.query, k=k, filters=filters)
+        window = replace(filters or Filters(), after=frame.after, before=frame.before)
+        try:
+            found = search(self.query, k=k, filters=window)
+        except RetrievalError:
+            found = []
+        if found:
+            self.timeframe = frame
+            return found
+        yield self.notice(
+            f"No article published {frame.label} matches the question; "
+            "every date was searched instead."
+        )
+        return search(self.query, k=k, filters=filters)
 
     def finish(self, decision: Decision, fallback: str | None = None) -> Done:
         self.timings["total"] = time.perf_counter() - self.t0
@@ -311,6 +366,7 @@ class _Run:
                 llm_answer=self.raw,
                 reason=decision.reason or None,
                 verdict=decision.verdict,
+                timeframe=self.timeframe,
             )
         )
 

@@ -488,6 +488,13 @@ def _print_answer(events: Iterator[Any]) -> Any:
         if isinstance(event, Retrieved):
             files = sorted({p.source for p in event.passages})
             typer.secho(f"Searching {', '.join(files) or 'no articles'} ...", err=True, dim=True)
+            if event.timeframe is not None:
+                f = event.timeframe
+                typer.secho(
+                    f"Published {f.label} (from \u201c{f.phrase}\u201d; --any-date searches all)",
+                    err=True,
+                    dim=True,
+                )
         elif isinstance(event, Token):
             typer.echo(event.text, nl=False)
             streamed += event.text
@@ -538,6 +545,9 @@ def ask_cmd(
     since: str | None = typer.Option(
         None, "--since", help="Published in the last 7d, 2w, 3m, 1y, or since YYYY-MM-DD."
     ),
+    any_date: bool = typer.Option(
+        False, "--any-date", help="Ignore time words in the question ('last week', 'in May')."
+    ),
 ) -> None:
     """Answer a question from the articles; every claim cites its source [n]."""
     from rag.answering import Answerer
@@ -553,10 +563,10 @@ def ask_cmd(
         answerer = Answerer(s)
         if batch is not None or as_json:
             for q in _lines(batch) if batch is not None else [question or ""]:
-                echo_json(answerer.ask(q, k=k, filters=filters).to_dict())
+                echo_json(answerer.ask(q, k=k, filters=filters, dates=not any_date).to_dict())
             return
         _start_note(s)
-        _print_answer(answerer.stream(question or "", k=k, filters=filters))
+        _print_answer(answerer.stream(question or "", k=k, filters=filters, dates=not any_date))
 
 
 @app.command("chat")

@@ -94,8 +94,9 @@ def as_data(text: str) -> str:
 
 
 def passage_blocks(passages: Sequence[Passage], excerpts: Sequence[str]) -> str:
-    """The numbered, fenced passages of a prompt; each article's title once, on its first
-    passage (prompt tokens are what a small local model is slowest at)."""
+    """The numbered, fenced passages of a prompt; each article's title and publication
+    date once, on its first passage (prompt tokens are what a small local model is
+    slowest at)."""
     template = prompt("passage").strip()
     blocks = []
     titled: set[str] = set()
@@ -104,6 +105,8 @@ def passage_blocks(passages: Sequence[Passage], excerpts: Sequence[str]) -> str:
         if len(title) > MAX_TITLE_CHARS:
             title = title[:MAX_TITLE_CHARS].rsplit(" ", 1)[0] + " …"
         title = "" if p.source in titled else f' title="{title}"'
+        if p.published and p.source not in titled:  # news is about time: "as of" needs it
+            title += f' published="{attribute(p.published)}"'
         titled.add(p.source)
         blocks.append(
             template.format(n=n, source=attribute(p.source), title=title, text=as_data(text))

@@ -527,3 +527,51 @@ def test_a_near_miss_is_refused_and_its_passages_shown_as_related(careful: Answe
     answer = careful.ask("On what date did the Istanbul talks take place?")
     assert answer.refused and answer.citations == [], (answer.answer, answer.llm_answer)
     assert answer.reason and answer.passages
+
+
+def _harbour_articles(folder: Path) -> None:
+    folder.mkdir()
+    for name, when, topic in [
+        ("early.md", "2026-06-10", "northern"),
+        ("late.md", "2026-11-25", "southern"),
+    ]:
+        (folder / name).write_text(
+            f"---\ntitle: {topic} harbour update\ndate: {when}\n---\n\n"
+            f"Officials gave an update on the {topic} harbour project. "
+            f"The {topic} harbour will open to ferries next spring, they said.\n",
+            encoding="utf-8",
+        )
+
+
+def test_time_words_in_the_question_narrow_the_search_and_can_be_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: Embedder
+) -> None:
+    _harbour_articles(tmp_path / "dated")
+    monkeypatch.setenv("RAG_ARTICLES_DIR", str(tmp_path / "dated"))
+    monkeypatch.setenv("RAG_TODAY", "2026-11-30")
+    s = Settings().model_copy(
+        update={"llm_base_url": f"http://127.0.0.1:{closed_port()}/v1", "llm_model": "x"}
+    )
+    indexer.run(s, embedder=embedder)
+    bot = answerer(s, embedder)
+
+    last_week = bot.ask("What did officials say about the harbour last week?")
+    assert {p.source for p in last_week.passages} == {"late.md"}
+    assert last_week.timeframe is not None and last_week.timeframe.after == "2026-11-23"
+    assert last_week.to_dict()["date_filter"]["phrase"] == "last week"
+
+    anytime = bot.ask("What did officials say about the harbour last week?", dates=False)
+    assert {p.source for p in anytime.passages} == {"early.md", "late.md"}
+    assert anytime.timeframe is None
+
+    # A window no article falls in is dropped, and the answer says so.
+    empty = bot.ask("What did officials say about the harbour in March?")
+    assert empty.timeframe is None and {p.source for p in empty.passages} == {
+        "early.md",
+        "late.md",
+    }
+    assert any("every date was searched" in n for n in empty.notices)
+
+    # "the latest" puts the newest article first.
+    latest = bot.ask("What is the latest on the northern harbour?")
+    assert latest.passages[0].source == "late.md" and latest.timeframe is not None

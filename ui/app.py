@@ -161,6 +161,7 @@ def sidebar(settings: Settings) -> indexer.Status | None:
             key="top_k",
             help="How many retrieved passages the LLM reads for each question.",
         )
+        dates_panel()
         if st.button("Clear chat", icon=":material/delete_sweep:", width="stretch"):
             chats_panel.new_chat()  # the saved chat stays in the list
             st.rerun()
@@ -175,6 +176,27 @@ EVAL_SHOWN = (
     ("answer_accuracy", "Answer accuracy"),
     ("refusal_accuracy", "Refusal accuracy"),
 )
+
+
+def dates_panel() -> None:
+    """Published-date bounds for every question (empty: time words in the question decide)."""
+    left, right = st.columns(2)
+    left.date_input("Published from", value=None, key="date_from", format="YYYY-MM-DD")
+    right.date_input("Published to", value=None, key="date_to", format="YYYY-MM-DD")
+
+
+def chosen_filters() -> Any:
+    """The sidebar's date bounds as retrieval filters (None when neither is set); bounds
+    given the wrong way round are swapped rather than refused."""
+    from rag.retrieval import Filters
+
+    bounds = [st.session_state.get("date_from"), st.session_state.get("date_to")]
+    if not any(bounds):
+        return None
+    if all(bounds) and bounds[0] > bounds[1]:
+        bounds.reverse()
+    after, before = (b.isoformat() if b else None for b in bounds)
+    return Filters.parse(after=after, before=before)
 
 
 def eval_panel(settings: Settings) -> None:
@@ -455,6 +477,9 @@ def chat(settings: Settings, status: indexer.Status | None) -> None:
             else:
                 show_answer(message)
 
+    dates = True
+    if not question and st.session_state.get("reask"):  # a date chip was removed
+        question, dates = st.session_state.pop("reask"), False
     if not question or not question.strip():
         return
     question = question.strip()
@@ -475,7 +500,7 @@ def chat(settings: Settings, status: indexer.Status | None) -> None:
             "error": "Stopped before the answer was finished; ask again.",
         }
         try:
-            stream_answer(settings, question, history, message)
+            stream_answer(settings, question, history, message, dates)
         finally:  # also when a new question interrupts this one: keep the turns paired
             st.session_state.messages.append(message)
             llm_status.clear()
@@ -485,7 +510,11 @@ def chat(settings: Settings, status: indexer.Status | None) -> None:
 
 
 def stream_answer(
-    settings: Settings, question: str, history: list[dict[str, str]], message: dict[str, Any]
+    settings: Settings,
+    question: str,
+    history: list[dict[str, str]],
+    message: dict[str, Any],
+    dates: bool = True,
 ) -> None:
     """Stream one answer into placeholders, filling ``message`` (the chat turn to keep).
 
@@ -499,7 +528,14 @@ def stream_answer(
     text = ""
     try:
         worker = answerer(settings)
-        for event in worker.stream(question, history=history, k=st.session_state.get("top_k")):
+        events = worker.stream(
+            question,
+            history=history,
+            k=st.session_state.get("top_k"),
+            filters=chosen_filters(),
+            dates=dates,
+        )
+        for event in events:
             if isinstance(event, Retrieved):
                 answer_box.markdown(f"*{waiting_for_llm(settings)}*")
                 with sources_box.container():
@@ -604,6 +640,9 @@ def show_answer(message: dict) -> None:
         st.caption("⚠ Underlined sentences are not supported by the passage they cite.")
     elif marks:
         st.caption("Dotted sentences cite no passage.")
+    frame = getattr(answer, "timeframe", None)
+    if frame is not None:
+        date_chip(frame, answer.question, key)
     if answer.refused:
         why = getattr(answer, "reason", None)
         st.caption(
@@ -667,6 +706,24 @@ def show_answer(message: dict) -> None:
         if timings.get("retrieval"):
             parts.append(f"search {timings['retrieval']:.2f} s")
         st.caption(" · ".join(parts).capitalize())
+
+
+def date_chip(frame: Any, question: str, key: str) -> None:
+    """The date window read from the question, with a button that asks again without it."""
+    left, right = st.columns([3, 1], vertical_alignment="center")
+    order = " · newest first" if frame.latest and (frame.after or frame.before) else ""
+    left.html(
+        f'<span class="rag-chip">📅 {render.text(frame.label)}{render.text(order)}'
+        f' <span class="rag-meta">from “{render.text(frame.phrase)}”</span></span>'
+    )
+    if right.button(
+        "Any date",
+        key=f"anydate-{key}",
+        icon=":material/close:",
+        help="Ask the same question again over articles of every date.",
+    ):
+        st.session_state.reask = question
+        st.rerun()
 
 
 # --- the article view (?article=...) -------------------------------------------------

@@ -68,6 +68,9 @@ span.rag-uncited {text-decoration: underline dotted #8a94a6; text-underline-offs
 .rag-found .rag-meta {color: #5b6475; font-size: .78rem;}
 .rag-found code {font-size: .75rem; background: #eef1f7; padding: .05rem .3rem;
   border-radius: .25rem; color: #1d2433;}
+.rag-chip {display: inline-block; padding: .15rem .6rem; border-radius: 1rem;
+  background: #eef1f7; border: 1px solid #d6dbe6; font-size: .85rem; color: #1d2433;}
+.rag-chip .rag-meta {color: #5b6475; font-size: .78rem;}
 .rag-dot {display: inline-block; width: .55rem; height: .55rem; border-radius: 50%;
   margin-right: .35rem; vertical-align: middle;}
 </style>
