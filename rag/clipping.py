@@ -204,6 +204,13 @@ def save(folder: Path, article: Article, known: dict[str, Path]) -> Saved:
     state = "new"
     if existing is not None:
         old = _read_text(existing)
+        if "fetched" not in front_matter(old):
+            # A file the user wrote that names this URL: theirs, never overwritten.
+            raise ClippingError(
+                f"{shown(article.source_url or article.url)} is already in the articles folder "
+                f"as {existing.relative_to(folder).as_posix()}, which rag add did not write, so "
+                "it is left as it is (move it away to fetch the page again)."
+            )
         earlier = front_matter(old).get("source_url")
         if earlier and not article.source_url and not _same_url(earlier, article.url):
             article = replace(article, source_url=earlier)  # still found by either address

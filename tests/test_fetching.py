@@ -316,3 +316,18 @@ def test_a_bad_allow_private_value_is_one_sentence() -> None:
     assert str(caught.value) == (
         "RAG_FETCH_ALLOW_PRIVATE=maybe is not allowed; use 1 or 0 (true or false)."
     )
+
+
+def test_a_hand_written_article_naming_the_url_is_never_overwritten(
+    web: Settings, site: Site
+) -> None:
+    site.routes["/a"] = Route(article_html("Harbour reopens", HARBOUR))
+    mine = web.articles_dir / "my-notes.md"
+    mine.write_text(f"---\ntitle: My notes\nurl: {site.url('/a')}\n---\nMy own words.\n")
+    before = snapshot(web.articles_dir)
+    [(url, reason)] = clipping.add_urls(web, [site.url("/a")]).skipped
+    assert reason == (
+        f"{url} is already in the articles folder as my-notes.md, which rag add did not write, "
+        "so it is left as it is (move it away to fetch the page again)."
+    )
+    assert snapshot(web.articles_dir) == before
