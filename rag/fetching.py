@@ -90,7 +90,9 @@ def check_url(url: str, allow_private: bool) -> httpx.URL:
 
 def _addresses(url: httpx.URL) -> list[str]:
     try:
-        infos = socket.getaddrinfo(url.host, url.port or 443, type=socket.SOCK_STREAM)
+        # raw_host is the ASCII (IDNA) form that DNS is asked for: bücher.de -> xn--bcher-kva.de
+        host = url.raw_host.decode("ascii")
+        infos = socket.getaddrinfo(host, url.port or 443, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise FetchError(
             f"The host {url.host} could not be found; check the address and the network."
