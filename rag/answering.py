@@ -74,6 +74,16 @@ class Answer:
     verdict: str | None = None  # yes / no / partly, for a question comparing articles
     timeframe: TimeFrame | None = None  # the date window read from the question, if used
 
+    @property
+    def as_of(self) -> str | None:
+        """The newest publication date among the cited articles, for an answer to a
+        question about time ("the latest", "last week"): what it is true as of."""
+        if self.timeframe is None or self.refused:
+            return None
+        by_chunk = {p.chunk_id: p.published for p in self.passages}
+        dates = [d for c in self.citations if (d := by_chunk.get(c.chunk_id))]
+        return max(dates, default=None)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
@@ -90,6 +100,7 @@ class Answer:
             "reason": self.reason,
             "verdict": self.verdict,
             "date_filter": _frame_dict(self.timeframe),
+            "as_of": self.as_of,
         }
 
 

@@ -512,6 +512,8 @@ def _print_answer(events: Iterator[Any]) -> Any:
         if streamed:
             typer.secho("\nChecked answer:", bold=True)
         typer.echo(answer.answer)
+    if answer.as_of:
+        typer.secho(f"As of {answer.as_of}, the newest article cited.", dim=True)
     if answer.refused:
         if answer.reason:
             typer.secho(answer.reason, dim=True)

@@ -559,6 +559,7 @@ def test_time_words_in_the_question_narrow_the_search_and_can_be_dropped(
     assert {p.source for p in last_week.passages} == {"late.md"}
     assert last_week.timeframe is not None and last_week.timeframe.after == "2026-11-23"
     assert last_week.to_dict()["date_filter"]["phrase"] == "last week"
+    assert not last_week.refused and last_week.as_of == "2026-11-25"  # quoted: LLM down
 
     anytime = bot.ask("What did officials say about the harbour last week?", dates=False)
     assert {p.source for p in anytime.passages} == {"early.md", "late.md"}

@@ -643,6 +643,8 @@ def show_answer(message: dict) -> None:
     frame = getattr(answer, "timeframe", None)
     if frame is not None:
         date_chip(frame, answer.question, key)
+        if answer.as_of:
+            st.caption(f"As of {answer.as_of}, the newest article this answer cites.")
     if answer.refused:
         why = getattr(answer, "reason", None)
         st.caption(
