@@ -23,7 +23,7 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,18 +81,25 @@ class AddReport:
         }
 
 
-def add_urls(settings: Settings, urls: Iterable[str]) -> AddReport:
+def add_urls(
+    settings: Settings,
+    urls: Iterable[str],
+    progress: Callable[[int, int, str], None] | None = None,
+) -> AddReport:
     """Fetch each page, extract its article and save it into the articles folder.
 
     A URL that fails is reported in ``skipped`` with one sentence and the others go
-    on; nothing already in the folder is touched by a failure.  Indexing is the
-    caller's next step (``rag.indexer.run``), as after any change to the folder.
+    on; nothing already in the folder is touched by a failure.  ``progress(done,
+    total, message)`` hears of each URL.  Indexing is the caller's next step
+    (``rag.indexer.run``), as after any change to the folder.
     """
     folder = articles_folder(settings)
     known = known_urls(folder)
     report = AddReport()
     asked = {_key(u): u.strip() for u in reversed(list(urls)) if u.strip()}  # first wins
-    for url in reversed(asked.values()):
+    for done, url in enumerate(reversed(asked.values())):
+        if progress:
+            progress(done, len(asked), f"fetching {url}")
         try:
             page = fetch(url, settings, HTML_TYPES | PDF_TYPES, what="a web page (HTML) or a PDF")
             if page.content_type in PDF_TYPES:

@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ from rag.config import Settings
 from rag.documents import parse_date
 from rag.errors import RagError
 from rag.fetching import FEED_TYPES, HTML_TYPES, fetch, shown
+
+Progress = Callable[[int, int, str], None]
 
 
 class FeedError(RagError):
@@ -185,20 +188,23 @@ def remove_feed(settings: Settings, url: str) -> Feed:
 # --- sync ----------------------------------------------------------------------------
 
 
-def sync(settings: Settings, on_feed: Callable[[Feed], None] | None = None) -> SyncReport:
+def sync(settings: Settings, progress: Progress | None = None) -> SyncReport:
     """Fetch every followed feed and save its new and edited entries as articles.
 
-    Indexing is the caller's next step (``rag.indexer.run``), as after ``add_urls``.
+    ``progress(done, total, message)`` hears of each feed and entry fetched.  Indexing
+    is the caller's next step (``rag.indexer.run``), as after ``add_urls``.
     """
     report = SyncReport()
     with _locked(settings):
         feeds = load_feeds(settings)
         folder = clipping.articles_folder(settings)
         known = clipping.known_urls(folder)
-        for feed in feeds:
+        for done, feed in enumerate(feeds):
             report.feeds += 1
+            step = partial(progress or _no_progress, done, len(feeds))
             try:
-                _sync_one(settings, feed, folder, known, report)
+                step(f"fetching {feed.title or feed.url}")
+                _sync_one(settings, feed, folder, known, report, step)
                 feed.last_error = None
             except RagError as exc:
                 feed.last_error = str(exc)
@@ -206,9 +212,11 @@ def sync(settings: Settings, on_feed: Callable[[Feed], None] | None = None) -> S
                     report.failed.append((feed.url, str(exc)))
             feed.last_sync = _now()
             _save_feeds(settings, feeds)  # after each feed: a killed sync keeps what it did
-            if on_feed:
-                on_feed(feed)
     return report
+
+
+def _no_progress(done: int, total: int, message: str) -> None:
+    pass
 
 
 def _sync_one(
@@ -217,6 +225,7 @@ def _sync_one(
     folder: Path,
     known: dict[str, Path],
     report: SyncReport,
+    step: Callable[[str], None],
 ) -> None:
     conditional = {}
     if feed.etag:
@@ -238,6 +247,7 @@ def _sync_one(
         if seen and seen.get("version") == version:
             continue
         link = str(entry.get("link") or "")
+        step(f"fetching {link or key}")
         try:
             saved = clipping.save(folder, _entry_article(settings, feed, entry), known)
         except RagError as exc:

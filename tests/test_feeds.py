@@ -71,8 +71,14 @@ def test_an_rss_feed_is_synced_once_then_asked_conditionally(web: Settings, site
     feed = feeds.add_feed(web, site.url("/feed.xml"))
     assert feed.title == "The Testville Post"
 
-    first = feeds.sync(web)
+    heard: list[tuple[int, int, str]] = []
+    first = feeds.sync(web, progress=lambda *step: heard.append(step))
     assert (first.feeds, first.new, first.updated, first.failed) == (1, 2, 0, [])
+    assert heard == [
+        (0, 1, "fetching The Testville Post"),
+        (0, 1, f"fetching {site.url('/tram')}"),
+        (0, 1, f"fetching {site.url('/budget')}"),
+    ]
     saved = sorted(p.name for p in web.articles_dir.glob("*.md"))
     assert saved == ["2024-03-04-budget-row-over-trams.md", "2024-03-04-tram-line-approved.md"]
     meta = front_matter((web.articles_dir / saved[1]).read_text(encoding="utf-8"))

@@ -64,8 +64,10 @@ def test_a_page_with_metadata_becomes_a_markdown_article(web: Settings, site: Si
             canonical="https://post.example/news/harbour",
         )
     )
-    report = clipping.add_urls(web, [site.url("/news/harbour")])
+    heard: list[tuple[int, int, str]] = []
+    report = clipping.add_urls(web, [site.url("/news/harbour")], lambda *s: heard.append(s))
     assert report.skipped == []
+    assert heard == [(0, 1, f"fetching {site.url('/news/harbour')}")]
     [saved] = report.added
     assert saved.path == "2024-03-05-testville-harbour-reopens.md"
     assert saved.state == "new" and saved.url == site.url("/news/harbour")
