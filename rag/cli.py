@@ -154,7 +154,7 @@ def watch_cmd(
         if poll_feeds:  # the poller only writes articles; the watcher indexes them
             threading.Thread(
                 target=feeds.poll,
-                args=(s, stop, lambda r: _show_sync(r, time.strftime("%H:%M:%S "))),
+                args=(s, stop, lambda r: _show_sync(r, time.strftime("%H:%M:%S "), quiet=True)),
                 kwargs={"on_error": lambda m: typer.echo(f"Error: {m}", err=True)},
                 daemon=True,
             ).start()
@@ -176,7 +176,8 @@ def add_cmd(
 
     with friendly_errors():
         s = settings()
-        report = clipping.add_urls(s, urls)
+        with progress_bar(not as_json) as progress:
+            report = clipping.add_urls(s, urls, progress)
         if not as_json:
             for saved in report.added:
                 typer.echo(f"{saved.state:9} {saved.path}  ({saved.url})")
@@ -255,7 +256,8 @@ def sync_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSON 
 
     with friendly_errors():
         s = settings()
-        report = feeds.sync(s)
+        with progress_bar(not as_json) as progress:
+            report = feeds.sync(s, progress)
         if not as_json:
             _show_sync(report)
         indexed = _index_fetched(s, as_json) if report.changed else None
@@ -265,7 +267,9 @@ def sync_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSON 
         raise typer.Exit(1)
 
 
-def _show_sync(report: Any, prefix: str = "") -> None:
+def _show_sync(report: Any, prefix: str = "", quiet: bool = False) -> None:
+    if quiet and not (report.changed or report.failed):
+        return  # `rag watch` polls every few minutes: only news is worth a line
     typer.echo(f"{prefix}{report.feeds} feeds: {report.new} new, {report.updated} updated articles")
     for url, reason in report.failed:
         typer.echo(f"failed {url}: {reason}", err=True)
