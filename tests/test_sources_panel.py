@@ -110,3 +110,33 @@ def test_the_article_view_of_a_pdf_names_the_page(page_env: Settings, embedder: 
     at.run()
     assert not at.exception
     assert any("The cited passage (p. 3) is tinted" in c.value for c in at.caption)
+
+
+def test_a_feed_followed_and_synced_in_the_page(page_env: Settings, site: Site) -> None:
+    site.routes["/story"] = Route(article_html("Harbour reopens", STORY, published="2024-03-05"))
+    site.routes["/feed"] = Route(
+        (
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>Testville Post</title>'
+            f"<item><guid>1</guid><title>Harbour reopens</title><link>{site.url('/story')}</link>"
+            "</item></channel></rss>"
+        ).encode(),
+        type="application/rss+xml",
+    )
+    at = AppTest.from_file(str(APP), default_timeout=300)
+    at.run()
+    follow = next(t for t in at.sidebar.text_input if t.label == "Follow a feed")
+    follow.input(site.url("/story"))  # a page, not a feed
+    next(b for b in at.sidebar.button if b.label == "Follow").click()
+    at.run()
+    assert any("not an RSS or Atom feed" in e.value for e in at.sidebar.error)
+    follow = next(t for t in at.sidebar.text_input if t.label == "Follow a feed")
+    follow.input(site.url("/feed"))
+    next(b for b in at.sidebar.button if b.label == "Follow").click()
+    at.run()
+    assert any("Following Testville Post" in s.value for s in at.sidebar.success)
+    next(b for b in at.sidebar.button if b.label == "Sync the feeds now").click()
+    at.run()
+    assert not at.exception
+    assert any("1 new, 0 updated articles" in s.value for s in at.sidebar.success)
+    assert (page_env.articles_dir / "2024-03-05-harbour-reopens.md").is_file()
+    assert indexer.status(page_env).documents == 1

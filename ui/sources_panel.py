@@ -54,15 +54,32 @@ def link_panel(settings: Settings, reindex: Reindex) -> None:
 
 
 def feeds_panel(settings: Settings, reindex: Reindex) -> None:
-    """The followed feeds with their last sync and error; a button syncs them now."""
+    """The followed feeds with their last sync and error; follow one more; sync them now."""
     try:
         followed = feeds.load_feeds(settings)
     except RagError as exc:
         st.error(render.md(exc))
         return
-    if not followed:
-        return  # feeds are followed with `rag feed add URL`; nothing to show until then
-    with st.expander(f"Feeds ({len(followed)})", icon=":material/rss_feed:"):
+    label = f"Feeds ({len(followed)})" if followed else "Feeds"
+    with st.expander(label, icon=":material/rss_feed:"):
+        with st.form("follow-feed", clear_on_submit=True, border=False):
+            url = st.text_input(
+                "Follow a feed",
+                placeholder="https://…/feed.xml",
+                help="An RSS or Atom feed; each sync saves its new articles into the folder.",
+            )
+            if st.form_submit_button("Follow") and url.strip():
+                try:
+                    feed = feeds.add_feed(settings, url.strip())
+                except RagError as exc:
+                    st.session_state.activity = [("error", render.md(exc))]
+                else:
+                    st.session_state.activity = [
+                        ("success", f"Following {render.md(feed.title or feed.url)}.")
+                    ]
+                st.rerun()
+        if not followed:
+            return
         for feed in followed:
             when = (
                 feed.last_sync.replace("T", " ").rstrip("Z") + " UTC" if feed.last_sync else "never"
