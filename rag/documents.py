@@ -17,6 +17,7 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -402,8 +403,36 @@ def pdf_pages(data: bytes) -> tuple[list[str], dict[str, str]]:
 def _page_text(page: Any) -> str:
     text = page.extract_text() or ""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-    # Blank lines separate pages; inside a page, keep lines but not runs of blank ones.
-    return re.sub(r"\n\s*\n+", "\n", text).strip()
+    return unwrap(text)
+
+
+# A line this much shorter than the page's usual line ends its paragraph (or is a heading).
+_SHORT_LINE = 0.6
+
+
+def unwrap(text: str) -> str:
+    """A page's text with its printed line breaks undone: one line per paragraph.
+
+    The chunker and the citation checker take a line break for the end of a sentence,
+    and a PDF breaks a line wherever the column ends.  A full-width line runs on into
+    the next (a word hyphenated across the break is joined); a short line ends its
+    paragraph.  Blank lines are dropped: a blank line is what separates pages.
+    """
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    lines = [line for line in lines if line]
+    if not lines:
+        return ""
+    widths = sorted(len(line) for line in lines)
+    full = widths[len(widths) * 3 // 4] * _SHORT_LINE  # the usual full line: 3rd quartile
+    out = lines[0]
+    for previous, line in pairwise(lines):
+        if len(previous) < full:
+            out += "\n" + line
+        elif re.search(r"[a-z]-$", previous) and line[:1].islower():
+            out = out[:-1] + line  # "repa-" + "irs": one word again
+        else:
+            out += " " + line
+    return out
 
 
 def _load_pdf(entry: FileEntry, data: bytes, modified: float) -> Document:

@@ -279,6 +279,29 @@ def test_a_pdf_is_read_page_by_page(tmp_path: Path) -> None:
     assert load(entry(txt), MAX).page_at(3) is None
 
 
+def test_pdf_lines_wrapped_by_the_column_become_whole_sentences(tmp_path: Path) -> None:
+    from pdfs import text_pdf
+
+    column = [
+        "Harbour report",
+        "The harbour of Testville reopened on Tuesday after the storm had",
+        "closed it for nine days, and the port authority said the repa-",
+        "irs to the northern pier would cost 4.2 million euros in total.",
+        "Boats left at dawn.",
+        "A second paragraph says the ferries to the islands run again from",
+        "Wednesday, twice a day, until the end of the month.",
+    ]
+    doc = load(entry(write(tmp_path / "column.pdf", text_pdf([column]))), MAX)
+    assert doc.text.split("\n") == [
+        "Harbour report",
+        "The harbour of Testville reopened on Tuesday after the storm had closed it for nine "
+        "days, and the port authority said the repairs to the northern pier would cost 4.2 "
+        "million euros in total. Boats left at dawn.",
+        "A second paragraph says the ferries to the islands run again from Wednesday, twice a "
+        "day, until the end of the month.",
+    ]
+
+
 def test_a_scanned_pdf_and_an_encrypted_pdf_are_refused_with_a_reason(tmp_path: Path) -> None:
     from pdfs import encrypted, image_only_pdf, text_pdf
 
