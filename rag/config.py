@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     feed_interval: float = Field(
         default=900.0, gt=0, description="Seconds between feed syncs in `rag watch`."
     )
+    feed_max_entries: int = Field(
+        default=50, ge=1, description="Entries of one feed looked at per sync, newest first."
+    )
 
     # --- chunking and embedding -------------------------------------------
     embedding_model: str = Field(

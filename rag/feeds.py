@@ -238,7 +238,9 @@ def _sync_one(
     parsed = _parse(feed.url, page.body, page.final_url)
     feed.title = " ".join(str(parsed.feed.get("title", "")).split()) or feed.title
     failures: list[str] = []
-    for entry in parsed.entries:
+    # Feeds list their newest entries first; one carrying its whole archive must not
+    # turn the first sync into thousands of fetches.
+    for entry in parsed.entries[: settings.feed_max_entries]:
         key = _entry_key(entry)
         if not key:
             continue  # no id, no link, no title: nothing to know it by next time

@@ -312,3 +312,17 @@ def test_watching_polls_the_feeds_and_indexes_what_they_bring(
             thread.join(timeout=60)
     assert not any(t.is_alive() for t in threads)
     assert errors == []
+
+
+def test_a_sync_looks_at_the_newest_entries_only(web: Settings, site: Site) -> None:
+    items = [(f"e{i}", f"Story number {i}", f"/s{i}") for i in range(3)]
+    for _, title, path in items:
+        site.routes[path] = page(title)
+    site.routes["/feed"] = Route(rss(site, items), type="application/rss+xml")
+    feeds.add_feed(web, site.url("/feed"))
+    report = feeds.sync(web.model_copy(update={"feed_max_entries": 2}))
+    assert report.new == 2
+    assert sorted(p.name for p in web.articles_dir.glob("*.md")) == [
+        "2024-03-04-story-number-0.md",
+        "2024-03-04-story-number-1.md",
+    ]
