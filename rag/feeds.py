@@ -238,9 +238,10 @@ def _sync_one(
     parsed = _parse(feed.url, page.body, page.final_url)
     feed.title = " ".join(str(parsed.feed.get("title", "")).split()) or feed.title
     failures: list[str] = []
-    # Feeds list their newest entries first; one carrying its whole archive must not
-    # turn the first sync into thousands of fetches.
-    for entry in parsed.entries[: settings.feed_max_entries]:
+    # The newest entries only: a feed carrying its whole archive must not turn the first
+    # sync into thousands of fetches.  Most feeds list newest first; dated ones are sorted.
+    newest = sorted(parsed.entries, key=lambda e: _entry_date(e) or "", reverse=True)
+    for entry in newest[: settings.feed_max_entries]:
         key = _entry_key(entry)
         if not key:
             continue  # no id, no link, no title: nothing to know it by next time

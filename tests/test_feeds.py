@@ -318,11 +318,14 @@ def test_a_sync_looks_at_the_newest_entries_only(web: Settings, site: Site) -> N
     items = [(f"e{i}", f"Story number {i}", f"/s{i}") for i in range(3)]
     for _, title, path in items:
         site.routes[path] = page(title)
-    site.routes["/feed"] = Route(rss(site, items), type="application/rss+xml")
+    # Listed oldest first: the newest two (4 and 3 March) are the ones taken.
+    feed = rss(site, items).replace(b"Mon, 04 Mar 2024", b"Sat, 02 Mar 2024", 1)
+    feed = feed.replace(b"Mon, 04 Mar 2024", b"Sun, 03 Mar 2024", 1)
+    site.routes["/feed"] = Route(feed, type="application/rss+xml")
     feeds.add_feed(web, site.url("/feed"))
     report = feeds.sync(web.model_copy(update={"feed_max_entries": 2}))
     assert report.new == 2
     assert sorted(p.name for p in web.articles_dir.glob("*.md")) == [
-        "2024-03-04-story-number-0.md",
-        "2024-03-04-story-number-1.md",
+        "2024-03-03-story-number-1.md",
+        "2024-03-04-story-number-2.md",
     ]
