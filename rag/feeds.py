@@ -36,7 +36,7 @@ from rag import clipping
 from rag.config import Settings
 from rag.documents import parse_date
 from rag.errors import RagError
-from rag.fetching import FEED_TYPES, HTML_TYPES, fetch, shown
+from rag.fetching import FEED_TYPES, HTML_TYPES, PDF_TYPES, fetch, shown
 
 Progress = Callable[[int, int, str], None]
 
@@ -252,7 +252,7 @@ def _sync_one(
         link = str(entry.get("link") or "")
         step(f"fetching {link or key}")
         try:
-            saved = clipping.save(folder, _entry_article(settings, feed, entry), known)
+            saved = _save_entry(settings, feed, entry, folder, known)
         except RagError as exc:
             failures.append(str(exc))
             report.failed.append((link or key, str(exc)))
@@ -289,8 +289,10 @@ def _parse(url: str, body: bytes, base: str) -> Any:
     return parsed
 
 
-def _entry_article(settings: Settings, feed: Feed, entry: Any) -> clipping.Article:
-    """The entry's page as an article, else the entry's own content if it is whole."""
+def _save_entry(
+    settings: Settings, feed: Feed, entry: Any, folder: Path, known: dict[str, Path]
+) -> clipping.Saved:
+    """Save the entry's page (an article, or a PDF kept as it is), else its own content."""
     link = str(entry.get("link") or "")
     title = " ".join(str(entry.get("title", "")).split())
     published = _entry_date(entry)
@@ -299,7 +301,9 @@ def _entry_article(settings: Settings, feed: Feed, entry: Any) -> clipping.Artic
     article = None
     if link:
         try:
-            page = fetch(link, settings, HTML_TYPES, what="a web page (HTML)")
+            page = fetch(link, settings, HTML_TYPES | PDF_TYPES, what="a web page or a PDF")
+            if page.content_type in PDF_TYPES:  # a press release, an e-paper edition
+                return clipping.save_pdf(settings, folder, page)
             article = clipping.extract(page, fallback_title=title)
         except RagError as exc:
             page_error = exc
@@ -318,12 +322,13 @@ def _entry_article(settings: Settings, feed: Feed, entry: Any) -> clipping.Artic
     outlet = article.outlet
     if feed.title and (not outlet or _bare(outlet) == _bare(_host(article.url))):
         outlet = feed.title
-    return replace(
+    article = replace(
         article,
         published=article.published or published,
         author=article.author or author,
         outlet=outlet,
     )
+    return clipping.save(folder, article, known)
 
 
 def _bare(name: str) -> str:

@@ -329,3 +329,17 @@ def test_a_sync_looks_at_the_newest_entries_only(web: Settings, site: Site) -> N
         "2024-03-03-story-number-1.md",
         "2024-03-04-story-number-2.md",
     ]
+
+
+def test_an_entry_linking_a_pdf_keeps_the_pdf(web: Settings, site: Site) -> None:
+    from pdfs import text_pdf
+
+    pdf = text_pdf([STORY], {"Title": "Council minutes", "CreationDate": "D:20240304"})
+    site.routes["/minutes.pdf"] = Route(pdf, type="application/pdf")
+    site.routes["/feed"] = Route(
+        rss(site, [("m", "Council minutes", "/minutes.pdf")]), type="application/rss+xml"
+    )
+    feeds.add_feed(web, site.url("/feed"))
+    assert feeds.sync(web).new == 1
+    assert (web.articles_dir / "2024-03-04-council-minutes.pdf").read_bytes() == pdf
+    assert feeds.sync(web).new == 0  # known by its entry id now
