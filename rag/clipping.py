@@ -34,11 +34,13 @@ import httpx
 from rag.config import Settings
 from rag.documents import DocumentError, front_matter, iter_files, parse_date, pdf_pages
 from rag.errors import RagError
-from rag.fetching import HTML_TYPES, PDF_TYPES, Fetched, fetch, shown
+from rag.fetching import FEED_TYPES, HTML_TYPES, PDF_TYPES, Fetched, fetch, shown
 
 # Less main text than this is a teaser, a login or a consent wall, not an article.
 MIN_ARTICLE_CHARS = 200
 _SLUG_CHARS = 60
+# A feed is fetched too, only to say it is one (text/plain is no sign of a feed).
+_ADDABLE = HTML_TYPES | PDF_TYPES | (FEED_TYPES - {"text/plain"})
 
 
 class ClippingError(RagError):
@@ -101,7 +103,12 @@ def add_urls(
         if progress:
             progress(done, len(asked), f"fetching {url}")
         try:
-            page = fetch(url, settings, HTML_TYPES | PDF_TYPES, what="a web page (HTML) or a PDF")
+            page = fetch(url, settings, _ADDABLE, what="a web page (HTML) or a PDF")
+            if page.content_type in FEED_TYPES:
+                raise ClippingError(
+                    f"{shown(url)} is a feed, not an article; follow it with rag feed add "
+                    "and fetch its articles with rag sync."
+                )
             if page.content_type in PDF_TYPES:
                 report.added.append(save_pdf(settings, folder, page))
             else:

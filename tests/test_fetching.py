@@ -161,8 +161,13 @@ def test_redirects_are_followed_and_counted(web: Settings, site: Site) -> None:
             Route(article_html("Slow", HARBOUR), delay=2.5),
             "{url} did not arrive within 0.5 seconds; try again later or raise RAG_FETCH_TIMEOUT.",
         ),
+        (
+            Route(b"<rss version='2.0'><channel></channel></rss>", type="application/rss+xml"),
+            "{url} is a feed, not an article; follow it with rag feed add and fetch its "
+            "articles with rag sync.",
+        ),
     ],
-    ids=["404", "500", "not-html", "login-wall", "slow"],
+    ids=["404", "500", "not-html", "login-wall", "slow", "feed"],
 )
 def test_each_failure_is_one_sentence_and_changes_nothing(
     web: Settings, site: Site, route: Route, expected: str
