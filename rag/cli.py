@@ -306,9 +306,11 @@ def _since_as_after(since: str | None, after: str | None, before: str | None) ->
 
 
 def _page(item: Any) -> str:
-    """The page of a passage or citation from a PDF (", p. N"); nothing for other files."""
-    page = getattr(item, "page", None)
-    return f", p. {page}" if page else ""
+    """The page label of a PDF passage or citation (", p. N" or ", pp. N-M"); else ""."""
+    page, last = getattr(item, "page", None), getattr(item, "last_page", None)
+    if not page:
+        return ""
+    return f", pp. {page}\u2013{last}" if last and last != page else f", p. {page}"
 
 
 def _lines(batch: Path) -> list[str]:

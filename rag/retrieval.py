@@ -118,6 +118,11 @@ class Passage:
         """The page of ``offset`` (in the file's text) inside this passage; None if no pages."""
         return page_at(self.page, tuple(self.page_breaks), offset)
 
+    @property
+    def last_page(self) -> int | None:
+        """The page the passage ends on (a passage may run over a page break)."""
+        return self.page_at(max(self.start, self.end - 1))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,

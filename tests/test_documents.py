@@ -374,3 +374,18 @@ def test_pdf_passages_and_citations_carry_their_page(
         app, ["search", "Tomas Brell lighthouse winds", "-k", "1", "--json"]
     )
     assert json.loads(as_json.stdout)["passages"][0]["page"] == 3
+
+    # A passage running over a page break says so: "pp. 1–2" on its card and in the terminal.
+    from rag.cli import _page
+    from rag.retrieval import Filters
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # ui/ sits beside rag/
+    from ui import render
+
+    every = retriever.search("harbour pier storm", k=10, filters=Filters.parse("report.pdf"))
+    spanning = [p for p in every if "\n\n" in p.text]
+    assert spanning, [p.text for p in every]
+    for p in spanning:
+        assert p.last_page == p.page + len(p.page_breaks) > p.page
+        assert f"pp. {p.page}\u2013{p.last_page}" in render.passage_card(p)
+        assert _page(p) == f", pp. {p.page}\u2013{p.last_page}"

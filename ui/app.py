@@ -681,11 +681,7 @@ def show_answer(message: dict) -> None:
         # The closest passages, said plainly to be no answer: never badged as support.
         st.markdown("**Related, but not an answer**")
         for p in others[:3]:
-            st.html(
-                render.source_card(
-                    None, p.title, p.source, p.published, p.text, p.start, page=p.page
-                )
-            )
+            st.html(render.passage_card(p))
             url = render.article_url(p.source, p.start, p.end, p.start, p.start)
             st.markdown(f"[Open the article ↗]({url})")
         others = others[3:]
@@ -693,11 +689,7 @@ def show_answer(message: dict) -> None:
         label = "More related passages" if answer.refused else "Other passages retrieved"
         with st.expander(f"{label} ({len(others)})"):
             for p in others:
-                st.html(
-                    render.source_card(
-                        None, p.title, p.source, p.published, p.text, p.start, page=p.page
-                    )
-                )
+                st.html(render.passage_card(p))
                 url = render.article_url(p.source, p.start, p.end, p.start, p.start)
                 st.markdown(f"[Open the article ↗]({url})")
     timings = answer.timings or {}

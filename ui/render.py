@@ -260,6 +260,13 @@ def excerpt(body: str, start: int, end: int, context: int = 220) -> tuple[str, i
     return text_, start + shift, end + shift
 
 
+def passage_card(p: Any) -> str:
+    """The card of a retrieved passage that no claim cites (related, or also retrieved)."""
+    return source_card(
+        None, p.title, p.source, p.published, p.text, p.start, page=p.page, last_page=p.last_page
+    )
+
+
 def source_card(
     n: int | None,
     title: str,
@@ -273,6 +280,7 @@ def source_card(
     anchor: str | None = None,
     context: int | None = 220,
     page: int | None = None,
+    last_page: int | None = None,
 ) -> str:
     """One source card: number, title, file, page, date, support, the passage with the quote
     marked.
@@ -281,7 +289,9 @@ def source_card(
     (the whole article is one click away).
     """
     meta = [f"<code>{text(source)}</code>"]
-    if page:
+    if page and last_page and last_page != page:
+        meta.append(f"pp. {int(page)}\u2013{int(last_page)}")
+    elif page:
         meta.append(f"p. {int(page)}")
     if published:
         meta.append(text(published))
