@@ -32,7 +32,7 @@ import httpx
 from rag.config import Settings
 from rag.errors import RagError
 
-USER_AGENT = "rag/0.1 (+https://github.com/; fetches articles the user asked for)"
+USER_AGENT = "rag/0.1 (news article reader; fetches only the pages its user asked for)"
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 PDF_TYPES = frozenset({"application/pdf"})
 FEED_TYPES = frozenset(
@@ -125,14 +125,21 @@ def fetch(
     If-Modified-Since; a 304 answer comes back as ``Fetched`` with status 304.
     """
     deadline = time.monotonic() + settings.fetch_timeout
-    timeout = httpx.Timeout(settings.fetch_timeout)
     request_headers = {"User-Agent": USER_AGENT, **(headers or {})}
     current = url.strip()
-    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+    # trust_env=False: no proxy from the environment, so the address checked is the
+    # address connected to.
+    with httpx.Client(follow_redirects=False, trust_env=False) as client:
         for _hop in range(settings.fetch_max_redirects + 1):
             target = check_url(current, settings.fetch_allow_private)
             try:
-                request = client.build_request("GET", target, headers=request_headers)
+                # Each hop gets what is left of the one deadline, not a fresh timeout.
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _too_slow(url, settings)
+                request = client.build_request(
+                    "GET", target, headers=request_headers, timeout=httpx.Timeout(left)
+                )
                 response = client.send(request, stream=True)
             except httpx.TimeoutException:
                 raise _too_slow(url, settings) from None
