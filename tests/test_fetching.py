@@ -338,3 +338,21 @@ def test_a_hand_written_article_naming_the_url_is_never_overwritten(
         "so it is left as it is (move it away to fetch the page again)."
     )
     assert snapshot(web.articles_dir) == before
+
+
+def test_the_address_connected_to_is_checked_too(site: Site) -> None:
+    # DNS may answer a public address to the check and a private one to the connection
+    # (rebinding): the peer of the real connection is checked before the body is read.
+    import httpx
+
+    from rag.fetching import _check_peer
+
+    site.routes["/a"] = Route(b"<p>hi</p>")
+    with httpx.Client() as client:
+        response = client.send(client.build_request("GET", site.url("/a")), stream=True)
+        try:
+            with pytest.raises(FetchError) as caught:
+                _check_peer(site.url("/a"), response)
+        finally:
+            response.close()
+    assert "points at a private or local address (127.0.0.1)" in str(caught.value)
