@@ -343,3 +343,15 @@ def test_an_entry_linking_a_pdf_keeps_the_pdf(web: Settings, site: Site) -> None
     assert feeds.sync(web).new == 1
     assert (web.articles_dir / "2024-03-04-council-minutes.pdf").read_bytes() == pdf
     assert feeds.sync(web).new == 0  # known by its entry id now
+
+
+def test_a_damaged_feed_list_is_one_sentence_and_left_alone(web: Settings) -> None:
+    path = feeds.feeds_path(web)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"feeds": [{"url": ', encoding="utf-8")
+    with pytest.raises(RagError) as caught:
+        feeds.sync(web)
+    message = str(caught.value)
+    assert message.startswith(f"The feed list {path} cannot be read (")
+    assert message.endswith("); fix or delete the file.") and "\n" not in message
+    assert path.read_text(encoding="utf-8") == '{"feeds": [{"url": '
