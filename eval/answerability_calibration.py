@@ -92,12 +92,10 @@ def rules(args: argparse.Namespace) -> None:
                 cs = [replace(c, supported=True) for c in cs]
             if "support" in opts:
                 cs = [replace(c, supported=c.score >= float(opts["support"])) for c in cs]
-            if opts.get("quote_claims") == "fallback" and not any(c.valid for c in cs):
-                cs = [quoted(c) or c for c in cs]
-            elif opts.get("quote_claims") in (True, "exact"):
+            if opts.get("own_words"):  # no claim shown as its quote's sentence
+                cs = [c for c in cs if c.valid]
+            if opts.get("any_quote"):  # quoted sentences also for quotes matched loosely
                 cs = [c if c.valid else (quoted(c) or c) for c in cs]
-                if opts.get("quote_claims") == "exact":
-                    cs = [c for c in cs if not c.restated or c.exact]
             if opts.get("no_quote"):
                 cs = [replace(c, span=c.span or (0, 1), missing=()) for c in cs]
             d = decide(
@@ -163,11 +161,10 @@ def rules(args: argparse.Namespace) -> None:
     run("without the question's names/numbers", no_constraints=True)
     run("without the verifier", no_support=True)
     run("without the quote check", no_quote=True)
-    run("a claim not backed by its quote shown as its quote's sentence", quote_claims=True)
-    run("... only when the quote is verbatim", quote_claims="exact")
-    run("... only when no claim is backed", quote_claims="fallback")
-    for cov in (0.3, 0.5, 0.6):
-        run(f"quoted claims, coverage {cov}", quote_claims=True, coverage=cov)
+    run("claims in the model's own words only", own_words=True)
+    run("quoted sentences for loosely matched quotes too", any_quote=True)
+    for cov in (0.3, 0.5, 0.6, 0.7):
+        run(f"claims in the model's own words only, coverage {cov}", own_words=True, coverage=cov)
 
 
 def main() -> None:

@@ -5,8 +5,9 @@ One pure function, :func:`decide`, over what the model replied and what the chec
 
 1. a reply that could not be read (even after one retry) is never shown: refuse;
 2. only claims backed by their quote count (the quote is in the passage, the claim's
-   numbers are in the quote and its names in the passage, the verifier supports it);
-   none left: refuse;
+   numbers are in the quote and its names in the passage, the verifier supports it); a
+   claim whose verbatim quote does not back its wording is shown as the quote's sentence
+   instead (the article's own words); none left: refuse;
 3. a question asking for a date, a number or a name is answered only when a kept
    claim's quote holds one the question does not already state;
 4. a question turning on a negation, an order or a comparison ("not", "before",
@@ -26,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rag.answerability import ClaimCheck, Evidence, evidence
+from rag.answerability import ClaimCheck, Evidence, evidence, usable
 from rag.questions import Question, qualifiers
 from rag.retrieval import Passage
 from rag.structured import Reply
@@ -64,7 +65,7 @@ def decide(
     """Answer with the claims that hold, or refuse saying why (see the module docstring)."""
     if reply is None:
         return Decision("refuse", reason="The model's reply could not be read as an answer.")
-    valid = _unique([c for c in checks if c.valid])
+    valid = _unique([u for c in checks if (u := usable(c))])
     if not valid:
         if not checks:
             why = "The model found no passage that answers the question."

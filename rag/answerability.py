@@ -146,6 +146,17 @@ def quoted(check: ClaimCheck) -> ClaimCheck | None:
     )
 
 
+def usable(check: ClaimCheck) -> ClaimCheck | None:
+    """The claim as it can be shown: itself when its quote backs it; its quote's sentence
+    when the quote was copied verbatim but the claim's wording is not backed (a quote
+    only matched to a sentence is weaker evidence that the model chose that sentence);
+    else None. Chosen on the SQuAD 2.0 tune half (eval/answerability_calibration.py):
+    more answers state the gold answer, at a small cost in near misses refused."""
+    if check.valid:
+        return check
+    return quoted(check) if check.exact else None
+
+
 def evidence(
     question: Question, cited: Sequence[Passage], context: Sequence[Passage] = ()
 ) -> Evidence:

@@ -31,7 +31,7 @@ from typing import Any
 
 from rag import answer_text, structured
 from rag.answer_policy import MIN_COVERAGE, Decision, decide
-from rag.answerability import ClaimCheck, check_claims, evidence
+from rag.answerability import ClaimCheck, check_claims, evidence, usable
 from rag.citations import (
     Citation,
     Sentence,
@@ -464,8 +464,10 @@ class _Run:
             return
         if len(self.early) >= structured.MAX_CLAIMS:
             return  # the reply keeps no more claims than this
-        checked = self.check([(claim.passage, claim.quote, claim.text)])[0]
-        shown = _cited(_sentence(claim.text), checked.n)
+        checked = usable(self.check([(claim.passage, claim.quote, claim.text)])[0])
+        if checked is None:
+            return
+        shown = _cited(_sentence(checked.text), checked.n)
         if shown not in self.streamed and self.shown_early(checked):
             self.streamed.add(shown)
             self.early.append(checked)

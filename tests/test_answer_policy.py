@@ -143,3 +143,32 @@ def test_a_yes_no_question_keeps_the_model_s_verdict(verifier: Verifier) -> None
         verifier,
     )  # fmt: skip
     assert d.kind == "answer" and d.verdict == "no"
+
+
+def test_a_verbatim_quote_stands_in_for_a_claim_it_does_not_back(verifier: Verifier) -> None:
+    # The small model copies the right sentence and then words its claim from elsewhere:
+    # the answer is the quote's sentence, in the article's words, never the wrong claim.
+    d = run(
+        "What did Moscow demand at the Istanbul talks?",
+        {"answerable": True, "claims": [claim(1, "Moscow demanded that Ukraine withdraw from four "
+                                                 "regions",
+                                              "Moscow demanded tariffs of 500% on Russian oil.")]},
+        verifier,
+    )  # fmt: skip
+    assert d.kind == "answer" and len(d.claims) == 1
+    shown = d.claims[0]
+    assert shown.restated and "500" not in shown.text
+    assert shown.text == (
+        "Moscow demanded that Ukraine withdraw from four regions and stay out of NATO."
+    )
+
+
+def test_a_loosely_matched_quote_does_not_stand_in_for_its_claim(verifier: Verifier) -> None:
+    d = run(
+        "What did Moscow demand at the Istanbul talks?",
+        {"answerable": True, "claims": [claim(1, "Moscow demanded Ukraine withdraw from four "
+                                                 "regions, stay out of NATO",
+                                              "Moscow demanded tariffs of 500% on Russian oil.")]},
+        verifier,
+    )  # fmt: skip
+    assert d.refused
