@@ -716,15 +716,36 @@ def llm_serve_cmd() -> None:
 
 
 @llm_app.command("status")
-def llm_status_cmd() -> None:
-    """Whether the LLM answers: the embedded server's state, or the configured endpoint's."""
+def llm_status_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Whether the LLM answers, and when the idle embedded server stops itself."""
+    from datetime import datetime
+
     from rag import llm
 
     with friendly_errors():
         current = llm.status(settings())
-    typer.echo(
-        f"{current.state}: {current.description}" + (f" ({current.url})" if current.url else "")
-    )
+    stops_at = current.stops_at.isoformat(timespec="seconds") if current.stops_at else None
+    if as_json:
+        echo_json(
+            {
+                "state": current.state,
+                "pid": current.pid,
+                "stops_at": stops_at,
+                "description": current.description,
+                "url": current.url,
+            }
+        )
+        return
+    line = f"{current.state}: {current.description}" + (f" ({current.url})" if current.url else "")
+    if current.stops_at is not None:
+        left = (current.stops_at - datetime.now(current.stops_at.tzinfo)).total_seconds()
+        line += (
+            f"; stops at {current.stops_at:%H:%M:%S %Z} (in {max(0, round(left / 60))} min)"
+            " unless asked something before"
+        )
+    typer.echo(line)
 
 
 @llm_app.command("stop")

@@ -8,6 +8,7 @@ directory.  A value the product cannot use is refused when the settings load;
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
 from pathlib import Path
@@ -131,6 +132,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds to wait for the embedded server to load its model.",
     )
+    llm_idle_seconds: float = Field(
+        default=1800.0,
+        ge=0,
+        description="Embedded server: seconds without a request before it stops itself; 0 = never.",
+    )
 
     @field_validator("reranker", mode="before")
     @classmethod
@@ -164,13 +170,32 @@ class Settings(BaseSettings):
     def lock_path(self) -> Path:
         return self.home / "index.lock"
 
-    models_dir: Path | None = Field(
-        default=None, description="Where the embedded LLM's GGUF is assembled; default HOME/models."
+    models_dir: Path = Field(
+        default_factory=lambda: user_models_cache(),
+        description=(
+            "Where the embedded LLM's GGUF is assembled, once per machine and user; "
+            "default $XDG_CACHE_HOME/rag/models or ~/.cache/rag/models."
+        ),
     )
+
+    @field_validator("models_dir", mode="before")
+    @classmethod
+    def _models_dir_unset(cls, value: Any) -> Any:
+        # An empty RAG_MODELS_DIR= (or None from code) means the default, not the cwd.
+        return user_models_cache() if value is None or value == "" else value
 
     @property
     def llm_models_dir(self) -> Path:
-        return self.models_dir or self.home / "models"
+        return self.models_dir
+
+
+def user_models_cache() -> Path:
+    """The user's cache directory for assembled model weights, shared by every RAG_HOME:
+    each home assembling its own 1.1 GB copy was three copies for three archives."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    # The XDG spec says a relative value is invalid and to be ignored.
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / "rag" / "models"
 
 
 def load_settings(**values: Any) -> Settings:

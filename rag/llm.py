@@ -8,6 +8,8 @@ OpenAI-compatible server on loopback as a detached process and records it in
 ``HOME/llm-server.json`` under a file lock. Later processes (CLI runs, the UI,
 tests) reuse it until ``stop`` is called or the model or its options change; a
 record whose process died or stopped answering is replaced by a fresh start.
+The server stops itself after ``RAG_LLM_IDLE_SECONDS`` without a request, and when
+its state file is gone (``rag.llm_server``); the next question starts it again.
 
 Defaults for the embedded Qwen2.5-Coder-1.5B Q4_K_M, measured on the target
 machine (2 cores, no GPU, llama-cpp-python 0.3.36), tokens per second:
@@ -48,6 +50,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -57,6 +60,7 @@ from filelock import FileLock, Timeout
 
 from rag.config import Settings
 from rag.errors import RagError
+from rag.llm_server import LIFETIME_PATH
 from rag.modelfiles import EmbeddedModel, ModelFilesError, Progress, embedded_model, gguf_path
 from rag.structured import FORMATS, Format
 
@@ -91,6 +95,11 @@ class LLMStatus:
     description: str
     """The embedded model's name, or the configured endpoint."""
     url: str | None = None
+    pid: int | None = None
+    """The embedded server's process."""
+    stops_at: datetime | None = None
+    """When the embedded server stops itself unless asked something before; None = never
+    (``RAG_LLM_IDLE_SECONDS=0``, ``rag llm serve``, or a server started by an older rag)."""
 
 
 @dataclass(frozen=True)
@@ -160,10 +169,16 @@ def ensure_server(settings: Settings, progress: Progress | None = None) -> Embed
         current = read_state(settings)
         if current is not None:
             if _same_setup(current, model, options) and _wait_healthy(current, settings):
+                # Counts as use: the request this is for is still to come, and an idle
+                # server must not stop in between (it looks at this file's time).
+                with suppress(OSError):
+                    os.utime(state_path(settings))
                 return read_state(settings) or current
             _terminate(current.pid)
             state_path(settings).unlink(missing_ok=True)
-        _, server = _launch(settings, model, path, options, log=log_path(settings))
+        _, server = _launch(
+            settings, model, path, options, log=log_path(settings), idle=settings.llm_idle_seconds
+        )
         try:
             _wait_ready(server, settings, process_log=log_path(settings))
         except BaseException:
@@ -215,17 +230,21 @@ def status(settings: Settings) -> LLMStatus:
         or not _is_server_process(current.pid)
     ):
         return LLMStatus("not started", description)
-    if _answers(current):  # it answers HTTP only once the model is loaded
-        return LLMStatus("ready", description, current.url)
+    lifetime = _lifetime(current)
+    if lifetime is not None or _answers(current):  # it answers only once the model is loaded
+        stops_at = (lifetime or {}).get("stops_at")
+        when = datetime.fromtimestamp(stops_at).astimezone() if stops_at else None
+        return LLMStatus("ready", description, current.url, current.pid, when)
     if current.state == "starting":
-        return LLMStatus("starting", description, current.url)
-    return LLMStatus("unreachable", description, current.url)
+        return LLMStatus("starting", description, current.url, current.pid)
+    return LLMStatus("unreachable", description, current.url, current.pid)
 
 
 def serve(settings: Settings) -> None:
     """Run the embedded server in the foreground until Ctrl+C (``rag llm serve``).
 
     It is recorded like a background one, so other rag processes use it meanwhile.
+    It never stops for being idle: whoever runs it in the foreground decides when.
     """
     model = _embedded_model(settings)
     path = _gguf_path(settings, _print_progress)
@@ -236,7 +255,7 @@ def serve(settings: Settings) -> None:
             _terminate(current.pid)
             state_path(settings).unlink(missing_ok=True)
         print(f"Loading {model.model_id} from {path} ...", flush=True)
-        process, server = _launch(settings, model, path, options, log=None)
+        process, server = _launch(settings, model, path, options, log=None, idle=0)
         try:
             _wait_ready(server, settings, process_log=None)
         except BaseException:
@@ -323,8 +342,10 @@ def _launch(
     path: Path,
     options: dict[str, int | bool],
     log: Path | None,
+    idle: float,
 ) -> tuple[subprocess.Popen[bytes], EmbeddedServer]:
-    """Start the server and record it as starting; ``log=None`` runs it in the foreground."""
+    """Start the server and record it as starting; ``log=None`` runs it in the foreground,
+    ``idle`` is the seconds without a request after which it stops itself (0 = never)."""
     port = settings.llm_port or _free_port()
     if settings.llm_port and not _port_is_free(port):
         raise LLMUnavailable(
@@ -350,7 +371,17 @@ def _launch(
     config_path = settings.home / "llm-server-config.json"
     config_path.write_text(json.dumps(config, indent=2))
     env = {k: v for k, v in os.environ.items() if k not in ("HOST", "PORT", "CONFIG_FILE")}
-    command = [sys.executable, "-m", "llama_cpp.server", "--config_file", str(config_path)]
+    command = [
+        sys.executable,
+        "-m",
+        "rag.llm_server",
+        "--config_file",
+        str(config_path),
+        "--state",
+        str(state_path(settings).resolve()),
+        "--idle",
+        str(idle),
+    ]
     if log is None:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, env=env)
     else:
@@ -426,6 +457,19 @@ def _answers(server: EmbeddedServer) -> bool:
     return _get(f"http://{LOOPBACK}:{server.port}/openapi.json") is not None
 
 
+def _lifetime(server: EmbeddedServer) -> dict[str, Any] | None:
+    """What the server says about when it stops; None from a server started by an older
+    rag (plain ``llama_cpp.server``, no watchdog) or one that does not answer."""
+    body = _get(f"http://{LOOPBACK}:{server.port}{LIFETIME_PATH}")
+    try:
+        lifetime = json.loads(body) if body is not None else None
+    except ValueError:
+        return None
+    if not isinstance(lifetime, dict) or lifetime.get("pid") != server.pid:
+        return None  # another server took the port since
+    return lifetime
+
+
 def _get(url: str, timeout: float = _PROBE_TIMEOUT) -> bytes | None:
     # Only for loopback URLs: these must never go through a configured proxy.
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -485,7 +529,9 @@ def _is_server_process(pid: int) -> bool:
     if not _process_alive(pid):
         return False
     try:
-        return b"llama_cpp.server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        # rag.llm_server runs llama_cpp's server; servers started by an older rag ran it bare.
+        return b"rag.llm_server" in cmdline or b"llama_cpp.server" in cmdline
     except FileNotFoundError:
         return not Path("/proc/self").exists()  # no /proc (macOS): trust the pid
     except OSError:

