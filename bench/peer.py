@@ -10,7 +10,7 @@ what the product's ``rag eval --suite squad2`` uses:
   product's ``llm_max_tokens``), context window 4096 (the product's ``llm_context``), as a
   chat model, so the server applies the model's own chat template as it does for us;
 - the same corpus: the 36 articles of ``squad2-open.json``, each one document whose text
-  is exactly the file ``rag/evaluation.py:squad_suite`` writes (title line, then the
+  is exactly the file ``rag/eval_suite.py:squad_suite`` writes (title line, then the
   paragraphs, each followed by a blank line), named ``<slug(title)>.txt`` as there;
 - the same questions: the ids given by ``--items-json`` (a JSON list of ids, or the
   product's own results.json from ``rag eval --suite squad2 --report DIR``, which names
@@ -89,7 +89,7 @@ TIMEOUT = 120.0  # rag/config.py: llm_timeout
 MAX_RETRIES = 2  # rag/config.py: llm_max_retries
 NO_KEY = "sk-no-key"  # rag/llm.py: what the embedded server is given as a key
 
-# --- the suite, as rag/evaluation.py builds it ---------------------------------------
+# --- the suite, as rag/eval_suite.py builds it ----------------------------------------
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class Article:
 
 
 def slug(text: str) -> str:
-    """rag/evaluation.py: _slug."""
+    """rag/eval_suite.py: _slug."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "suite"
 
 
@@ -135,7 +135,7 @@ def load_squad(path: Path) -> tuple[list[Article], list[Item]]:
 
 
 def _item(qa: dict[str, Any], source: str, context: str) -> Item:
-    """rag/evaluation.py: _squad_item, keeping what the columns need.
+    """rag/eval_suite.py: _squad_item, keeping what the columns need.
 
     Answerable means not impossible and at least one answer text found in its paragraph
     (at ``answer_start``, or anywhere in it), exactly as the product decides.
@@ -169,11 +169,11 @@ def read_ids(path: Path) -> list[str]:
     return [str(x["id"]) if isinstance(x, dict) else str(x) for x in data]
 
 
-# --- scoring, as rag/evaluation.py scores SQuAD -----------------------------------------
+# --- scoring, as rag/eval_scoring.py scores SQuAD ---------------------------------------
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCTUATION = set(string.punctuation)
-# rag/evaluation.py: _MARKERS (the product's answers carry only these).
+# rag/eval_scoring.py: _MARKERS (the product's answers carry only these).
 OUR_MARKERS = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
 # LlamaIndex's answers: [1], [1, 2], [1][2], [Source 1], [Sources 1, 2].
 _N = r"(?:sources?\s*)?\d+"
@@ -205,7 +205,7 @@ _HEDGE = re.compile(r"\b(?:but|however|although|though|yet)\b", re.IGNORECASE)
 
 
 def squad_normalise(text: str) -> str:
-    """SQuAD's official normalisation (rag/evaluation.py: squad_normalise)."""
+    """SQuAD's official normalisation (rag/eval_scoring.py: squad_normalise)."""
     text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
     return " ".join(_ARTICLES.sub(" ", text).split())
 

@@ -21,10 +21,11 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from rag import eval_metrics  # noqa: E402
 from rag import evaluation as ev  # noqa: E402
 
 FLOORS = REPO / "eval" / "floors.json"
-METRICS = (*(m for m in ev.HEADLINE if m != "n"), "retrieval_mrr")
+METRICS = eval_metrics.FLOORED  # the registry says which metrics have floors
 
 
 def floor(value: float, denominator: int) -> float:
@@ -50,9 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in METRICS:
         if sub.get(name) is None:
             continue
-        n = sum(getattr(s, name, None) is not None for s in subset)
-        if name in ("answer_accuracy", "refusal_accuracy"):
-            n = len(subset)
+        # The denominator: the items the metric applies to (its per-item value is not None).
+        field = eval_metrics.BY_NAME[name].item_field or name
+        n = sum(getattr(s, field) is not None for s in subset)
         floors[name] = floor(sub[name], n)
     data = {
         "suite": "seeds",

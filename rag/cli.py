@@ -442,9 +442,11 @@ def eval_cmd(
 
 
 def _print_eval(run: Any, written: Path | None) -> None:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
+    from rag import eval_metrics
     from rag.eval_report import fmt, metric_rows
 
     total = run.totals
@@ -455,16 +457,14 @@ def _print_eval(run: Any, written: Path | None) -> None:
     table.add_column("meaning", overflow="fold")
     for name, value, meaning in metric_rows(total):
         table.add_row(name, fmt(value, name), meaning)
-    cats = Table(title="by category")
-    for column in ("category", "n", "answer", "refusal", "cit. R", "cit. P", "src R", "R@5"):
-        cats.add_column(column, justify="left" if column == "category" else "right")
+    # The report's columns, without borders: ten columns then fit a 100-column terminal.
+    cats = Table(title="by category", box=box.SIMPLE_HEAD)
+    columns = eval_metrics.shown("by_category")
+    cats.add_column("category")
+    for column in ("n", *(m.label for m in columns)):
+        cats.add_column(column, justify="right")
     for name, t in run.categories.items():
-        cats.add_row(
-            name, str(t["n"]), *(fmt(t[k]) for k in (
-                "answer_accuracy", "refusal_accuracy", "citation_recall",
-                "citation_precision", "source_recall", "retrieval_recall_at_5",
-            ))
-        )  # fmt: skip
+        cats.add_row(name, str(t["n"]), *(fmt(t[m.name], m.name) for m in columns))
     console = Console()
     console.print(table)
     console.print(cats)

@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
-from rag.evaluation import REPO, EvalError, EvalRun, ItemScore
+from rag.eval_metrics import METRICS, plot_order, shown
+from rag.eval_scoring import ItemScore
+from rag.eval_suite import REPO, EvalError
+from rag.evaluation import EvalRun
 
 
 def save_results(run_: EvalRun, path: Path) -> Path:
@@ -39,48 +42,10 @@ def load_results(path: Path) -> dict[str, Any]:
         raise EvalError(f"{path} is not a saved evaluation; run `rag eval --report DIR`.") from None
 
 
-METRIC_HELP = {
-    "citation_recall": "answer sentences whose citations hold them (gold spans)",
-    "citation_precision": "citations that support their sentence and are needed",
-    "verifier_recall": "answer sentences the library's verifier calls supported",
-    "verifier_precision": "citations the library's verifier calls supporting",
-    "verifier_agreement": "sentences where verifier and gold judgement agree",
-    "verifier_citation_agreement": "citations where verifier and gold judgement agree",
-    "source_precision": "cited files that are gold files",
-    "source_recall": "gold files that are cited",
-    "answer_accuracy": "all key facts stated / unanswerable refused without citations",
-    "refusal_accuracy": "refused exactly when the articles do not answer",
-    "answered_rate": "answerable questions answered (not refused)",
-    "refusal_recall": "unanswerable questions refused",
-    "retrieval_recall_at_5": "key facts whose evidence is in the top 5 passages",
-    "retrieval_mrr": "1 / rank of the first passage holding gold evidence",
-    "squad_exact_match": "SQuAD exact match of the whole answer text",
-    "squad_f1": "SQuAD token F1 of the whole answer text",
-    "squad_answer_recall": "answers containing a gold SQuAD answer",
-    "latency_p50": "seconds per answer, median",
-    "latency_p95": "seconds per answer, 95th percentile",
-    "first_token_p50": "seconds to the first token, median",
-}
-
-_APPLIES = {
-    "citation_recall": "answered answerable",
-    "citation_precision": "answered answerable",
-    "verifier_recall": "answered answerable",
-    "verifier_precision": "answered answerable",
-    "source_precision": "answered answerable",
-    "source_recall": "answered answerable",
-    "retrieval_recall_at_5": "answerable",
-    "retrieval_mrr": "answerable",
-    "answered_rate": "answerable",
-    "refusal_recall": "unanswerable",
-    "squad_answer_recall": "answerable",
-}
-
-
 def metric_rows(total: dict[str, Any]) -> list[tuple[str, Any, str]]:
     """(metric, value, meaning) in a readable order; a metric with nothing to measure
     (e.g. citation recall when no answerable question was answered) shows as "–"."""
-    return [(name, total.get(name), help_) for name, help_ in METRIC_HELP.items()]
+    return [(m.name, total.get(m.name), m.meaning) for m in METRICS]
 
 
 def fmt(value: Any, name: str = "") -> str:
@@ -112,7 +77,7 @@ def write_report(run_: EvalRun, directory: Path, notes: str = "") -> Path:
         "",
         f"{total['passed']} of {total['n']} items passed (right answer or refusal, and every "
         "sentence and citation supported).  Fallback answers: "
-        f"{total['fallbacks']}.  Metric definitions: `rag/evaluation.py`.",
+        f"{total['fallbacks']}.  Metric definitions: `rag/eval_metrics.py`.",
         "",
         *([notes.strip(), ""] if notes.strip() else []),
         "![metrics](metrics.png)",
@@ -120,39 +85,36 @@ def write_report(run_: EvalRun, directory: Path, notes: str = "") -> Path:
         "| metric | value | over | meaning |",
         "|---|---|---|---|",
     ]
-    for name, value, help_ in metric_rows(total):
-        lines.append(f"| {name} | {fmt(value, name)} | {_APPLIES.get(name, 'all')} | {help_} |")
+    for m in METRICS:
+        lines.append(f"| {m.name} | {fmt(total.get(m.name), m.name)} | {m.over} | {m.meaning} |")
+    columns = shown("by_category")
     lines += [
         "",
         "## By category",
         "",
-        "| category | n | answer acc. | refusal acc. | cit. recall | cit. precision "
-        "| src recall | src precision | recall@5 | latency p50 |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| category | n | " + " | ".join(m.label for m in columns) + " |",
+        "|---|---|" + "---|" * len(columns),
     ]
     for name, t in run_.categories.items():
-        lines.append(
-            f"| {name} | {t['n']} | {fmt(t['answer_accuracy'])} | {fmt(t['refusal_accuracy'])} "
-            f"| {fmt(t['citation_recall'])} | {fmt(t['citation_precision'])} "
-            f"| {fmt(t['source_recall'])} | {fmt(t['source_precision'])} "
-            f"| {fmt(t['retrieval_recall_at_5'])} | {fmt(t['latency_p50'], 'latency')} |"
-        )
+        values = " | ".join(fmt(t[m.name], m.name) for m in columns)
+        lines.append(f"| {name} | {t['n']} | {values} |")
     ordered = sorted(run_.scores, key=lambda s: (s.passed, _badness(s) * -1, s.id))
+    columns = shown("per_item")
     lines += [
         "",
         "## Items (failures first)",
         "",
-        "| id | category | ok | answer | refused | cit. R | cit. P | verifier R | src R "
-        "| src P | R@5 | s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| id | category | ok | answer | refused | "
+        + " | ".join(m.label for m in columns)
+        + " | s |",
+        "|---|---|---|---|---|" + "---|" * len(columns) + "---|",
     ]
     for s in ordered:
+        values = " | ".join(fmt(getattr(s, m.name), m.name) for m in columns)
         lines.append(
             f"| {s.id} | {s.category} | {'✓' if s.passed else '✗'} "
             f"| {'✓' if s.answer_correct else '✗'} | {'yes' if s.refused else 'no'} "
-            f"| {fmt(s.citation_recall)} | {fmt(s.citation_precision)} "
-            f"| {fmt(s.verifier_recall)} | {fmt(s.source_recall)} | {fmt(s.source_precision)} "
-            f"| {fmt(s.retrieval_recall_at_5)} | {s.latency:.1f} |"
+            f"| {values} | {s.latency:.1f} |"
         )
     failures = [s for s in ordered if not s.passed]
     if failures:
@@ -222,24 +184,7 @@ def plot(run_: EvalRun, path: Path) -> Path:
 
     total = run_.totals
     fig, axes = plt.subplots(1, 3, figsize=(16, 5), gridspec_kw={"width_ratios": [3, 3, 2]})
-    names = [
-        n
-        for n in (
-            "citation_recall",
-            "verifier_recall",
-            "citation_precision",
-            "verifier_precision",
-            "source_recall",
-            "source_precision",
-            "answer_accuracy",
-            "refusal_accuracy",
-            "retrieval_recall_at_5",
-            "retrieval_mrr",
-            "squad_f1",
-            "squad_answer_recall",
-        )
-        if total.get(n) is not None
-    ]
+    names = [n for n in plot_order() if total.get(n) is not None]
     values = [total[n] for n in names]
     colors = ["#999999" if n.startswith("verifier") else "#3b6ea5" for n in names]
     ax = axes[0]
