@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from eval_items import (
 from rag import eval_report as rep
 from rag import evaluation as ev
 from rag.config import Settings
+from rag.timeframe import TimeFrame
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,6 +43,14 @@ def test_a_saved_run_can_be_rescored_to_the_same_numbers(tmp_path: Path) -> None
     again = ev.rescore(saved, suite)
     assert again.totals == run.totals
     assert [s.to_dict() for s in again.scores] == [s.to_dict() for s in scores]
+
+
+def test_a_saved_answer_comes_back_whole_with_its_time_window() -> None:
+    frame = TimeFrame("2026-11-23", "2026-11-29", False, "last week", "23–29 Nov 2026")
+    a = replace(answer([("Sanctions and NATO.", [1], True)], [P_GOLD_A]), timeframe=frame)
+    saved = json.loads(json.dumps(a.to_dict()))  # as results.json holds it
+    assert saved["date_filter"]["phrase"] == "last week"
+    assert ev.answer_from_dict(saved) == a
 
 
 # --- the command, on real parts -------------------------------------------------------
