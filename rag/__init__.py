@@ -1,3 +1,104 @@
-"""rag: answers about a folder of news articles, with citations you can open."""
+"""rag: answers about a folder of news articles, with citations you can open.
+
+The names in ``__all__`` are the library's public surface; everything else in the
+package is internal and may change.  A session in a few lines::
+
+    import rag
+
+    settings = rag.load_settings()  # RAG_* environment and .env; a bad value → rag.RagError
+    rag.index(settings)  # bring the index in step with the articles folder
+    answer = rag.Answerer(settings).ask("What did the Kremlin say about the plan?")
+    for c in answer.citations:
+        print(c.n, c.source, c.start, c.end, c.supported)
+
+``Answerer.stream`` yields the events (``Retrieved``, ``Writing``, ``Token``,
+``Notice``, then ``Done`` with the ``Answer``) for a live display; ``Retriever``
+searches without an LLM.  Every error a user can cause or fix is a ``RagError``
+whose message is one sentence naming the fix.
+
+The names are imported on first use, not on ``import rag``: the answer path pulls in
+pydantic, the embedding model's torch and chromadb, and a command such as
+``rag --help`` must not wait for them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# public name -> (module, attribute in it)
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "Settings": ("rag.config", "Settings"),
+    "load_settings": ("rag.config", "load_settings"),
+    "RagError": ("rag.errors", "RagError"),
+    "Answerer": ("rag.answering", "Answerer"),
+    "Answer": ("rag.answering", "Answer"),
+    "Event": ("rag.answering", "Event"),
+    "Retrieved": ("rag.answering", "Retrieved"),
+    "Writing": ("rag.answering", "Writing"),
+    "Token": ("rag.answering", "Token"),
+    "Notice": ("rag.answering", "Notice"),
+    "Done": ("rag.answering", "Done"),
+    "Citation": ("rag.citations", "Citation"),
+    "Sentence": ("rag.citations", "Sentence"),
+    "Retriever": ("rag.retrieval", "Retriever"),
+    "Passage": ("rag.retrieval", "Passage"),
+    "Filters": ("rag.retrieval", "Filters"),
+    "index": ("rag.indexer", "run"),
+    "index_status": ("rag.indexer", "status"),
+    "IndexReport": ("rag.indexer", "IndexReport"),
+    "IndexStatus": ("rag.indexer", "Status"),
+}
+
+# A literal list, so linters and type checkers read it; a test keeps it equal to _EXPORTS.
+__all__ = [
+    "Answer",
+    "Answerer",
+    "Citation",
+    "Done",
+    "Event",
+    "Filters",
+    "IndexReport",
+    "IndexStatus",
+    "Notice",
+    "Passage",
+    "RagError",
+    "Retrieved",
+    "Retriever",
+    "Sentence",
+    "Settings",
+    "Token",
+    "Writing",
+    "__version__",
+    "index",
+    "index_status",
+    "load_settings",
+]
+
+if TYPE_CHECKING:  # what a type checker and an editor see; at run time __getattr__ imports
+    from rag.answering import Answer, Answerer, Done, Event, Notice, Retrieved, Token, Writing
+    from rag.citations import Citation, Sentence
+    from rag.config import Settings, load_settings
+    from rag.errors import RagError
+    from rag.indexer import IndexReport
+    from rag.indexer import Status as IndexStatus
+    from rag.indexer import run as index
+    from rag.indexer import status as index_status
+    from rag.retrieval import Filters, Passage, Retriever
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use (PEP 562) and keep it, so it is looked up once."""
+    try:
+        module, attribute = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'rag' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
