@@ -740,11 +740,9 @@ def llm_status_cmd(
         return
     line = f"{current.state}: {current.description}" + (f" ({current.url})" if current.url else "")
     if current.stops_at is not None:
-        left = (current.stops_at - datetime.now(current.stops_at.tzinfo)).total_seconds()
-        line += (
-            f"; stops at {current.stops_at:%H:%M:%S %Z} (in {max(0, round(left / 60))} min)"
-            " unless asked something before"
-        )
+        left = max(0, (current.stops_at - datetime.now(current.stops_at.tzinfo)).total_seconds())
+        after = f"{left:.0f} s" if left < 90 else f"{left / 60:.0f} min"
+        line += f"; stops at {current.stops_at:%H:%M:%S %Z} (in {after}) unless asked before"
     typer.echo(line)
 
 

@@ -99,14 +99,16 @@ def env_settings(rag_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Set
     llm.stop(settings)
 
 
-def cli_status() -> dict[str, object]:
+def cli_status(*args: str) -> dict[str, object]:
+    """`rag llm status --json`, parsed; with ``"--text"`` the plain line under "line"."""
     from typer.testing import CliRunner
 
     from rag.cli import app
 
-    out = CliRunner().invoke(app, ["llm", "status", "--json"])
+    text = "--text" in args
+    out = CliRunner().invoke(app, ["llm", "status", *([] if text else ["--json"])])
     assert out.exit_code == 0, out.output
-    return json.loads(out.stdout)
+    return {"line": out.stdout.strip()} if text else json.loads(out.stdout)
 
 
 # --- idle ------------------------------------------------------------------------------
@@ -137,6 +139,9 @@ def test_idle_server_stops_by_itself_and_the_next_question_starts_it(
     assert datetime.fromisoformat(str(shown["stops_at"])).timestamp() == pytest.approx(
         status.stops_at.timestamp(), abs=1.5
     )
+    line = str(cli_status("--text")["line"])
+    assert line.startswith("ready: embedded smollm2") and " unless asked before" in line
+    assert "; stops at " in line and line.endswith(" s) unless asked before"), line
 
     # Status probes are not use: it stops on time while being watched.
     while pid_alive(pid) and time.time() < asked + IDLE + 20:
