@@ -112,6 +112,10 @@ def check_claims(
         restated = bool(added) and len(added & content_words(f"{held} {p.title}")) >= (
             RESTATED * len(added)
         )
+        # A claim sharing no word with its quote's sentence beyond the question's own was
+        # written from somewhere else than the evidence the model chose (a small model
+        # copies one sentence and words its claim from another).
+        anchored = not added or bool(added & content_words(f"{held} {p.title}"))
         checked.append(
             ClaimCheck(
                 n=n,
@@ -121,6 +125,7 @@ def check_claims(
                 exact=exact,
                 missing=missing,
                 supported=not verifier.rule.hard_fail(support)
+                and anchored
                 and (support.score >= CLAIM_SUPPORT or (span is not None and restated)),
                 score=support.score,
                 typed=bool(span) and holds_type(held, question.expects, question),

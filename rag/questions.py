@@ -170,6 +170,11 @@ Expect = str  # "date" | "number" | "name" | ""
 # Words that turn a question into another question while barely changing its wording:
 # negations, order in time, comparison.  When the question has one, the evidence must
 # too ("Who announced she would NOT step down?" is not answered by "She would step down").
+# Capitalised abbreviations of common nouns: the kind of thing asked about, which the
+# evidence need not spell out ("Which TV programme ..." is answered by its name).
+_COMMON_ACRONYMS = frozenset(
+    ["tv", "ceo", "cfo", "cto", "gdp", "pm", "mp", "ai", "id", "dna", "hq", "faq", "vip"]
+)
 _NEGATIONS = frozenset(
     ["not", "no", "never", "neither", "nor", "without", "none", "nobody", "nothing"]
 )
@@ -274,6 +279,8 @@ def qualifiers(text: str) -> set[str]:
             found.add("not")
         elif w == "last" and (not following or following in _DATE_WORDS):
             continue  # "last week" dates the question; "will it last" is a verb
+        elif w == "most" and following in ("recent", "recently"):
+            continue  # "the most recent round" asks for the newest (rag.timeframe), no more
         elif w in _QUALIFIERS:
             found.add(w)
     return found
@@ -315,6 +322,8 @@ def _question_names(text: str) -> set[str]:
             if not w[0].isupper() or w.isdigit() or bare in _STOP:
                 continue
             if i == 0 and (bare in _WH_OPENERS or bare in _IMPERATIVES):
+                continue
+            if bare in _COMMON_ACRONYMS:  # "Which TV programme": a kind of thing, not a name
                 continue
             found |= {n for n in names(f"x {w}")}
     return found

@@ -62,3 +62,16 @@ def test_a_claim_its_quote_does_not_back_is_shown_as_the_quote_s_sentence(
     assert restated is not None and restated.valid and restated.restated
     assert restated.text == "It cited a budget gap of $2 million, Mayor Ana Ruiz said."
     assert quoted(invented) is None  # a quote not in the passage backs nothing
+
+
+def test_a_claim_from_elsewhere_than_its_quote_is_not_backed_by_it(embedder: Embedder) -> None:
+    # True of the passage, but not what the quoted sentence says: the quote stands instead.
+    (check,) = check_claims(
+        analyse("Who spoke outside city hall?"),
+        [(1, "It cited a budget gap of $2 million", "Readers protested outside city hall.")],
+        [PASSAGE],
+        Verifier(embedder),
+    )
+    assert check.span is not None and not check.valid
+    shown = quoted(check)
+    assert shown is not None and shown.text.startswith("It cited a budget gap")

@@ -79,3 +79,11 @@ def test_asking_about_the_articles_asks_nothing_of_a_passage() -> None:
     q = analyse("What territorial issues come up across the two articles?")
     assert q.multi and not q.numbers
     assert q.words == analyse("What territorial issues come up?").words
+
+
+def test_most_recent_and_common_acronyms_are_not_constraints() -> None:
+    q = analyse("In which city did the most recent round of talks take place?")
+    assert "most" not in q.qualifiers
+    assert "most" in analyse("Which city hosted the most rounds of talks?").qualifiers
+    assert analyse("Which TV programme did the senator speak to?").names == set()
+    assert "nato" in analyse("Which NATO member hosted the talks?").names
