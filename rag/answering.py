@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from rag import answer_text, structured
@@ -73,6 +73,25 @@ class Answer:
     reason: str | None = None  # why it refused, in one sentence
     verdict: str | None = None  # yes / no / partly, for a question comparing articles
     timeframe: TimeFrame | None = None  # the date window read from the question, if used
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Answer:
+        """The Answer that :meth:`to_dict` gave ``data`` (a saved run, a saved chat). Keys
+        this version does not know are ignored, so an answer saved by a newer version
+        still loads; derived keys (``as_of``) are computed again."""
+
+        def build(kind: type, values: Mapping[str, Any]) -> Any:
+            names = {f.name for f in fields(kind)}
+            return kind(**{k: v for k, v in values.items() if k in names})
+
+        values = dict(data)
+        values["citations"] = [build(Citation, c) for c in data.get("citations", [])]
+        values["passages"] = [build(Passage, p) for p in data.get("passages", [])]
+        values["sentences"] = [build(Sentence, x) for x in data.get("sentences", [])]
+        values.setdefault("timings", {})
+        frame = data.get("date_filter")
+        values["timeframe"] = build(TimeFrame, frame) if frame else None
+        return build(cls, values)
 
     @property
     def as_of(self) -> str | None:

@@ -34,11 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from rag.answering import Answer
-from rag.citations import Citation, Sentence
 from rag.config import Settings
 from rag.documents import DocumentError, FileEntry, load
 from rag.errors import RagError
-from rag.retrieval import Passage
 
 __all__ = [
     "Chat",
@@ -158,19 +156,8 @@ class Chat:
 
 
 def answer_from_dict(data: Mapping[str, Any]) -> Answer:
-    """The ``Answer`` that ``Answer.to_dict`` gave ``data``; keys this version does not
-    know are ignored, so an answer saved by a newer version still shows."""
-
-    def build(cls: type, values: Mapping[str, Any]) -> Any:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names})
-
-    values = dict(data)
-    values["citations"] = [build(Citation, c) for c in data.get("citations", [])]
-    values["passages"] = [build(Passage, p) for p in data.get("passages", [])]
-    values["sentences"] = [build(Sentence, s) for s in data.get("sentences", [])]
-    values.setdefault("timings", {})
-    return build(Answer, values)
+    """The ``Answer`` that ``Answer.to_dict`` gave ``data`` (see ``Answer.from_dict``)."""
+    return Answer.from_dict(data)
 
 
 # --- the database -------------------------------------------------------------------------

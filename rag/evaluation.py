@@ -217,23 +217,8 @@ def run(
 def answer_from_dict(data: dict[str, Any]) -> Answer:
     """An Answer back from ``Answer.to_dict()`` (as saved in results.json)."""
     from rag.answering import Answer
-    from rag.citations import Citation, Sentence
-    from rag.retrieval import Passage
-    from rag.timeframe import TimeFrame
 
-    # to_dict() writes the time window as "date_filter" and adds the derived "as_of";
-    # neither is a constructor argument.
-    fields = {k: v for k, v in data.items() if k not in ("date_filter", "as_of")}
-    frame = data.get("date_filter")
-    return Answer(
-        **{
-            **fields,
-            "citations": [Citation(**c) for c in data["citations"]],
-            "passages": [Passage(**p) for p in data["passages"]],
-            "sentences": [Sentence(**x) for x in data["sentences"]],
-            "timeframe": TimeFrame(**frame) if frame else None,
-        }
-    )
+    return Answer.from_dict(data)
 
 
 def rescore(saved: dict[str, Any], suite: Suite) -> EvalRun:

@@ -253,7 +253,10 @@ def test_chat_is_saved_resumed_exported_and_deleted(
     ask(page, QUESTION)
     finished(page).wait_for(timeout=ANSWER_TIMEOUT_MS)
     ask(page, FOLLOW_UP)
-    page.get_by_text("Answered in").nth(1).wait_for(timeout=ANSWER_TIMEOUT_MS)
+    # The fourth chat message (the follow-up's answer) finished: while a run is under way,
+    # Streamlit keeps faded copies of the earlier answer, "Answered in" line included.
+    second = page.get_by_test_id("stChatMessage").nth(3)
+    second.get_by_text("Answered in").wait_for(timeout=ANSWER_TIMEOUT_MS)
     page.wait_for_function("() => location.search.includes('chat=')", timeout=30_000)
     saved_url = page.url
     chat_id = re.search(r"chat=(\d+)", saved_url).group(1)  # type: ignore[union-attr]

@@ -112,7 +112,7 @@ def test_a_link_added_in_the_page_becomes_a_cited_answer(
             page.goto(served)
             page.get_by_test_id("stChatInput").wait_for(timeout=60_000)
             sidebar = page.get_by_test_id("stSidebar")
-            sidebar.get_by_label("Add from a link").fill(site.url("/story"))
+            sidebar.get_by_role("textbox", name="Add from a link").fill(site.url("/story"))
             sidebar.get_by_role("button", name="Fetch and add").click()
             sidebar.get_by_text(SAVED).first.wait_for(timeout=180_000)  # saved, then indexed
             assert (tmp_path / "articles" / SAVED).is_file()

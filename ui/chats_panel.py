@@ -126,7 +126,7 @@ def panel(settings: Settings) -> None:
             key=f"chat-{summary.id}",
             type="primary" if current else "secondary",
             width="stretch",
-            help=f"{summary.turns} questions · last {summary.updated[:16].replace('T', ' ')} UTC",
+            help=f"{summary.turns} question{'' if summary.turns == 1 else 's'} · last {summary.updated[:16].replace('T', ' ')} UTC",
         ):
             try:
                 resume(settings, summary.id)

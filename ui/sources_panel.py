@@ -51,6 +51,8 @@ def link_panel(settings: Settings, reindex: Reindex) -> None:
         notes.insert(0, ("success", f"Saved {names}."))
         notes += list(st.session_state.activity)  # the re-index summary
     st.session_state.activity = notes
+    if saved:
+        st.rerun()  # the index changed: the page (and its chat box) must see it
 
 
 def feeds_panel(settings: Settings, reindex: Reindex) -> None:
