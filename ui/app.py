@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `streamlit run ui/app.py` puts only ui/ on the path
     sys.path.insert(0, str(ROOT))
 
-from rag import indexer  # noqa: E402
+from rag import eval_metrics, indexer  # noqa: E402
 from rag import llm as llm_lib  # noqa: E402
 from rag.config import Settings, SettingsError, load_settings  # noqa: E402
 from rag.documents import SUPPORTED_SUFFIXES, DocumentError, FileEntry, load  # noqa: E402
@@ -170,12 +170,7 @@ def sidebar(settings: Settings) -> indexer.Status | None:
     return status
 
 
-EVAL_SHOWN = (
-    ("citation_precision", "Citation precision"),
-    ("citation_recall", "Citation recall"),
-    ("answer_accuracy", "Answer accuracy"),
-    ("refusal_accuracy", "Refusal accuracy"),
-)
+EVAL_SHOWN = eval_metrics.ON_PAGE  # (name, title): the registry marks what the page shows
 
 
 def dates_panel() -> None:
