@@ -702,7 +702,7 @@ def date_chip(frame: Any, question: str, key: str) -> None:
     left, right = st.columns([3, 1], vertical_alignment="center")
     order = " · newest first" if frame.latest and (frame.after or frame.before) else ""
     left.html(
-        f'<span class="rag-chip">📅 {render.text(frame.label)}{render.text(order)}'
+        f'<span class="rag-chip">Published: {render.text(frame.label)}{render.text(order)}'
         f' <span class="rag-meta">from “{render.text(frame.phrase)}”</span></span>'
     )
     if right.button(
