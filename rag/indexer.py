@@ -103,6 +103,7 @@ class Status:
     last_indexed: str | None
     articles_dir: str
     generation: int
+    undated: int = 0  # indexed articles whose publication date could not be read
 
 
 def index_signature(settings: Settings) -> dict[str, Any]:
@@ -517,4 +518,6 @@ def status(settings: Settings) -> Status:
         ),
         articles_dir=str(settings.articles_dir),
         generation=int(meta.get("generation", 0)),
+        # Undated articles fall outside every date window ("last week", --since ...).
+        undated=sum(r.published is None for r in store.file_records().values()),
     )

@@ -85,6 +85,22 @@ def test_index_path_argument_and_human_summary(articles: Path) -> None:
     assert "2 added, 0 updated, 0 removed, 0 unchanged, 0 skipped" in result.stdout
 
 
+def test_status_counts_the_articles_without_a_date(tmp_path: Path, monkeypatch) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "dated.md").write_text(
+        "---\ntitle: Harbour opens\ndate: 2026-11-02\n---\n\nThe harbour opened to ferries.\n",
+        encoding="utf-8",
+    )
+    (folder / "undated.txt").write_text("The bridge closed for repairs.\n", encoding="utf-8")
+    monkeypatch.setenv("RAG_ARTICLES_DIR", str(folder))
+    runner = CliRunner()
+    assert runner.invoke(app, ["index", "--json"]).exit_code == 0
+    st = json.loads(runner.invoke(app, ["status", "--json"]).stdout)
+    assert (st["documents"], st["undated"]) == (2, 1)
+    assert "undated          1" in runner.invoke(app, ["status"]).stdout
+
+
 def test_status_of_an_empty_home() -> None:
     result = CliRunner().invoke(app, ["status", "--json"])
     assert result.exit_code == 0
