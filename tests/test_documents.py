@@ -376,7 +376,7 @@ def test_pdf_passages_and_citations_carry_their_page(
     assert json.loads(as_json.stdout)["passages"][0]["page"] == 3
 
     # A passage running over a page break says so: "pp. 1–2" on its card and in the terminal.
-    from rag.cli import _page
+    from rag.cli_common import page_label
     from rag.retrieval import Filters
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # ui/ sits beside rag/
@@ -388,4 +388,4 @@ def test_pdf_passages_and_citations_carry_their_page(
     for p in spanning:
         assert p.last_page == p.page + len(p.page_breaks) > p.page
         assert f"pp. {p.page}\u2013{p.last_page}" in render.passage_card(p)
-        assert _page(p) == f", pp. {p.page}\u2013{p.last_page}"
+        assert page_label(p) == f", pp. {p.page}\u2013{p.last_page}"
