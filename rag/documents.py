@@ -16,12 +16,21 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from rag.errors import RagError
+from rag.metadata import (
+    ArticleMeta,
+    date_in_text,
+    from_front_matter,
+    from_html,
+    from_text_head,
+    parse_date,
+    pdf_date,
+)
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")  # read as decoded text
@@ -50,6 +59,13 @@ class Document:
     published: str | None = None  # ISO date, when the text or front matter gives one
     metadata: dict[str, str] = field(default_factory=dict)
     pages: tuple[int, ...] = ()  # PDFs: the offset in ``text`` where each page starts
+    # What news carries (rag/metadata.py says where each is read from); None: not given.
+    updated: str | None = None  # ISO date, later than ``published``
+    author: str | None = None
+    outlet: str | None = None
+    url: str | None = None
+    language: str | None = None
+    date_note: str | None = None  # a stated date that is no real date, in words
 
     def page_at(self, offset: int) -> int | None:
         """The 1-based page holding ``offset`` in ``text``; None for files without pages."""
@@ -158,16 +174,16 @@ def load(entry: FileEntry, max_bytes: int, data: bytes | None = None) -> Documen
     raw = decode(data)
     meta: dict[str, str] = {}
     if suffix in (".html", ".htm"):
-        text, title, published = _from_html(raw)
+        text, title, news = _from_html(raw)
     else:
-        front = front_matter(raw) if suffix in (".md", ".markdown") else {}
+        front = front_matter(raw)
         meta.update(front)
         text = raw
-        title = front.get("title") or _first_line(_without_front_matter(raw))
-        published = parse_date(front.get("date") or front.get("published") or "")
+        title = front.get("title") or _first_line(without_front_matter(raw))
+        news = from_front_matter(front)
     if not text.strip():
         raise DocumentError("no readable text in the file; add text to it or remove it")
-    published = published or _date_in_text(text)
+    news = _with_text_head(news, without_front_matter(text))
     return Document(
         source=entry.source,
         text=text,
@@ -175,9 +191,29 @@ def load(entry: FileEntry, max_bytes: int, data: bytes | None = None) -> Documen
         content_hash=content_hash(data),
         size=len(data),
         modified=stat.st_mtime,
-        published=published,
         metadata=meta,
+        **_news_fields(news),
     )
+
+
+def _with_text_head(news: ArticleMeta, text: str) -> ArticleMeta:
+    """Gaps filled from the article's own byline and date lines, else its first date."""
+    news = news.filled_from(from_text_head(text))
+    if news.published is None and news.date_note is None:
+        news = news.filled_from(ArticleMeta(published=date_in_text(text)))
+    return news.tidy()
+
+
+def _news_fields(news: ArticleMeta) -> dict[str, str | None]:
+    return {
+        "published": news.published,
+        "updated": news.updated,
+        "author": news.author,
+        "outlet": news.outlet,
+        "url": news.url,
+        "language": news.language,
+        "date_note": news.date_note,
+    }
 
 
 def _first_line(text: str) -> str:
@@ -197,7 +233,7 @@ def _clean_title(title: str) -> str:
 _FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.S)
 
 
-def _without_front_matter(text: str) -> str:
+def without_front_matter(text: str) -> str:
     m = _FRONT.match(text)
     return text[m.end() :] if m else text
 
@@ -220,9 +256,9 @@ def front_matter(text: str) -> dict[str, str]:
         loaded = None
     if isinstance(loaded, dict):
         return {
-            str(key).strip().lower(): str(value).strip()
+            str(key).strip().lower(): _scalar(value)
             for key, value in loaded.items()
-            if isinstance(value, str | int | float | date) and not isinstance(value, bool)
+            if _scalar(value)
         }
     out: dict[str, str] = {}
     for line in m.group(1).splitlines():
@@ -232,67 +268,13 @@ def front_matter(text: str) -> dict[str, str]:
     return out
 
 
-_MONTHS = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-]
-_ISO_DATE = re.compile(r"\b(19|20)\d\d-[01]\d-[0-3]\d\b")
-_LONG_DATE = re.compile(
-    r"\b(" + "|".join(m.capitalize() for m in _MONTHS) + r")\s+([0-3]?\d),\s+((?:19|20)\d\d)\b"
-)
-_DAY_FIRST = re.compile(
-    r"\b([0-3]?\d)\s+(" + "|".join(m.capitalize() for m in _MONTHS) + r")\s+((?:19|20)\d\d)\b"
-)
-
-
-def parse_date(value: str) -> str | None:
-    """An ISO date (YYYY-MM-DD) from a date or timestamp as metadata gives it, or None."""
-    value = value.strip()
-    if not value:
-        return None
-    for candidate in (value[:10], value):
-        try:
-            return date.fromisoformat(candidate).isoformat()
-        except ValueError:
-            pass
-    try:
-        return datetime.fromisoformat(value).date().isoformat()
-    except ValueError:
-        return _date_in_text(value)
-
-
-def _date_in_text(text: str) -> str | None:
-    """A publication date stated near the top of the article, if any."""
-    head = text[:600]
-    if m := _ISO_DATE.search(head):
-        try:
-            return date.fromisoformat(m.group(0)).isoformat()
-        except ValueError:
-            pass
-    if m := _LONG_DATE.search(head):
-        month, day, year = m.groups()
-        return _safe_date(int(year), _MONTHS.index(month.lower()) + 1, int(day))
-    if m := _DAY_FIRST.search(head):
-        day, month, year = m.groups()
-        return _safe_date(int(year), _MONTHS.index(month.lower()) + 1, int(day))
-    return None
-
-
-def _safe_date(year: int, month: int, day: int) -> str | None:
-    try:
-        return date(year, month, day).isoformat()
-    except ValueError:
-        return None
+def _scalar(value: Any) -> str:
+    """A front matter value as text; a list of plain values (``authors: [A, B]``) joined."""
+    if isinstance(value, list):
+        return ", ".join(_scalar(v) for v in value if _scalar(v))
+    if isinstance(value, str | int | float | date) and not isinstance(value, bool):
+        return str(value).strip()
+    return ""
 
 
 _BLOCK_MARK = "\ue000"  # a private-use character: never in real text
@@ -303,25 +285,15 @@ _BLOCK_TAGS = [
 ]  # fmt: skip
 
 
-def _from_html(raw: str) -> tuple[str, str, str | None]:
-    """Visible main text, title and published date of an HTML page."""
+def _from_html(raw: str) -> tuple[str, str, ArticleMeta]:
+    """Visible main text, title and news metadata of an HTML page."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(raw, "html.parser")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    published = None
-    for attrs in (
-        {"property": "article:published_time"},
-        {"name": "date"},
-        {"name": "pubdate"},
-        {"itemprop": "datePublished"},
-    ):
-        tag = soup.find("meta", attrs=attrs)
-        if tag and tag.get("content"):
-            published = parse_date(str(tag["content"]))
-            break
-    if published is None and (tag := soup.find("time")) and tag.get("datetime"):
-        published = parse_date(str(tag["datetime"]))
+    news = from_html(raw, soup)
+    if news.published is None and (tag := soup.find("time")) and tag.get("datetime"):
+        news = news.filled_from(ArticleMeta(published=parse_date(str(tag["datetime"]))))
     for tag in soup(["script", "style", "noscript", "template", "iframe", "svg", "head"]):
         tag.decompose()
     for tag in soup(["nav", "header", "footer", "aside", "form"]):
@@ -338,7 +310,7 @@ def _from_html(raw: str) -> tuple[str, str, str | None]:
     text = "\n".join(b.strip() for b in flat.split(_BLOCK_MARK) if b.strip())
     if not title:
         title = _first_line(text)
-    return text, title, published
+    return text, title, news
 
 
 # --- PDF -------------------------------------------------------------------------------
@@ -396,7 +368,7 @@ def pdf_pages(data: bytes) -> tuple[list[str], dict[str, str]]:
         key: " ".join(str(info.get(name, "") or "").split())
         for key, name in (("title", "/Title"), ("author", "/Author"), ("date", "/CreationDate"))
     }
-    meta["date"] = _pdf_date(meta["date"]) or ""
+    meta["date"] = pdf_date(meta["date"]) or ""
     return pages, {k: v for k, v in meta.items() if v}
 
 
@@ -445,7 +417,8 @@ def _load_pdf(entry: FileEntry, data: bytes, modified: float) -> Document:
         parts.append(text)
         offset += len(text) + 2  # the blank line between pages
     text = "\n\n".join(parts)
-    published = info.get("date") or _date_in_text(text)
+    news = ArticleMeta(published=info.get("date") or None, author=info.get("author") or None)
+    news = _with_text_head(news, text)
     title = info.get("title") or _first_line(text)
     return Document(
         source=entry.source,
@@ -454,13 +427,7 @@ def _load_pdf(entry: FileEntry, data: bytes, modified: float) -> Document:
         content_hash=content_hash(data),
         size=len(data),
         modified=modified,
-        published=published,
         metadata={k: v for k, v in info.items() if k != "date"},
         pages=tuple(starts),
+        **_news_fields(news),
     )
-
-
-def _pdf_date(value: str) -> str | None:
-    # PDF dates read D:YYYYMMDDHHmmSS...
-    m = re.match(r"(?:D:)?((?:19|20)\d\d)(\d\d)(\d\d)", value)
-    return _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
