@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -31,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from rag import atomic
 from rag.config import Settings
 from rag.documents import DocumentError, front_matter, iter_files, parse_date, pdf_pages
 from rag.errors import RagError
@@ -297,19 +296,9 @@ def known_urls(folder: Path) -> dict[str, Path]:
 
 
 def write_atomic(target: Path, data: bytes) -> None:
-    """Replace ``target`` with ``data`` in one rename; a hidden temp file meanwhile."""
+    """Replace ``target`` with ``data`` in one rename (rag.atomic); ClippingError if not."""
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=".fetch-", suffix=".tmp", dir=target.parent)
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+        atomic.write_atomic(target, data, prefix=".fetch-")
     except OSError as exc:
         raise ClippingError(
             f"Cannot write {target.name} into {target.parent} ({exc.strerror}); "

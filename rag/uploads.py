@@ -11,14 +11,12 @@ must be text the indexer can read, within the same size limit.
 from __future__ import annotations
 
 import contextlib
-import errno
-import os
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.atomic import write_atomic
 from rag.documents import SUPPORTED_SUFFIXES, DocumentError, decode, pdf_pages
 from rag.errors import RagError
 
@@ -138,43 +136,15 @@ def save_upload(
             raise UploadConflict(target_name, target)
 
     try:
-        # A hidden temp file in the same folder: the indexer ignores it, and the
-        # final rename or link is atomic.
-        fd, tmp_name = tempfile.mkstemp(prefix=".upload-", suffix=".tmp", dir=root)
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, 0o644)
-            if replace:
-                os.replace(tmp, target)
-            else:
-                _link_new(tmp, target, target_name)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_atomic(target, data, overwrite=replace, prefix=".upload-")
+    except FileExistsError:
+        raise UploadConflict(target_name, target) from None
     except OSError as exc:
         raise UploadError(
             f"Cannot write {target_name} into {folder} ({exc.strerror}); "
             "check the folder's permissions and free space."
         ) from None
     return SavedUpload(target, target_name, name, replaced=existed, unchanged=False)
-
-
-def _link_new(tmp: Path, target: Path, target_name: str) -> None:
-    """Give ``tmp`` the name ``target`` unless that name exists (checked atomically)."""
-    try:
-        os.link(tmp, target)
-    except FileExistsError:
-        raise UploadConflict(target_name, target) from None
-    except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
-            raise
-        # No hard links on this file system: a check then a rename, almost as good.
-        if target.exists():
-            raise UploadConflict(target_name, target) from None
-        os.replace(tmp, target)
 
 
 def _shown(name: str) -> str:
