@@ -133,7 +133,9 @@ def ui_cmd(ctx: typer.Context) -> None:
 
 @app.command("eval")
 def eval_cmd(
-    suite: str = typer.Option("seeds", "--suite", help="seeds, squad2, or a labelled .jsonl file."),
+    suite: str = typer.Option(
+        "seeds", "--suite", help="seeds, dated, squad2, or a labelled .jsonl file."
+    ),
     limit: int | None = typer.Option(
         None, "--limit", help="A fixed, stratified subset of N items (squad2: 50 unless given)."
     ),

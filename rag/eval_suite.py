@@ -32,6 +32,9 @@ from rag.errors import RagError
 REPO = Path(__file__).resolve().parents[1]
 SQUAD_PATH = Path("/work/shared/benchmarks/squad2/squad2-open.json")
 SQUAD_DEFAULT_LIMIT = 50
+# The dated suite's "today" (a Monday): its questions about time ("last week", "the
+# latest") are asked as of this day, whatever the real date, as RAG_TODAY would pin it.
+DATED_TODAY = "2025-06-16"
 
 
 class EvalError(RagError):
@@ -70,6 +73,7 @@ class Suite:
     articles_dir: Path  # the corpus the items' sources are relative to
     source: str = ""  # where the items came from, for the report
     kind: str = "labelled"  # or "squad": sampled with a seed, scored with EM/F1 too
+    today: str | None = None  # ISO date the questions are asked on (RAG_TODAY); None: real
 
 
 # --- suites ----------------------------------------------------------------------------
@@ -86,16 +90,31 @@ def seeds_paths() -> tuple[Path, Path]:
     )
 
 
+def dated_paths() -> tuple[Path, Path]:
+    """The dated suite (questions about time) and its fixture articles, in the checkout."""
+    for root in (REPO, Path.cwd()):
+        if (root / "eval" / "dated.jsonl").is_file() and (root / "eval" / "dated").is_dir():
+            return root / "eval" / "dated.jsonl", root / "eval" / "dated" / "articles"
+    raise EvalError(
+        "The dated suite (eval/dated.jsonl and eval/dated/articles) is not here; "
+        "run from the source checkout."
+    )
+
+
 def load_suite(
     name: str,
     articles_dir: Path | None = None,
     squad_path: Path | None = None,
     home: Path | None = None,
 ) -> Suite:
-    """``seeds``, ``squad2``, or the path of a labelled JSONL/YAML file or a SQuAD 2.0 JSON."""
+    """``seeds``, ``dated``, ``squad2``, or the path of a labelled JSONL/YAML file or a
+    SQuAD 2.0 JSON."""
     if name == "seeds":
         path, corpus = seeds_paths()
         return Suite("seeds", load_items(path, corpus), corpus, str(path))
+    if name == "dated":
+        path, corpus = dated_paths()
+        return Suite("dated", load_items(path, corpus), corpus, str(path), today=DATED_TODAY)
     if name == "squad2":
         if home is None:
             raise EvalError("The squad2 suite needs a home folder for its articles.")
@@ -103,7 +122,7 @@ def load_suite(
     path = Path(name)
     if not path.is_file():
         raise EvalError(
-            f"No suite {name!r}; use seeds, squad2 or the path of a labelled .jsonl file."
+            f"No suite {name!r}; use seeds, dated, squad2 or the path of a labelled .jsonl file."
         )
     if path.suffix.lower() == ".json" and home is not None:
         slug = _slug(path.stem)

@@ -22,7 +22,7 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from rag.config import Settings
@@ -146,12 +146,14 @@ class EvalRun:
 
 
 def eval_settings(settings: Settings, suite: Suite) -> Settings:
-    """The suite's own home (cached index) over its articles; models stay shared."""
+    """The suite's own home (cached index) over its articles; models stay shared; a suite
+    that pins "today" (the dated one) answers as of that day."""
     return settings.model_copy(
         update={
             "home": settings.home / f"eval-{suite.name}",
             "articles_dir": suite.articles_dir,
             "models_dir": settings.llm_models_dir,
+            **({"today": date.fromisoformat(suite.today)} if suite.today else {}),
         }
     )
 
@@ -208,6 +210,7 @@ def run(
         items_selected=len(items),
         items_in_suite=len(suite.items),
         suite_source=suite.source,
+        **({"today": suite.today} if suite.today else {}),
     )
     return EvalRun(
         suite.name, scores, started.isoformat(timespec="seconds"), time.monotonic() - clock, setup

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag import eval_suite as ev
+from rag.config import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -70,7 +71,7 @@ def test_bad_suites_fail_with_one_sentence(tmp_path: Path, line: str, message: s
 
 
 def test_unknown_suite_names_the_choices() -> None:
-    with pytest.raises(ev.EvalError, match="use seeds, squad2 or the path"):
+    with pytest.raises(ev.EvalError, match="use seeds, dated, squad2 or the path"):
         ev.load_suite("nope")
 
 
@@ -125,3 +126,57 @@ def test_squad_halves_are_fixed_by_id_and_a_run_asks_one_balanced_half() -> None
     assert all(halves[it.id] == "tune" for it in tune)
     with pytest.raises(ev.EvalError, match="use tune, test or all"):
         ev.select(suite, 20, half="train")
+
+
+# --- the dated suite -------------------------------------------------------------------
+
+DATED_CATEGORIES = {"relative-date", "latest", "timeline", "disagreeing-update", "wire-copy"}
+
+
+def test_the_dated_suite_loads_with_its_fixtures_and_a_pinned_today() -> None:
+    suite = ev.load_suite("dated")
+    assert suite.name == "dated" and suite.today == "2025-06-16"
+    assert suite.articles_dir == REPO / "eval" / "dated" / "articles"
+    assert {it.category for it in suite.items} == DATED_CATEGORIES
+    for it in suite.items:
+        assert it.answerable and it.key_facts and it.evidence
+        for e in it.evidence:  # offsets found and checked by the loader
+            assert e.source in it.gold_sources and e.end > e.start
+        for source in it.gold_sources:
+            assert (suite.articles_dir / source).is_file(), source
+    # A --limit subset still asks every category.
+    assert {it.category for it in ev.select(suite, 5)} == DATED_CATEGORIES
+
+
+def test_the_dated_suite_answers_as_of_its_own_today(settings: Settings) -> None:
+    from datetime import date
+
+    from rag.evaluation import eval_settings
+
+    suite = ev.load_suite("dated")
+    local = eval_settings(settings.model_copy(update={"today": None}), suite)
+    assert local.current_date == date(2025, 6, 16)
+    assert local.articles_dir == suite.articles_dir
+    assert eval_settings(settings, ev.load_suite("seeds")).today == settings.today
+
+
+def test_the_dated_questions_windows_hold_their_gold_articles() -> None:
+    """The corpus and the pinned today agree: each relative-date question's window (as
+    code resolves it) holds the articles its answer is in."""
+    from datetime import date
+
+    from rag.documents import FileEntry, load
+    from rag.timeframe import resolve
+
+    suite = ev.load_suite("dated")
+    today = date.fromisoformat(suite.today or "")
+    for it in suite.items:
+        frame = resolve(it.question, today)
+        if it.category == "relative-date":
+            assert frame is not None and frame.after and frame.before, it.id
+            for e in it.evidence:
+                path = suite.articles_dir / e.source
+                published = load(FileEntry(path, e.source), 1 << 20).published
+                assert published and frame.after <= published <= frame.before, it.id
+        elif it.category == "latest":
+            assert frame is not None and frame.latest, it.id
