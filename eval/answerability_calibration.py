@@ -25,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from rag import evaluation, structured
-from rag.answer_policy import MIN_COVERAGE, decide
+from rag.answer_policy import MIN_COVERAGE, decide, vet_text
 from rag.answerability import check_claims, quoted
 from rag.citations import Verifier
 from rag.config import Settings
@@ -167,6 +167,55 @@ def rules(args: argparse.Namespace) -> None:
         run(f"claims in the model's own words only, coverage {cov}", own_words=True, coverage=cov)
 
 
+def text_rules(args: argparse.Namespace) -> None:
+    """Replay saved free-text answers (``RAG_ANSWER_MODE=text``) through ``vet_text``."""
+    from rag.answering import Answer
+
+    rows = json.loads(Path(args.cache).read_text())
+    prepared = [(row, Answer.from_dict(row["answer"])) for row in rows]
+
+    def run(name: str, **opts: object) -> None:
+        stated = answered = refused_un = n_ans = n_un = 0
+        for row, a in prepared:
+            q = analyse(a.query)
+            if opts.get("no_type"):
+                q = replace(q, expects="")
+            if opts.get("no_constraints"):
+                q = replace(q, numbers=frozenset(), names=frozenset(), qualifiers=frozenset())
+            refused = a.refused
+            if not refused and not opts.get("off") and (a.fallback is None or opts.get("fb")):
+                cov = float(opts.get("coverage", MIN_COVERAGE))
+                refused = bool(vet_text(q, a.sentences, a.citations, a.passages, cov))
+            if args.show and not opts:
+                why = vet_text(q, a.sentences, a.citations, a.passages) if not a.refused else ""
+                print(
+                    f"{'A' if row['answerable'] else 'U'} {'refuse' if refused else 'answer'}"
+                    f" fb={bool(a.fallback)} {row['question'][:70]!r}\n   {why or a.answer[:140]}"
+                )
+            if row["answerable"]:
+                n_ans += 1
+                answered += not refused
+                stated += (not refused) and _stated(row["answers"], a.answer)
+            else:
+                n_un += 1
+                refused_un += refused
+        print(
+            f"| {name} | {stated / max(n_ans, 1):.3f} | {answered / max(n_ans, 1):.3f} "
+            f"| {refused_un / max(n_un, 1):.3f} |"
+        )
+
+    print(f"{len(prepared)} items\n")
+    print("| rules | answer stated | answerable answered | unanswerable refused |")
+    print("|---|---|---|---|")
+    run("all checks, fallbacks too", fb=True)
+    run("as answered (no vetting)", off=True)
+    run("all checks (model-written answers only)")
+    for cov in (0.0, 0.3, 0.5, 0.6):
+        run(f"all checks, fallbacks too, coverage {cov}", fb=True, coverage=cov)
+    run("without the answer-type check", fb=True, no_type=True)
+    run("without the question's names/numbers/qualifiers", fb=True, no_constraints=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="step", required=True)
@@ -176,8 +225,11 @@ def main() -> None:
     r = sub.add_parser("rules")
     r.add_argument("cache")
     r.add_argument("--show", action="store_true", help="Print each item's decision first.")
+    t = sub.add_parser("text-rules", help="Replay cached free-text answers through vet_text.")
+    t.add_argument("cache")
+    t.add_argument("--show", action="store_true", help="Print each item's decision first.")
     args = parser.parse_args()
-    (ask if args.step == "ask" else rules)(args)
+    {"ask": ask, "rules": rules, "text-rules": text_rules}[args.step](args)
 
 
 if __name__ == "__main__":

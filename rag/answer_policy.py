@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from rag.answerability import ClaimCheck, Evidence, evidence, usable
-from rag.questions import Question, qualifiers
+from rag.citations import Citation, Sentence
+from rag.questions import Question, holds_type, qualifiers
 from rag.retrieval import Passage
 from rag.structured import Reply
 
@@ -77,35 +78,10 @@ def decide(
         return Decision(
             "refuse", reason=f"The question asks for {kind}, and no cited passage states one."
         )
-    turned = qualifiers(" ".join(c.held for c in valid))
-    lost = sorted(w for w in question.qualifiers if w not in turned)
-    if lost:
-        return Decision(
-            "refuse",
-            reason=(
-                "The question turns on "
-                + ", ".join(f"'{w}'" for w in lost)
-                + ", and the quoted evidence does not."
-            ),
-        )
     cited = [passages[n - 1] for n in sorted({c.n for c in valid})]
-    found = evidence(question, cited, passages)
-    if found.missing:
-        return Decision(
-            "refuse",
-            reason=(
-                "The passages do not mention "
-                + ", ".join(found.missing)
-                + ", which the question asks about."
-            ),
-            evidence=found,
-        )
-    if found.coverage < min_coverage:
-        return Decision(
-            "refuse",
-            reason="The passages the answer cites are about something else than the question.",
-            evidence=found,
-        )
+    why, found = near_miss(question, [c.held for c in valid], cited, passages, min_coverage)
+    if why:
+        return Decision("refuse", reason=why, evidence=found)
     if question.expects:
         # Lead with the claims that state what was asked; keep the others as context.
         valid = [c for c in valid if c.typed] + [c for c in valid if not c.typed]
@@ -122,3 +98,53 @@ def _unique(checks: Sequence[ClaimCheck]) -> list[ClaimCheck]:
             seen.add(key)
             out.append(c)
     return out
+
+
+def near_miss(
+    question: Question,
+    held: Sequence[str],
+    cited: Sequence[Passage],
+    passages: Sequence[Passage],
+    min_coverage: float = MIN_COVERAGE,
+) -> tuple[str, Evidence | None]:
+    """Why evidence that backs an answer still misses *this* question (rules 4 and 5), or
+    "" when it does not; ``held`` is the text the answer was checked against, ``cited``
+    the passages it cites."""
+    turned = qualifiers(" ".join(held))
+    lost = sorted(w for w in question.qualifiers if w not in turned)
+    if lost:
+        listed = ", ".join(f"'{w}'" for w in lost)
+        return f"The question turns on {listed}, and the quoted evidence does not.", None
+    found = evidence(question, cited, passages)
+    if found.missing:
+        listed = ", ".join(found.missing)
+        return f"The passages do not mention {listed}, which the question asks about.", found
+    if found.coverage < min_coverage:
+        return "The passages the answer cites are about something else than the question.", found
+    return "", found
+
+
+def vet_text(
+    question: Question,
+    sentences: Sequence[Sentence],
+    citations: Sequence[Citation],
+    passages: Sequence[Passage],
+    min_coverage: float = MIN_COVERAGE,
+) -> str:
+    """Why a free-text answer whose citations were checked (``rag.citations.check``) does
+    not answer *this* question, or "" when it does: rules 3-5 over its supported
+    sentences and the sentences of the passages they cite.  An answer with no supported
+    sentence is left to the caller (it is refused or quoted from the passages)."""
+    backed = [s for s in sentences if s.supported and s.citations]
+    if not backed:
+        return ""
+    if question.expects and not any(holds_type(s.text, question.expects, question) for s in backed):
+        kind = _KIND_NAMES.get(question.expects, question.expects)
+        return f"The question asks for {kind}, and no supported sentence of the answer states one."
+    numbers = {n for s in backed for n in s.citations}
+    quotes = [
+        c.text[c.quote_start - c.start : c.quote_end - c.start] for c in citations if c.n in numbers
+    ]
+    cited = [passages[n - 1] for n in sorted(numbers) if 1 <= n <= len(passages)]
+    why, _ = near_miss(question, [s.text for s in backed] + quotes, cited, passages, min_coverage)
+    return why

@@ -18,7 +18,15 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from rag.citations import check, is_claim, split_answer, strip_markers, unsourced
+from rag.answer_policy import vet_text
+from rag.citations import (
+    CheckedText,
+    check,
+    is_claim,
+    split_answer,
+    strip_markers,
+    unsourced,
+)
 from rag.conversation import prompt
 from rag.extractive import extractive
 from rag.llm import LLM, LLMUnavailable
@@ -70,10 +78,19 @@ def is_refusal(answer: str, supported_sentences: int = 0) -> bool:
 
 
 def build_messages(
-    question: str, passages: Sequence[Passage], excerpts: Sequence[str]
+    question: str,
+    passages: Sequence[Passage],
+    excerpts: Sequence[str],
+    multi: bool = False,
+    timeline: bool = False,
 ) -> list[dict[str, str]]:
-    """The chat messages asking the model to answer ``question`` in sentences with [n]."""
+    """The chat messages asking the model to answer ``question`` in sentences with [n];
+    a question about several articles (``multi``) is asked for a sentence from each, one
+    about a development (``timeline``) for dated sentences, oldest first."""
     blocks = passage_blocks(passages, excerpts)
+    for name, wanted in (("answer_multi", multi), ("answer_timeline", timeline)):
+        if wanted:
+            blocks += "\n\n" + prompt(name).strip()
     user = prompt("answer_user").format(passages=blocks, question=question.strip())
     return [
         {"role": "system", "content": prompt("answer_system").strip()},
@@ -82,14 +99,27 @@ def build_messages(
 
 
 def finish(
-    run: _Run, text: str, fallback: str | None, raw: str | None, refused: bool = False
+    run: _Run,
+    text: str,
+    fallback: str | None,
+    raw: str | None,
+    refused: bool = False,
+    checked: CheckedText | None = None,
 ) -> Done:
-    """The Answer for ``text``, its citations checked against the passages."""
+    """The Answer for ``text``, its citations checked against the passages (``checked``:
+    already done).  An answer whose supported sentences miss what the question pins down
+    (``rag.answer_policy.vet_text``) is refused, saying why, the passages kept as related."""
     from rag.answering import Answer, Done
 
-    t = time.perf_counter()
-    checked = check(text, run.passages, run.verifier, attach=not refused, question=run.query)
-    run.timings["verify"] = time.perf_counter() - t
+    reason = None
+    if checked is None:
+        t = time.perf_counter()
+        checked = check(text, run.passages, run.verifier, attach=not refused, question=run.query)
+        run.timings["verify"] = time.perf_counter() - t
+    if not refused:
+        reason = vet_text(run.shape, checked.sentences, checked.citations, run.passages) or None
+        if reason:
+            refused, checked = True, CheckedText(answer=REFUSAL, citations=[], sentences=[])
     run.timings["total"] = time.perf_counter() - run.t0
     return Done(
         Answer(
@@ -104,6 +134,7 @@ def finish(
             timings=run.timings,
             notices=run.notices,
             llm_answer=raw,
+            reason=reason,
             timeframe=run.timeframe,
         )
     )
@@ -129,7 +160,9 @@ def stream(run: _Run, llm: LLM) -> Iterator[Event]:
     excerpts = select_context(
         run.query, run.passages, run.settings.answer_context_chars, run.verifier
     )
-    messages = build_messages(run.query, run.passages, excerpts)
+    messages = build_messages(
+        run.query, run.passages, excerpts, run.shape.multi, run.shape.timeline
+    )
     pieces: list[str] = []
     t = time.perf_counter()
     try:
@@ -148,7 +181,9 @@ def stream(run: _Run, llm: LLM) -> Iterator[Event]:
     if not raw:
         yield from quote(run, "The LLM returned an empty answer.", raw)
         return
+    t = time.perf_counter()
     checked = check(raw, run.passages, run.verifier, question=run.query)
+    run.timings["verify"] = time.perf_counter() - t
     supported = sum(1 for s in checked.sentences if s.supported)
     if is_refusal(raw, supported):
         refusal_only = all(is_refusal_sentence(p.claim) for p in split_answer(raw))
@@ -171,4 +206,4 @@ def stream(run: _Run, llm: LLM) -> Iterator[Event]:
         )
         yield from quote(run, reason, raw)
         return
-    yield finish(run, raw, None, raw)
+    yield finish(run, raw, None, raw, checked=checked)

@@ -44,7 +44,7 @@ from rag.conversation import condense
 from rag.errors import RagError
 from rag.extractive import extractive
 from rag.llm import LLM, LLMUnavailable
-from rag.prompting import build_messages, by_article, select_context
+from rag.prompting import build_messages, by_article, oldest_first, select_context
 from rag.questions import Question, analyse, qualifiers
 from rag.retrieval import Filters, Passage, RetrievalError, Retriever
 from rag.timeframe import TimeFrame, resolve
@@ -333,17 +333,25 @@ class _Run:
         self.query = condensed.query
         self.shape = analyse(self.query)
         k = k or self.settings.top_k
-        multi = self.shape.multi and self.checked
-        pool = k * MULTI_POOL if multi else k
+        spread = self.shape.multi or self.shape.timeline  # evidence from several articles
+        pool = k * MULTI_POOL if spread else k
         t = time.perf_counter()
         found = yield from self._search(pool, filters, dates)
+        if self.timeframe:
+            # The window chose the articles: its words ("since May", "the latest") are not
+            # words the evidence must also hold.
+            self.shape = replace(analyse(self.timeframe.outside(self.query)), text=self.query)
         if self.timeframe and self.timeframe.latest:
             # "The latest": the newest relevant articles lead (undated ones last).
             found = sorted(found, key=lambda p: p.published or "", reverse=True)
-        if self.checked:
-            self.passages = by_article(found, k, self.shape.multi)
+        if self.checked or spread:
+            self.passages = by_article(found, k, spread)
         else:
             self.passages = list(found[:k])
+        if self.shape.timeline:
+            # "How did it develop": the articles oldest first (undated last), so the
+            # answer can go in time order.
+            self.passages = oldest_first(self.passages)
         self.timings["retrieval"] = time.perf_counter() - t
         yield Retrieved(passages=list(self.passages), query=self.query, timeframe=self.timeframe)
 
@@ -421,7 +429,12 @@ class _Run:
             self.query, self.passages, self.settings.answer_context_chars, self.verifier
         )
         messages = build_messages(
-            self.query, self.passages, excerpts, self.shape.multi, self.shape.yes_no
+            self.query,
+            self.passages,
+            excerpts,
+            self.shape.multi,
+            self.shape.yes_no,
+            self.shape.timeline,
         )
         spec = structured.schema(len(self.passages), self.shape.yes_no)
         reply: structured.Reply | None = None

@@ -120,6 +120,7 @@ def build_messages(
     excerpts: Sequence[str],
     multi: bool = False,
     verdict: bool = False,
+    timeline: bool = False,
 ) -> list[dict[str, str]]:
     """The chat messages asking the model to answer ``question`` from ``passages`` as JSON.
 
@@ -129,7 +130,11 @@ def build_messages(
     blocks = passage_blocks(passages, excerpts)
     instructions = "".join(
         prompt(name).strip() + "\n"
-        for name, wanted in (("answer_json_multi", multi), ("answer_json_verdict", verdict))
+        for name, wanted in (
+            ("answer_json_multi", multi),
+            ("answer_json_verdict", verdict),
+            ("answer_json_timeline", timeline),
+        )
         if wanted
     )
     user = prompt("answer_json_user").format(
@@ -139,6 +144,19 @@ def build_messages(
         {"role": "system", "content": prompt("answer_json_system").strip()},
         {"role": "user", "content": user.strip()},
     ]
+
+
+def oldest_first(passages: Sequence[Passage]) -> list[Passage]:
+    """``passages`` with their articles in order of publication, oldest first and the
+    undated last; each article's passages stay together and in their order."""
+    order: dict[str, int] = {}
+    for p in passages:
+        order.setdefault(p.source, len(order))
+    dated = {p.source: p.published for p in passages if p.published}
+    return sorted(
+        passages,
+        key=lambda p: (p.source not in dated, dated.get(p.source, ""), order[p.source]),
+    )
 
 
 def by_article(passages: Sequence[Passage], k: int, multi: bool = False) -> list[Passage]:

@@ -219,6 +219,7 @@ class Question:
     qualifiers: frozenset[str]  # negation, order and comparison words it turns on
     multi: bool  # about several articles: "do the two articles agree", "across both pieces"
     yes_no: bool  # asks yes or no ("Do ...", "Is ...")
+    timeline: bool = False  # asks how something developed: answered oldest first, dated
 
 
 # "the two articles", "the first piece": the question pointing at the articles themselves,
@@ -234,6 +235,9 @@ def analyse(question: str) -> Question:
     """The answer type and constraints of ``question``."""
     text = " ".join(question.split())
     bare = _ABOUT_ARTICLES.sub(" ", text)
+    timeline = is_timeline(text)
+    if timeline:  # "how did it develop" says how to answer, not what the evidence must hold
+        bare = _DEVELOPING.sub(" ", bare)
     return Question(
         text=text,
         expects=expects(text),
@@ -243,6 +247,7 @@ def analyse(question: str) -> Question:
         qualifiers=frozenset(qualifiers(bare)),
         multi=is_multi_article(text),
         yes_no=is_yes_no(text),
+        timeline=timeline,
     )
 
 
@@ -301,6 +306,28 @@ def is_multi_article(question: str) -> bool:
         q,
     )
     return bool(several or (compares and sources))
+
+
+# The words of a question asking for a development over time ("how did the talks unfold",
+# "what has happened with the bill", "a timeline of the strikes").
+_DEVELOPING = re.compile(
+    r"\b(?:develop(?:ed|ing|ments?)?|evolv(?:e|ed|ing)|unfold(?:ed|ing)?|progress(?:ed)?|"
+    r"happen(?:ed|ing)?|timeline|chronolog(?:y|ical(?:ly)?)|over time|so far|changed?)\b",
+    re.IGNORECASE,
+)
+_TIMELINE = re.compile(
+    r"\bhow (?:did|has|have|had|does|do) .{1,80}?\b(?:develop(?:ed)?|evolve[d]?|unfold(?:ed)?|"
+    r"progress(?:ed)?|change[d]?)\b"
+    r"|\bwhat (?:has |have |had )?happened (?:with|to|in|since|over|on)\b"
+    r"|\btimeline\b|\bchronolog|\bover time\b|\bsequence of events\b",
+    re.IGNORECASE,
+)
+
+
+def is_timeline(question: str) -> bool:
+    """Whether ``question`` asks how something developed over time ("how did the talks
+    unfold", "what has happened with the sanctions bill", "a timeline of ...")."""
+    return bool(_TIMELINE.search(question))
 
 
 def is_yes_no(question: str) -> bool:

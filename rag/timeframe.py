@@ -60,7 +60,7 @@ import calendar
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from rag.errors import RagError
@@ -81,6 +81,17 @@ class TimeFrame:
     latest: bool  # the question asks for the newest ("latest", "so far" ...)
     phrase: str  # the words matched, as the question wrote them
     label: str  # short, for a removable chip: "23–29 Nov 2026", "since 1 May 2026"
+    spans: tuple[tuple[int, int], ...] = field(default=(), compare=False)  # ``phrase`` in it
+
+    def outside(self, question: str) -> str:
+        """``question`` without the words that gave this window: once the window has
+        chosen the articles, "since May" is not a word the evidence must also say."""
+        kept, at = [], 0
+        for a, b in self.spans:
+            kept.append(question[at:a])
+            at = b
+        kept.append(question[at:])
+        return " ".join(" ".join(kept).split())
 
 
 # --- vocabulary -------------------------------------------------------------------
@@ -458,6 +469,7 @@ def resolve(question: str, today: date) -> TimeFrame | None:
         latest=latest,
         phrase=phrase,
         label=_label(after, before, latest),
+        spans=tuple(sorted(matched)),
     )
 
 

@@ -87,3 +87,27 @@ def test_most_recent_and_common_acronyms_are_not_constraints() -> None:
     assert "most" in analyse("Which city hosted the most rounds of talks?").qualifiers
     assert analyse("Which TV programme did the senator speak to?").names == set()
     assert "nato" in analyse("Which NATO member hosted the talks?").names
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How did the sanctions debate develop?",
+        "What has happened with the Istanbul talks since May?",
+        "Give me a timeline of the drone strikes.",
+        "How has Russia's position changed over time?",
+    ],
+)
+def test_a_question_about_a_development_is_a_timeline(question: str) -> None:
+    shape = analyse(question)
+    assert shape.timeline
+    # "develop", "happened", "timeline" say how to answer, not what the evidence must hold.
+    assert not shape.words & {"develop", "happen", "timelin", "chang"}
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["How did the Kremlin respond?", "How many drones were launched?", "What is the latest?"],
+)
+def test_other_questions_are_not_timelines(question: str) -> None:
+    assert not analyse(question).timeline

@@ -311,3 +311,10 @@ def test_since_filters_a_real_search(
     assert sources("7d") == {"late.md"}  # counted back from the pinned today
     assert sources("2024-03-01") == {"middle.md", "late.md"}
     assert sources("1y") == {"early.md", "middle.md", "late.md"}
+
+
+def test_the_words_that_gave_a_window_can_be_left_out_of_the_question() -> None:
+    q = "What did Reuters say in May about the talks?"
+    frame = resolve(q, date(2026, 11, 30))
+    assert frame is not None
+    assert frame.outside(q) == "What did Reuters say about the talks?"

@@ -1,0 +1,47 @@
+"""Prompt building: passage order for questions about time, instructions by question shape."""
+
+from __future__ import annotations
+
+from rag.answer_text import build_messages as text_messages
+from rag.prompting import build_messages, oldest_first
+from rag.retrieval import Passage
+
+
+def passage(source: str, published: str | None, n: int = 0) -> Passage:
+    text = f"Text {n} of {source}."
+    return Passage(source, f"{source}:{n}", 0, len(text), text, title=source, published=published)
+
+
+def test_oldest_first_orders_articles_by_date_keeping_each_together() -> None:
+    found = [
+        passage("new.txt", "2026-05-02", 0),
+        passage("old.txt", "2025-01-10", 0),
+        passage("undated.txt", None, 0),
+        passage("new.txt", "2026-05-02", 1),
+        passage("old.txt", "2025-01-10", 1),
+    ]
+    order = [(p.source, p.chunk_id) for p in oldest_first(found)]
+    assert order == [
+        ("old.txt", "old.txt:0"),
+        ("old.txt", "old.txt:1"),
+        ("new.txt", "new.txt:0"),
+        ("new.txt", "new.txt:1"),
+        ("undated.txt", "undated.txt:0"),
+    ]
+
+
+def test_a_timeline_question_is_asked_for_dated_sentences_oldest_first() -> None:
+    ps = [passage("old.txt", "2025-01-10"), passage("new.txt", "2026-05-02")]
+    excerpts = [p.text for p in ps]
+    plain = text_messages("How did it develop?", ps, excerpts)[1]["content"]
+    timeline = text_messages("How did it develop?", ps, excerpts, timeline=True)[1]["content"]
+    assert "oldest first" not in plain and "oldest first" in timeline
+    assert 'published="2025-01-10"' in timeline
+    structured = build_messages("How did it develop?", ps, excerpts, timeline=True)[1]["content"]
+    assert "oldest first" in structured
+
+
+def test_a_question_about_several_articles_is_asked_for_each() -> None:
+    ps = [passage("a.txt", None), passage("b.txt", None)]
+    user = text_messages("Do the two articles agree?", ps, [p.text for p in ps], multi=True)
+    assert "from each article" in user[1]["content"]
