@@ -198,6 +198,17 @@ def test_source_card_marks_the_quote_and_escapes_the_passage() -> None:
     assert "T&lt;i&gt;" in card and "a/b.txt" in card and "2025-06-01" in card
 
 
+def test_source_card_shows_outlet_author_date_and_the_wire_copies() -> None:
+    card = render.source_card(
+        1, "Deal ends strike", "wire-a.md", "2025-06-11", "The strike ended.", 0,
+        outlet="Harbour <Gazette>", author="Ines Duarte", copies=("wire-b.md", "wire-c.md"),
+    )  # fmt: skip
+    assert "Harbour &lt;Gazette&gt; · Ines Duarte · 2025-06-11 · <code>wire-a.md</code>" in card
+    assert "Also in 2 other articles: <code>wire-b.md</code>, <code>wire-c.md</code>" in card
+    plain = render.source_card(1, "T", "a.md", None, "Text.", 0)
+    assert "Also in" not in plain and 'class="rag-meta"><code>a.md</code></div>' in plain
+
+
 def test_article_body_is_text_with_the_passage_anchored() -> None:
     body = "Head.\n<script>x()</script>\nThe passage here. Tail."
     start = body.index("The passage")

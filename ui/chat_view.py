@@ -259,6 +259,7 @@ def show_answer(message: dict) -> None:
         )
 
     published = {p.chunk_id: p.published for p in answer.passages}
+    passages = {p.chunk_id: p for p in answer.passages}
     stale = message.get("stale", {})  # a resumed answer's passages no longer in their article
     for n, c in citations.items():
         if c.chunk_id in stale:
@@ -277,6 +278,7 @@ def show_answer(message: dict) -> None:
                 supported=c.supported,
                 anchor=f"src-{key}-{n}",
                 page=c.page,
+                **render.news_of(passages.get(c.chunk_id)),
             )
         )
         url = render.article_url(c.source, c.start, c.end, c.quote_start, c.quote_end)

@@ -263,8 +263,27 @@ def excerpt(body: str, start: int, end: int, context: int = 220) -> tuple[str, i
 def passage_card(p: Any) -> str:
     """The card of a retrieved passage that no claim cites (related, or also retrieved)."""
     return source_card(
-        None, p.title, p.source, p.published, p.text, p.start, page=p.page, last_page=p.last_page
+        None,
+        p.title,
+        p.source,
+        p.published,
+        p.text,
+        p.start,
+        page=p.page,
+        last_page=p.last_page,
+        **news_of(p),
     )
+
+
+def news_of(p: Any) -> dict[str, Any]:
+    """A passage's outlet, author and wire copies, as ``source_card`` takes them."""
+    if p is None:
+        return {}
+    return {
+        "outlet": getattr(p, "outlet", None),
+        "author": getattr(p, "author", None),
+        "copies": tuple(getattr(p, "copies", None) or ()),
+    }
 
 
 def source_card(
@@ -281,20 +300,22 @@ def source_card(
     context: int | None = 220,
     page: int | None = None,
     last_page: int | None = None,
+    outlet: str | None = None,
+    author: str | None = None,
+    copies: Sequence[str] = (),
 ) -> str:
-    """One source card: number, title, file, page, date, support, the passage with the quote
-    marked.
+    """One source card: number, title, outlet · author · date, file, page, support, the
+    passage with the quote marked, and the other articles carrying the same wire story.
 
     With ``context``, a long passage is cut to that many characters around the quote
     (the whole article is one click away).
     """
-    meta = [f"<code>{text(source)}</code>"]
+    meta = [text(value) for value in (outlet, author, published) if value]
+    meta.append(f"<code>{text(source)}</code>")
     if page and last_page and last_page != page:
         meta.append(f"pp. {int(page)}\u2013{int(last_page)}")
     elif page:
         meta.append(f"p. {int(page)}")
-    if published:
-        meta.append(text(published))
     if supported is True:
         meta.append('<span class="rag-ok">✓ supports the answer</span>')
     elif supported is False:
@@ -318,8 +339,18 @@ def source_card(
         f'<div class="rag-head">{number}<span class="rag-title">{text(title or source)}</span></div>'
         f'<div class="rag-meta">{" · ".join(meta)}</div>'
         f'<div class="rag-text">{body}</div>'
+        f"{also_in(copies)}"
         "</div>"
     )
+
+
+def also_in(copies: Sequence[str]) -> str:
+    """The line naming the other articles that carry the same wire story ('' if none)."""
+    if not copies:
+        return ""
+    n = len(copies)
+    names = ", ".join(f"<code>{text(c)}</code>" for c in copies)
+    return f'<div class="rag-meta">Also in {n} other article{"s" if n > 1 else ""}: {names}</div>'
 
 
 def found_list(passages: Sequence[Any]) -> str:
