@@ -252,7 +252,7 @@ def front_matter(text: str) -> dict[str, str]:
 
     try:
         loaded = yaml.safe_load(m.group(1))
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError):  # ValueError: a date that is none (2025-02-30)
         loaded = None
     if isinstance(loaded, dict):
         return {

@@ -389,3 +389,110 @@ def test_pdf_passages_and_citations_carry_their_page(
         assert p.last_page == p.page + len(p.page_breaks) > p.page
         assert f"pp. {p.page}\u2013{p.last_page}" in render.passage_card(p)
         assert page_label(p) == f", pp. {p.page}\u2013{p.last_page}"
+
+
+# --- news metadata ---------------------------------------------------------------------
+
+
+def test_front_matter_gives_author_outlet_url_language_and_updated(tmp_path: Path) -> None:
+    text = (
+        "---\ntitle: Talks resume\ndate: 2025-05-03\nupdated: 2025-05-05T10:00:00Z\n"
+        "authors: [Jane Roe, Ali Khan]\noutlet: Harbour Gazette\n"
+        "url: https://gazette.example/talks\nlanguage: en-GB\n---\n# Talks resume\n\nBody.\n"
+    )
+    for name in ("talks.md", "talks.txt"):  # front matter in a .txt is read too
+        doc = load(entry(write(tmp_path / name, text)), MAX)
+        assert (doc.published, doc.updated) == ("2025-05-03", "2025-05-05")
+        assert doc.author == "Jane Roe, Ali Khan" and doc.outlet == "Harbour Gazette"
+        assert doc.url == "https://gazette.example/talks" and doc.language == "en-gb"
+        assert doc.title == "Talks resume" and doc.date_note is None and doc.text == text
+
+
+def test_html_meta_tags_give_author_outlet_url_language_and_dates(tmp_path: Path) -> None:
+    html = (
+        '<html lang="en-US"><head><title>Talks resume | Example News</title>'
+        '<meta property="og:site_name" content="Example News">'
+        '<meta name="author" content="Jane Roe">'
+        '<link rel="canonical" href="https://example.com/a/talks">'
+        '<meta property="article:published_time" content="2025-05-03T10:00:00Z">'
+        '<meta property="article:modified_time" content="2025-05-04T08:00:00Z">'
+        "</head><body><article><p>The talks resumed on Saturday in Geneva.</p></article>"
+        "</body></html>"
+    )
+    doc = load(entry(write(tmp_path / "talks.html", html)), MAX)
+    assert (doc.published, doc.updated) == ("2025-05-03", "2025-05-04")
+    assert (doc.author, doc.outlet, doc.language) == ("Jane Roe", "Example News", "en-us")
+    assert doc.url == "https://example.com/a/talks"
+    assert doc.text == "The talks resumed on Saturday in Geneva."
+
+
+def test_html_json_ld_gives_authors_publisher_dates_and_language(tmp_path: Path) -> None:
+    ld = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": "Talks resume",
+        "datePublished": "2025-05-03T10:00:00Z",
+        "dateModified": "2025-05-06T08:00:00Z",
+        "inLanguage": "fr",
+        "author": [{"@type": "Person", "name": "Jean Dupont"}, {"name": "Ana Lima"}],
+        "publisher": {"@type": "Organization", "name": "Le Quotidien"},
+        "mainEntityOfPage": {"@id": "https://quotidien.example/talks"},
+    }
+    html = (
+        "<html><head><title>Talks resume</title>"
+        f'<script type="application/ld+json">{json.dumps(ld)}</script></head>'
+        "<body><article><p>Les pourparlers ont repris samedi.</p></article></body></html>"
+    )
+    doc = load(entry(write(tmp_path / "talks.html", html)), MAX)
+    assert (doc.published, doc.updated) == ("2025-05-03", "2025-05-06")
+    assert doc.author == "Jean Dupont, Ana Lima" and doc.outlet == "Le Quotidien"
+    assert doc.language == "fr" and doc.url == "https://quotidien.example/talks"
+
+
+def test_by_and_published_lines_give_byline_and_dates(tmp_path: Path) -> None:
+    text = (
+        "Strike halts traffic\nBy Marco Silva and Ana Lima | Northern Post\n"
+        "Published: May 20, 2025\nUpdated: May 21, 2025\n\nBy the end of the day 38 ships waited.\n"
+    )
+    doc = load(entry(write(tmp_path / "strike.txt", text)), MAX)
+    assert (doc.published, doc.updated) == ("2025-05-20", "2025-05-21")
+    assert doc.author == "Marco Silva, Ana Lima"
+    assert doc.outlet is None and doc.date_note is None and doc.text == text
+
+
+@pytest.mark.parametrize(
+    "line", ["By the end of the week, talks had resumed.", "By 2025 the port will double."]
+)
+def test_a_sentence_starting_with_by_is_no_byline(tmp_path: Path, line: str) -> None:
+    doc = load(entry(write(tmp_path / "a.txt", f"Headline\n{line}\nMore text.\n")), MAX)
+    assert doc.author is None
+
+
+def test_a_pdf_gives_its_author(tmp_path: Path) -> None:
+    from pdfs import text_pdf
+
+    path = write(tmp_path / "report.pdf", text_pdf(REPORT, {"Author": "Port authority"}))
+    assert load(entry(path), MAX).author == "Port authority"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "note"),
+    [
+        ("a.md", "---\ndate: 2025-02-30\n---\nHeadline\nBody.\n", "'2025-02-30' is not a real"),
+        ("b.md", "---\ndate: soon\n---\nHeadline\nBody.\n", "'soon' is not a real date"),
+        ("c.txt", "Headline\nPublished: February 30, 2025\n\nBody 2025-03-02.\n", "February 30"),
+    ],
+)
+def test_an_impossible_date_is_dropped_with_a_note(
+    tmp_path: Path, name: str, text: str, note: str
+) -> None:
+    doc = load(entry(write(tmp_path / name, text)), MAX)
+    assert doc.published is None  # no other date near the top stands in for it
+    assert doc.date_note and note in doc.date_note and "indexed without a date" in doc.date_note
+
+
+def test_no_date_and_a_future_date_are_read_as_they_are(tmp_path: Path) -> None:
+    undated = load(entry(write(tmp_path / "a.txt", "Headline\nNo date at all.\n")), MAX)
+    assert undated.published is None and undated.date_note is None
+    future = load(entry(write(tmp_path / "b.md", "---\ndate: 2091-01-02\n---\nHi.\n")), MAX)
+    assert future.published == "2091-01-02"  # kept; the indexer reports it (test_indexer)
