@@ -38,7 +38,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from rag import indexer, llm  # noqa: E402
+from rag import indexer, llm, llm_supervisor  # noqa: E402
 from rag.answering import Answerer, Done, Token  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.prompting import build_messages, select_context  # noqa: E402
@@ -68,7 +68,7 @@ def _messages(answerer: Answerer, answer: object) -> list[dict[str, str]]:
     return build_messages(q, passages, excerpts, shape.multi, shape.yes_no)
 
 
-def prompt_tokens(server: llm.EmbeddedServer, messages: list[dict[str, str]]) -> int:
+def prompt_tokens(server: llm_supervisor.EmbeddedServer, messages: list[dict[str, str]]) -> int:
     """Tokens of the answer prompt as the server counts them (chat template aside)."""
     text = "\n".join(m["content"] for m in messages)
     body = json.dumps({"input": text, "model": server.model_id}).encode()
@@ -147,7 +147,7 @@ def main() -> None:
             top_k=k,
         )
         t = time.perf_counter()
-        server = llm.ensure_server(s)
+        server = llm_supervisor.ensure_server(s)
         start_s = time.perf_counter() - t
         answerer = Answerer(s, retriever=Retriever(s))
         answerer.ask("What is this about?")  # warm-up: model, embedder, prompt prefix cache
@@ -206,7 +206,7 @@ def main() -> None:
         )
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     load_end = os.getloadavg()
-    llm.stop(Settings(**base))
+    llm_supervisor.stop(Settings(**base))
 
     model = Settings(**base).embedded_llm
     lines = [

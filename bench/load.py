@@ -176,11 +176,11 @@ def main(argv: list[str] | None = None) -> int:
             rows[f"search, {name}"] = phase(search, pairs, args.threads, args.seconds, bg)
 
         if args.answers:
-            from rag import llm
+            from rag import llm_supervisor
             from rag.answering import Answerer
 
             own = Settings(home=root / "llm", embedded_llm="smollm2-135m", _env_file=None)
-            server = llm.ensure_server(own)
+            server = llm_supervisor.ensure_server(own)
             try:
                 answering = settings.model_copy(
                     update={
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
                 for name, bg in (("baseline", None), ("during re-index", reindex)):
                     rows[f"answer, {name}"] = phase(answer, pairs, args.threads, args.seconds, bg)
             finally:
-                llm.stop(own)
+                llm_supervisor.stop(own)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

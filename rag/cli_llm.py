@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from rag.cli_common import echo_json, friendly_errors, settings
+from rag.config import Settings
 
 llm_app = typer.Typer(no_args_is_help=True, help="The embedded LLM (llama.cpp) server.")
 
@@ -12,10 +13,30 @@ llm_app = typer.Typer(no_args_is_help=True, help="The embedded LLM (llama.cpp) s
 @llm_app.command("serve")
 def llm_serve_cmd() -> None:
     """Run the embedded LLM server in the foreground; other rag commands use it meanwhile."""
-    from rag import llm
-
     with friendly_errors():
-        llm.serve(settings())
+        serve(settings())
+
+
+def serve(s: Settings) -> None:
+    """Serve until Ctrl+C, saying what happens: the model file's preparation on stderr,
+    then the model loading and the address it is served at."""
+    from rag import llm_supervisor
+
+    llm_supervisor.serve(
+        s,
+        progress=print_progress,
+        on_loading=lambda model, path: typer.echo(f"Loading {model.model_id} from {path} ..."),
+        on_ready=lambda server: typer.echo(
+            f"Serving {server.model_id} at {server.url} (OpenAI-compatible); "
+            "rag commands on this machine use it. Press Ctrl+C to stop."
+        ),
+    )
+
+
+def print_progress(done: int, total: int) -> None:
+    """The model file being assembled, as a percentage rewritten in place on stderr."""
+    percent = 100 * done // max(total, 1)
+    typer.echo(f"\rPreparing the model file: {percent}%", nl=done >= total, err=True)
 
 
 @llm_app.command("status")
@@ -52,10 +73,10 @@ def llm_status_cmd(
 @llm_app.command("stop")
 def llm_stop_cmd() -> None:
     """Stop the embedded LLM server the product started (it keeps running after `rag ui`)."""
-    from rag import llm
+    from rag import llm_supervisor
 
     with friendly_errors():
-        stopped = llm.stop(settings())
+        stopped = llm_supervisor.stop(settings())
     typer.echo(
         "Stopped the embedded LLM server." if stopped else "No embedded LLM server was running."
     )

@@ -1,6 +1,6 @@
 """The embedded LLM server process: llama-cpp-python's server plus a watchdog.
 
-``rag.llm`` starts this module (``python -m rag.llm_server``) as a detached process
+``rag.llm_supervisor`` starts this module (``python -m rag.llm_server``) as a detached process
 and records it in ``HOME/llm-server.json``. Whoever started it may be long gone (a
 CLI run, a closed page), so the process looks after itself instead of relying on
 any client to stop it:
@@ -9,12 +9,12 @@ any client to stop it:
   exits, freeing the model's memory; the next question starts a fresh server as
   usual. Only POST requests (completions, chat, embeddings) count as use: status
   probes (``/openapi.json``, ``/v1/models``, ``/rag/lifetime``) must not keep it
-  alive. A client reusing the server touches the state file (``rag.llm``), so the
+  alive. A client reusing the server touches the state file (``rag.llm_supervisor``), so the
   moment between reusing it and sending the first request counts as use too.
 - **Orphaned**: when its state file is gone (``RAG_HOME`` removed) or names another
   process, nobody can find or stop it, so it exits.
 
-It stops under the same file lock ``rag.llm`` holds while checking or starting a
+It stops under the same file lock ``rag.llm_supervisor`` holds while checking or starting a
 server, so a client never reuses a server that is just stopping; a request racing
 the stop fails to connect, and the client starts a new server (its reconnect path).
 
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> None:
     from llama_cpp.server.app import create_app
     from llama_cpp.server.settings import ConfigFileSettings, ServerSettings
 
-    # As llama_cpp.server's own main does for a config file (rag.llm writes it).
+    # As llama_cpp.server's own main does for a config file (rag.llm_supervisor writes it).
     config = ConfigFileSettings.model_validate_json(Path(args.config_file).read_bytes())
     server_settings = ServerSettings.model_validate(config)
     app = create_app(server_settings=server_settings, model_settings=config.models)  # loads

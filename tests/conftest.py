@@ -104,14 +104,14 @@ def unprivileged() -> Callable[[list[str]], list[str]]:
 
 def _embedded_llm(root: Path, name: str) -> Iterator[tuple[str, str]]:
     """Start a real llama.cpp server for ``name`` on loopback; yield (base URL, model id)."""
-    from rag import llm
+    from rag import llm_supervisor
 
     s = Settings(home=root / "home", embedded_llm=name, models_dir=MODELS_DIR, llm_base_url=None)
-    server = llm.ensure_server(s)
+    server = llm_supervisor.ensure_server(s)
     try:
         yield server.url, server.model_id
     finally:
-        llm.stop(s)
+        llm_supervisor.stop(s)
 
 
 @pytest.fixture(scope="session")

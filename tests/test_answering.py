@@ -185,12 +185,12 @@ def test_follow_up_when_the_llm_is_down_joins_the_last_question(
 def test_llm_dying_mid_answer_ends_with_a_note(
     corpus: Settings, embedder: Embedder, tmp_path: Path
 ) -> None:
-    from rag import llm
+    from rag import llm_supervisor
 
     own = Settings(
         home=tmp_path / "llm", embedded_llm="smollm2-135m", llm_base_url=None, llm_context=2048
     )
-    server = llm.ensure_server(own)
+    server = llm_supervisor.ensure_server(own)
     try:
         s = corpus.model_copy(
             update={
@@ -206,7 +206,7 @@ def test_llm_dying_mid_answer_ends_with_a_note(
             if isinstance(event, Token) and sum(isinstance(e, Token) for e in events) == 3:
                 os.kill(server.pid, signal.SIGKILL)
     finally:
-        llm.stop(own)
+        llm_supervisor.stop(own)
     notices = [e.message for e in events if isinstance(e, Notice)]
     assert any("stopped mid-answer" in n for n in notices), notices
     answer = events[-1].answer

@@ -27,8 +27,7 @@ from pathlib import Path
 import pytest
 from conftest import start_process
 
-from rag import indexer
-from rag import llm as llm_lib
+from rag import indexer, llm_supervisor
 from rag.config import Settings
 from rag.embeddings import Embedder
 
@@ -127,7 +126,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iter
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-        llm_lib.stop(settings)  # the page started the embedded server in this home
+        llm_supervisor.stop(settings)  # the page started the embedded server in this home
 
 
 @pytest.fixture

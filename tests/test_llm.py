@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from conftest import MODELS_DIR, start_process
 
-from rag import llm
+from rag import llm, llm_supervisor
 from rag.config import Settings
 from rag.llm import LLM, LLMUnavailable
 from rag.modelfiles import (
@@ -65,7 +65,7 @@ def in_other_process(settings: Settings, code: str) -> subprocess.Popen[str]:
     """Run ``code`` with ``settings`` bound to ``s`` in a fresh Python process."""
     script = (
         "import sys\n"
-        "from rag import llm\n"
+        "from rag import llm, llm_supervisor\n"
         "from rag.config import Settings\n"
         "s = Settings.model_validate_json(sys.argv[1])\n" + code
     )
@@ -92,9 +92,9 @@ def pid_alive(pid: int) -> bool:
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """One embedded SmolLM2 server for the module's read-only tests."""
     settings = small_settings(tmp_path_factory.mktemp("llm") / "home")
-    llm.ensure_server(settings)
+    llm_supervisor.ensure_server(settings)
     yield settings
-    llm.stop(settings)
+    llm_supervisor.stop(settings)
 
 
 @pytest.fixture
@@ -102,7 +102,7 @@ def own(tmp_path: Path) -> Iterator[Settings]:
     """Settings with a home of their own; whatever server a test starts there is stopped."""
     settings = small_settings(tmp_path / "own-home")
     yield settings
-    llm.stop(settings)
+    llm_supervisor.stop(settings)
 
 
 # --- answers ---------------------------------------------------------------------------
@@ -118,14 +118,14 @@ def test_embedded_model_answers_and_streams(shared: Settings) -> None:
     assert len(pieces) > 1, "a streamed answer arrives in several pieces"
     assert "".join(pieces).strip()
     status = llm.status(shared)
-    assert (status.state, status.url) == ("ready", llm.read_state(shared).url)
+    assert (status.state, status.url) == ("ready", llm_supervisor.read_state(shared).url)
     assert "smollm2" in status.description
 
 
 def test_any_openai_compatible_url_works(shared: Settings) -> None:
     # The embedded server is itself an OpenAI-compatible endpoint: reach it the way
     # a user reaches vLLM or Ollama, through the base URL alone (model discovered).
-    url = llm.read_state(shared).url
+    url = llm_supervisor.read_state(shared).url
     remote = small_settings(shared.home.parent / "elsewhere", llm_base_url=url)
 
     model = LLM.from_settings(remote)
@@ -138,10 +138,10 @@ def test_any_openai_compatible_url_works(shared: Settings) -> None:
 
 
 def test_second_process_reuses_the_running_server(shared: Settings) -> None:
-    first = llm.ensure_server(shared)
+    first = llm_supervisor.ensure_server(shared)
 
-    again = llm.ensure_server(shared)
-    other = in_other_process(shared, "srv = llm.ensure_server(s); print(srv.pid, srv.port)")
+    again = llm_supervisor.ensure_server(shared)
+    other = in_other_process(shared, "srv = llm_supervisor.ensure_server(s); print(srv.pid, srv.port)")
     out, _ = other.communicate(timeout=60)
 
     assert (again.pid, again.port) == (first.pid, first.port)
@@ -152,12 +152,12 @@ def test_second_process_reuses_the_running_server(shared: Settings) -> None:
 
 
 def test_two_processes_starting_at_once_share_one_server(own: Settings) -> None:
-    code = "srv = llm.ensure_server(s); print(srv.pid, srv.port)"
+    code = "srv = llm_supervisor.ensure_server(s); print(srv.pid, srv.port)"
     racers = [in_other_process(own, code) for _ in range(2)]
     outs = [r.communicate(timeout=180)[0].split() for r in racers]
 
     assert outs[0] == outs[1]
-    assert [str(llm.read_state(own).pid), str(llm.read_state(own).port)] == outs[0]
+    assert [str(llm_supervisor.read_state(own).pid), str(llm_supervisor.read_state(own).port)] == outs[0]
 
 
 def test_state_file_of_a_dead_server_is_replaced(own: Settings) -> None:
@@ -170,25 +170,25 @@ def test_state_file_of_a_dead_server_is_replaced(own: Settings) -> None:
         "model_id": MODELS[SMALL].model_id,
         "model_path": "/gone.gguf",
         "model_sha256": MODELS[SMALL].sha256,
-        "options": llm.server_options(own),
+        "options": llm_supervisor.server_options(own),
         "state": "ready",
     }
     (own.home / "llm-server.json").write_text(json.dumps(stale))
     assert llm.status(own).state == "not started"
 
-    server = llm.ensure_server(own)
+    server = llm_supervisor.ensure_server(own)
 
     assert server.pid != dead.pid
-    assert llm.read_state(own) == server
+    assert llm_supervisor.read_state(own) == server
     assert LLM.from_settings(own).chat(QUESTION, max_tokens=8).strip()
 
 
 def test_server_with_other_options_is_replaced(own: Settings) -> None:
-    old = llm.ensure_server(own)
+    old = llm_supervisor.ensure_server(own)
     bigger = own.model_copy(update={"llm_context": 1024})
     assert llm.status(bigger).state == "not started"
 
-    new = llm.ensure_server(bigger)
+    new = llm_supervisor.ensure_server(bigger)
 
     assert new.pid != old.pid
     assert new.options["n_ctx"] == 1024
@@ -199,15 +199,15 @@ def test_stopped_server_restarts_on_next_question(own: Settings) -> None:
     model = LLM.from_settings(own)
     assert llm.status(own).state == "not started"
     assert model.chat(QUESTION).strip()
-    first = llm.read_state(own)
+    first = llm_supervisor.read_state(own)
 
-    assert llm.stop(own) is True
+    assert llm_supervisor.stop(own) is True
     assert llm.status(own).state == "not started"
     assert not pid_alive(first.pid)
-    assert llm.stop(own) is False
+    assert llm_supervisor.stop(own) is False
 
     assert "".join(model.stream(QUESTION)).strip()
-    assert llm.read_state(own).pid != first.pid
+    assert llm_supervisor.read_state(own).pid != first.pid
 
 
 def test_cli_llm_status_and_stop(own: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -225,7 +225,7 @@ def test_cli_llm_status_and_stop(own: Settings, monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setenv(name, str(value))
     monkeypatch.delenv("RAG_LLM_BASE_URL", raising=False)
     settings = Settings()
-    pid = llm.ensure_server(settings).pid
+    pid = llm_supervisor.ensure_server(settings).pid
     runner = CliRunner()
     out = runner.invoke(app, ["llm", "status"])
     assert out.exit_code == 0 and out.stdout.startswith("ready: embedded"), out.output
@@ -237,7 +237,7 @@ def test_cli_llm_status_and_stop(own: Settings, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_serve_runs_in_the_foreground_and_is_shared(own: Settings) -> None:
-    server = in_other_process(own, "llm.serve(s)")
+    server = in_other_process(own, "from rag import cli_llm\ncli_llm.serve(s)")
     try:
         assert server.stdout is not None
         lines = []
@@ -246,15 +246,15 @@ def test_serve_runs_in_the_foreground_and_is_shared(own: Settings) -> None:
             if line.startswith("Serving"):
                 break
         url = lines[-1].split(" at ", 1)[1].split(" ", 1)[0]
-        assert url == llm.read_state(own).url
+        assert url == llm_supervisor.read_state(own).url
         assert llm.status(own).state == "ready"
         assert LLM(None, url).chat(QUESTION, max_tokens=8).strip()
-        recorded = llm.read_state(own)
-        assert llm.ensure_server(own).pid == recorded.pid, "other processes use it"
+        recorded = llm_supervisor.read_state(own)
+        assert llm_supervisor.ensure_server(own).pid == recorded.pid, "other processes use it"
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=120)
-    assert llm.read_state(own) is None
+    assert llm_supervisor.read_state(own) is None
     assert llm.status(own).state == "not started"
 
 
@@ -294,7 +294,7 @@ def test_base_url_without_scheme_is_explained(own: Settings) -> None:
 
 
 def test_unknown_model_on_a_real_server_names_the_setting(shared: Settings) -> None:
-    url = llm.read_state(shared).url
+    url = llm_supervisor.read_state(shared).url
     # llama-cpp-python's server answers any model name, so use a wrong path instead.
     wrong_path = LLM("no-such-model", url.removesuffix("/v1") + "/nope/v1", max_retries=0)
 
@@ -322,7 +322,7 @@ def test_busy_configured_port_is_explained(own: Settings) -> None:
         settings = own.model_copy(update={"llm_port": port})
 
         with pytest.raises(LLMUnavailable, match=f"Port {port} .* set RAG_LLM_PORT"):
-            llm.ensure_server(settings)
+            llm_supervisor.ensure_server(settings)
 
 
 # --- weights ---------------------------------------------------------------------------
@@ -436,4 +436,4 @@ def test_default_model_is_assembled_once_and_answers(tmp_path: Path) -> None:
             llm.status(settings).description == "embedded qwen2.5-coder-1.5b-instruct (llama.cpp)"
         )
     finally:
-        llm.stop(settings)
+        llm_supervisor.stop(settings)

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from conftest import MODELS_DIR, start_process
 
-from rag import llm
+from rag import llm, llm_process, llm_supervisor
 from rag.config import Settings
 from rag.llm import LLM
 from rag.modelfiles import EmbeddedModel, prepare
@@ -57,9 +57,9 @@ def start_elsewhere(settings: Settings, started: list[int]) -> int:
     """Start the server from another Python process, which then exits; its pid."""
     script = (
         "import sys\n"
-        "from rag import llm\n"
+        "from rag import llm_supervisor\n"
         "from rag.config import Settings\n"
-        "print(llm.ensure_server(Settings.model_validate_json(sys.argv[1])).pid)\n"
+        "print(llm_supervisor.ensure_server(Settings.model_validate_json(sys.argv[1])).pid)\n"
     )
     starter = start_process(
         [sys.executable, "-c", script, settings.model_dump_json()],
@@ -79,7 +79,7 @@ def started() -> Iterator[list[int]]:
     pids: list[int] = []
     yield pids
     for pid in pids:
-        llm._terminate(pid)  # checks that the pid is still a server first
+        llm_process.terminate(pid)  # checks that the pid is still a server first
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ def env_settings(rag_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Set
     settings = Settings()
     assert settings.home == rag_env and settings.models_dir == MODELS_DIR
     yield settings
-    llm.stop(settings)
+    llm_supervisor.stop(settings)
 
 
 def cli_status(*args: str) -> dict[str, object]:
@@ -149,7 +149,7 @@ def test_idle_server_stops_by_itself_and_the_next_question_starts_it(
         time.sleep(0.5)
     assert not pid_alive(pid), "the idle server stopped itself"
     assert time.time() >= asked + IDLE
-    assert llm.read_state(s) is None
+    assert llm_supervisor.read_state(s) is None
     assert llm.status(s).state == "not started"
     assert cli_status() == {
         "state": "not started",
@@ -161,13 +161,13 @@ def test_idle_server_stops_by_itself_and_the_next_question_starts_it(
 
     # The next question, through the same client, starts a new server.
     assert model.chat(QUESTION).strip()
-    again = llm.read_state(s)
+    again = llm_supervisor.read_state(s)
     assert again is not None and again.pid != pid and pid_alive(again.pid)
 
 
 def test_no_idle_stop_when_set_to_zero(env_settings: Settings, started: list[int]) -> None:
     s = env_settings.model_copy(update={"llm_idle_seconds": 0})
-    pid = llm.ensure_server(s).pid
+    pid = llm_supervisor.ensure_server(s).pid
     started.append(pid)
 
     time.sleep(IDLE + 2)
@@ -185,7 +185,7 @@ def test_server_whose_state_file_is_gone_exits(env_settings: Settings, started: 
     pid = start_elsewhere(s, started)
     assert llm.status(s).state == "ready"
 
-    llm.state_path(s).unlink()
+    llm_supervisor.state_path(s).unlink()
 
     assert wait_gone(pid, within=15) < 10
 
@@ -205,12 +205,12 @@ def test_server_replaced_in_its_state_file_exits(
     """A state file naming another process (a copied or restored home) is not ours."""
     s = env_settings.model_copy(update={"llm_idle_seconds": 0})
     pid = start_elsewhere(s, started)
-    state = json.loads(llm.state_path(s).read_text())
+    state = json.loads(llm_supervisor.state_path(s).read_text())
 
-    llm.state_path(s).write_text(json.dumps({**state, "pid": os.getpid()}))
+    llm_supervisor.state_path(s).write_text(json.dumps({**state, "pid": os.getpid()}))
 
     assert wait_gone(pid, within=15) < 10
-    llm.state_path(s).unlink()
+    llm_supervisor.state_path(s).unlink()
 
 
 # --- the weights, once per machine -------------------------------------------------------

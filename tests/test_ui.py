@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rag import indexer
-from rag import llm as llm_lib
+from rag import indexer, llm_supervisor
 from rag.citations import Sentence, Verifier, check, strip_markers
 from rag.config import Settings
 from rag.embeddings import Embedder
@@ -70,7 +69,7 @@ def library(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Ite
     s = Settings(home=base / "home", articles_dir=articles, embedded_llm=SMALL_LLM)
     indexer.run(s, embedder=embedder)
     yield s
-    llm_lib.stop(s)  # the page started the embedded server in this home
+    llm_supervisor.stop(s)  # the page started the embedded server in this home
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from rag import llm as llm_lib
-from rag.config import Settings
+import rag
 from ui import render
 from ui.cached import settings_key
 
@@ -35,8 +34,8 @@ class Warmup:
     done: bool = False
 
 
-@st.cache_resource(show_spinner=False, hash_funcs={Settings: settings_key})
-def llm_warmup(settings: Settings) -> Warmup:
+@st.cache_resource(show_spinner=False, hash_funcs={rag.Settings: settings_key})
+def llm_warmup(settings: rag.Settings) -> Warmup:
     warm = Warmup()
     if settings.llm_base_url:
         warm.done = True
@@ -44,7 +43,7 @@ def llm_warmup(settings: Settings) -> Warmup:
 
     def start() -> None:
         try:
-            llm_lib.ensure_server(settings)
+            rag.start_llm(settings)
         except Exception as exc:  # shown in the sidebar; answers fall back meanwhile
             warm.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             log.warning("embedded LLM did not start: %s", warm.error)
@@ -55,12 +54,12 @@ def llm_warmup(settings: Settings) -> Warmup:
     return warm
 
 
-@st.cache_data(ttl=5, show_spinner=False, hash_funcs={Settings: settings_key})
-def llm_status(settings: Settings) -> llm_lib.LLMStatus:
-    return llm_lib.status(settings)
+@st.cache_data(ttl=5, show_spinner=False, hash_funcs={rag.Settings: settings_key})
+def llm_status(settings: rag.Settings) -> rag.LLMStatus:
+    return rag.llm_status(settings)
 
 
-def llm_panel(settings: Settings, warm_up: bool) -> None:
+def llm_panel(settings: rag.Settings, warm_up: bool) -> None:
     st.markdown("### :material/smart_toy: LLM")
     warm = llm_warmup(settings) if warm_up else None
 
@@ -88,7 +87,7 @@ def llm_panel(settings: Settings, warm_up: bool) -> None:
     panel()
 
 
-def unreachable_hint(settings: Settings) -> str:
+def unreachable_hint(settings: rag.Settings) -> str:
     if settings.llm_base_url:
         return (
             f"The LLM at {settings.llm_base_url} does not answer; start it or unset "
