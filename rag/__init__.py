@@ -50,19 +50,39 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "index_status": ("rag.indexer", "status"),
     "IndexReport": ("rag.indexer", "IndexReport"),
     "IndexStatus": ("rag.indexer", "Status"),
+    "Embedder": ("rag.embeddings", "Embedder"),
+    "SUPPORTED_SUFFIXES": ("rag.documents", "SUPPORTED_SUFFIXES"),
+    "indexed_articles": ("rag.library", "indexed_articles"),
+    "open_article": ("rag.library", "open_article"),
+    "OpenedArticle": ("rag.library", "OpenedArticle"),
+    "ArticleNotIndexed": ("rag.library", "ArticleNotIndexed"),
+    "ArticleUnreadable": ("rag.library", "ArticleUnreadable"),
+    "save_upload": ("rag.uploads", "save_upload"),
+    "UploadConflict": ("rag.uploads", "UploadConflict"),
+    "UploadError": ("rag.uploads", "UploadError"),
+    "llm_status": ("rag.llm", "status"),
+    "LLMStatus": ("rag.llm_supervisor", "LLMStatus"),
+    "start_llm": ("rag.llm_supervisor", "ensure_server"),
+    "stop_llm": ("rag.llm_supervisor", "stop"),
 }
 
 # A literal list, so linters and type checkers read it; a test keeps it equal to _EXPORTS.
 __all__ = [
+    "SUPPORTED_SUFFIXES",
     "Answer",
     "Answerer",
+    "ArticleNotIndexed",
+    "ArticleUnreadable",
     "Citation",
     "Done",
+    "Embedder",
     "Event",
     "Filters",
     "IndexReport",
     "IndexStatus",
+    "LLMStatus",
     "Notice",
+    "OpenedArticle",
     "Passage",
     "RagError",
     "Retrieved",
@@ -70,23 +90,45 @@ __all__ = [
     "Sentence",
     "Settings",
     "Token",
+    "UploadConflict",
+    "UploadError",
     "Writing",
     "__version__",
     "index",
     "index_status",
+    "indexed_articles",
+    "llm_status",
     "load_settings",
+    "open_article",
+    "save_upload",
+    "start_llm",
+    "stop_llm",
 ]
 
 if TYPE_CHECKING:  # what a type checker and an editor see; at run time __getattr__ imports
     from rag.answering import Answer, Answerer, Done, Event, Notice, Retrieved, Token, Writing
     from rag.citations import Citation, Sentence
     from rag.config import Settings, load_settings
+    from rag.documents import SUPPORTED_SUFFIXES
+    from rag.embeddings import Embedder
     from rag.errors import RagError
     from rag.indexer import IndexReport
     from rag.indexer import Status as IndexStatus
     from rag.indexer import run as index
     from rag.indexer import status as index_status
+    from rag.library import (
+        ArticleNotIndexed,
+        ArticleUnreadable,
+        OpenedArticle,
+        indexed_articles,
+        open_article,
+    )
+    from rag.llm import status as llm_status
+    from rag.llm_supervisor import LLMStatus
+    from rag.llm_supervisor import ensure_server as start_llm
+    from rag.llm_supervisor import stop as stop_llm
     from rag.retrieval import Filters, Passage, Retriever
+    from rag.uploads import UploadConflict, UploadError, save_upload
 
 
 def __getattr__(name: str) -> Any:

@@ -96,9 +96,13 @@ def _flag_value(flags: list[str], name: str) -> str | None:
     return value
 
 
-def ui_page() -> Path:
-    """The Streamlit page: ui/app.py next to the package (an editable install or a checkout)."""
-    return Path(__file__).resolve().parents[1] / "ui" / "app.py"
+def ui_page() -> Path | None:
+    """The Streamlit page: ``app.py`` of the ``ui`` package installed with rag; None without it."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("ui")
+    page = Path(spec.origin).parent / "app.py" if spec and spec.origin else None
+    return page if page is not None and page.is_file() else None
 
 
 @app.command("ui", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -108,9 +112,9 @@ def ui_cmd(ctx: typer.Context) -> None:
     import os
 
     page = ui_page()
-    if not page.is_file():
+    if page is None:
         fail(
-            f"The chat page {page} is missing; install rag from its source folder "
+            "The chat page (the ui package) is missing; install rag from its source folder "
             "with `pip install -e '.[ui]'`."
         )
     if importlib.util.find_spec("streamlit") is None:

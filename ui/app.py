@@ -9,23 +9,17 @@ and model text is shown as text: it is escaped (``ui/render.py``) before it reac
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import streamlit as st
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # `streamlit run ui/app.py` puts only ui/ on the path
-    sys.path.insert(0, str(ROOT))
-
-from rag import eval_metrics, indexer  # noqa: E402
-from rag.config import Settings, SettingsError, load_settings  # noqa: E402
-from rag.errors import RagError  # noqa: E402
-from ui import chats_panel, render, sources_panel  # noqa: E402
-from ui.article_view import article_view  # noqa: E402
-from ui.chat_view import TITLE, chat, dates_panel  # noqa: E402
-from ui.index_panel import index_panel, reindex, upload_panel  # noqa: E402
-from ui.llm_panel import llm_panel  # noqa: E402
+import rag
+from rag import eval_metrics
+from ui import chats_panel, render, sources_panel
+from ui.article_view import article_view
+from ui.chat_view import TITLE, chat, dates_panel
+from ui.index_panel import index_panel, reindex, upload_panel
+from ui.llm_panel import llm_panel
 
 # --- the page ------------------------------------------------------------------------
 
@@ -34,8 +28,8 @@ def main() -> None:
     st.set_page_config(page_title=TITLE, page_icon=":material/newspaper:", layout="centered")
     st.html(render.CSS)
     try:
-        settings = load_settings()
-    except SettingsError as exc:  # one sentence naming the variable and the allowed values
+        settings = rag.load_settings()
+    except rag.RagError as exc:  # one sentence naming the variable and the allowed values
         st.error(f"{render.md(exc)} Fix it and reload the page.")
         st.stop()
 
@@ -62,12 +56,12 @@ def main() -> None:
 # --- sidebar ---------------------------------------------------------------------------
 
 
-def sidebar(settings: Settings) -> indexer.Status | None:
+def sidebar(settings: rag.Settings) -> rag.IndexStatus | None:
     with st.sidebar:
         st.markdown("### :material/library_books: Articles")
         try:
-            status = indexer.status(settings)
-        except RagError as exc:
+            status = rag.index_status(settings)
+        except rag.RagError as exc:
             st.error(render.md(exc))
             status = None
         if status is not None:
@@ -101,7 +95,7 @@ def sidebar(settings: Settings) -> indexer.Status | None:
 EVAL_SHOWN = eval_metrics.ON_PAGE  # (name, title): the registry marks what the page shows
 
 
-def eval_panel(settings: Settings) -> None:
+def eval_panel(settings: rag.Settings) -> None:
     """How far the citations can be trusted: the latest `rag eval` run's headline numbers."""
     from rag import eval_report
     from rag.evaluation import EvalError

@@ -6,12 +6,9 @@ from typing import Any
 
 import streamlit as st
 
-from rag.config import Settings
-from rag.documents import DocumentError, FileEntry, load
-from rag.errors import RagError
-from rag.store import Store
+import rag
 from ui import render
-from ui.chat_view import _first_line, _short
+from ui.chat_view import _short
 
 
 def _int(value: Any) -> int | None:
@@ -21,33 +18,24 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def article_view(settings: Settings, params: Any) -> None:
+def article_view(settings: rag.Settings, params: Any) -> None:
+    """The article named by ``?article=``, the passage ``start``-``end`` tinted and its
+    quoted sentence ``qs``-``qe`` marked; nothing but the article when they are missing."""
     source = str(params.get("article"))
     start, end = _int(params.get("start")), _int(params.get("end"))
     quote_start, quote_end = _int(params.get("qs")), _int(params.get("qe"))
     try:
-        records = Store(settings).file_records()
-    except RagError as exc:
-        st.error(render.md(exc))
-        return
-    record = records.get(source)
-    path = (settings.articles_dir / source).resolve()
-    folder = settings.articles_dir.resolve()
-    if record is None or not path.is_relative_to(folder):
+        article = rag.open_article(settings, source)
+    except rag.ArticleUnreadable as exc:
         st.error(
-            f"{render.md(repr(source))} is not an indexed article; open articles from the "
-            "source cards, "
-            "or re-index the folder if it was added recently."
-        )
-        return
-    try:
-        doc = load(FileEntry(path=path, source=source), settings.max_file_bytes)
-    except (DocumentError, OSError) as exc:
-        st.error(
-            f"{render.code(source)} cannot be read ({render.md(_first_line(exc))}); "
+            f"{render.code(source)} cannot be read ({render.md(exc.reason)}); "
             "re-index the folder to drop it."
         )
         return
+    except rag.RagError as exc:  # not indexed, or the index cannot be opened
+        st.error(render.md(exc))
+        return
+    doc = article.document
     meta = [f"<code>{render.text(source)}</code>"]
     if doc.published:
         meta.append(render.text(doc.published))
@@ -58,7 +46,7 @@ def article_view(settings: Settings, params: Any) -> None:
         f'<div class="rag-article-head"><h1>{render.text(_short(doc.title, 160))}</h1>'
         f'<div class="rag-meta">{" · ".join(meta)}</div></div>'
     )
-    if doc.content_hash != record.content_hash:
+    if article.changed:
         st.warning(
             "This article changed since it was indexed, so the highlight may be off; "
             "re-index the folder to refresh it."

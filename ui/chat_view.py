@@ -9,10 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from rag import indexer
-from rag.config import Settings
-from rag.errors import RagError
-from rag.store import Store
+from rag import IndexStatus, RagError, Settings, indexed_articles
 from ui import chats_panel, render
 from ui.cached import answerer
 from ui.llm_panel import llm_status
@@ -48,7 +45,7 @@ def chosen_filters() -> Any:
     return Filters.parse(after=after, before=before)
 
 
-def chat(settings: Settings, status: indexer.Status | None) -> None:
+def chat(settings: Settings, status: IndexStatus | None) -> None:
     st.markdown(f"## :material/newspaper: {TITLE}")
     st.caption(
         "Answers come only from the indexed news articles, and every claim cites the "
@@ -174,11 +171,7 @@ def stream_answer(
 def show_library(settings: Settings) -> None:
     """What can be asked about: the indexed articles, newest first."""
     try:
-        records = sorted(
-            Store(settings).file_records().values(),
-            key=lambda r: (r.published or "", r.indexed_at),
-            reverse=True,
-        )
+        records = indexed_articles(settings)
     except RagError:
         return
     shown = records[:6]

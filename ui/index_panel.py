@@ -6,16 +6,12 @@ from typing import Any
 
 import streamlit as st
 
-from rag import indexer
-from rag.config import Settings
-from rag.documents import SUPPORTED_SUFFIXES
-from rag.errors import RagError
-from rag.uploads import UploadConflict, UploadError, save_upload
+import rag
 from ui import render
 from ui.cached import embedder
 
 
-def index_panel(settings: Settings, status: indexer.Status) -> None:
+def index_panel(settings: rag.Settings, status: rag.IndexStatus) -> None:
     if status.documents:
         st.markdown(f"**{status.documents}** articles · **{status.chunks}** passages indexed")
     else:
@@ -37,7 +33,7 @@ def index_panel(settings: Settings, status: indexer.Status) -> None:
         st.rerun()
 
 
-def reindex(settings: Settings, label: str) -> indexer.IndexReport | None:
+def reindex(settings: rag.Settings, label: str) -> rag.IndexReport | None:
     """Run the indexer with a progress bar; the summary goes to the activity list."""
     activity: list[tuple[str, str]] = []
     with st.status(f"{label}…", expanded=True) as box:
@@ -48,8 +44,8 @@ def reindex(settings: Settings, label: str) -> indexer.IndexReport | None:
 
         try:
             model = embedder(settings.embedding_model, settings.embedding_batch_size)
-            report = indexer.run(settings, progress=progress, embedder=model)
-        except RagError as exc:
+            report = rag.index(settings, progress=progress, embedder=model)
+        except rag.RagError as exc:
             box.update(label="Indexing failed", state="error")
             st.session_state.activity = [("error", render.md(exc))]
             return None
@@ -63,7 +59,7 @@ def reindex(settings: Settings, label: str) -> indexer.IndexReport | None:
     return report
 
 
-def summary(report: indexer.IndexReport) -> str:
+def summary(report: rag.IndexReport) -> str:
     if not report.changed:
         return (
             f"Nothing changed: {report.documents} articles, {report.chunks} passages "
@@ -88,9 +84,9 @@ def summary(report: indexer.IndexReport) -> str:
     )
 
 
-def upload_panel(settings: Settings) -> None:
+def upload_panel(settings: rag.Settings) -> None:
     state = st.session_state
-    kinds = sorted({s.lstrip(".") for s in SUPPORTED_SUFFIXES})
+    kinds = sorted({s.lstrip(".") for s in rag.SUPPORTED_SUFFIXES})
     files = st.file_uploader(
         "Add articles",
         type=kinds,
@@ -103,12 +99,12 @@ def upload_panel(settings: Settings) -> None:
         notes: list[tuple[str, str]] = []
         for f in files:
             try:
-                result = save_upload(
+                result = rag.save_upload(
                     settings.articles_dir, f.name, f.getvalue(), max_bytes=settings.max_file_bytes
                 )
-            except UploadConflict as exc:
+            except rag.UploadConflict as exc:
                 state.conflicts[exc.name] = (f.name, f.getvalue())
-            except UploadError as exc:
+            except rag.UploadError as exc:
                 notes.append(("error", render.md(exc)))
             else:
                 if result.unchanged:
@@ -139,14 +135,14 @@ def upload_panel(settings: Settings) -> None:
         if replace.button("Replace it", key=f"replace-{name}", width="stretch"):
             del state.conflicts[name]
             try:
-                result = save_upload(
+                result = rag.save_upload(
                     settings.articles_dir,
                     original,
                     data,
                     replace=True,
                     max_bytes=settings.max_file_bytes,
                 )
-            except UploadError as exc:
+            except rag.UploadError as exc:
                 state.activity = [("error", render.md(exc))]
             else:
                 reindex(settings, "Indexing the upload")
