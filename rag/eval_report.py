@@ -13,10 +13,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from rag import checkout
 from rag.config import Settings
 from rag.eval_metrics import METRICS, plot_order, shown
 from rag.eval_scoring import ItemScore
-from rag.eval_suite import REPO, EvalError
+from rag.eval_suite import EvalError
 from rag.evaluation import EvalRun
 
 
@@ -29,7 +30,7 @@ def save_results(run_: EvalRun, path: Path) -> Path:
 def latest_results(settings: Settings, extra_dirs: Iterable[Path] = ()) -> Path | None:
     """The newest saved results.json: the last `rag eval` runs, then committed reports."""
     candidates = list((settings.home / "eval-results").glob("*.json"))
-    for d in [*extra_dirs, REPO / "eval" / "reports"]:
+    for d in [*extra_dirs, checkout.committed_reports()]:
         candidates += list(Path(d).glob("*/results.json"))
     candidates = [c for c in candidates if c.is_file()]
     return max(candidates, key=lambda p: p.stat().st_mtime, default=None)

@@ -26,10 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rag import checkout
 from rag.errors import RagError
 
-# The source checkout (eval/, seeds/), when the library runs from one.
-REPO = Path(__file__).resolve().parents[1]
 SQUAD_PATH = Path("/work/shared/benchmarks/squad2/squad2-open.json")
 SQUAD_DEFAULT_LIMIT = 50
 # The dated suite's "today" (a Monday): its questions about time ("last week", "the
@@ -81,9 +80,9 @@ class Suite:
 
 def seeds_paths() -> tuple[Path, Path]:
     """The labelled seed set and its articles, from the source checkout or the cwd."""
-    for root in (REPO, Path.cwd()):
-        if (root / "eval" / "seeds.jsonl").is_file() and (root / "seeds").is_dir():
-            return root / "eval" / "seeds.jsonl", root / "seeds"
+    root = checkout.find("eval/seeds.jsonl", "seeds")
+    if root is not None:
+        return root / "eval" / "seeds.jsonl", root / "seeds"
     raise EvalError(
         "The seed suite (eval/seeds.jsonl and seeds/) is not here; run from the source "
         "checkout or pass --suite PATH to a labelled JSONL file."
@@ -92,9 +91,9 @@ def seeds_paths() -> tuple[Path, Path]:
 
 def dated_paths() -> tuple[Path, Path]:
     """The dated suite (questions about time) and its fixture articles, in the checkout."""
-    for root in (REPO, Path.cwd()):
-        if (root / "eval" / "dated.jsonl").is_file() and (root / "eval" / "dated").is_dir():
-            return root / "eval" / "dated.jsonl", root / "eval" / "dated" / "articles"
+    root = checkout.find("eval/dated.jsonl", "eval/dated")
+    if root is not None:
+        return root / "eval" / "dated.jsonl", root / "eval" / "dated" / "articles"
     raise EvalError(
         "The dated suite (eval/dated.jsonl and eval/dated/articles) is not here; "
         "run from the source checkout."

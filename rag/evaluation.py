@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from rag import checkout
 from rag.config import Settings
 from rag.eval_metrics import HEADLINE, by_category, totals
 from rag.eval_scoring import (
@@ -45,7 +46,6 @@ from rag.eval_scoring import (
     supports,
 )
 from rag.eval_suite import (
-    REPO,
     SQUAD_DEFAULT_LIMIT,
     SQUAD_PATH,
     EvalError,
@@ -67,7 +67,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HEADLINE",
-    "REPO",
     "SQUAD_DEFAULT_LIMIT",
     "SQUAD_PATH",
     "EvalError",
@@ -255,7 +254,11 @@ def describe_setup(settings: Settings) -> dict[str, Any]:
 
 def _git(*args: str) -> str:
     return subprocess.run(
-        ["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=5, check=False
+        ["git", "-C", str(checkout.ROOT), *args],
+        capture_output=True,
+        text=True,
+        timeout=5,
+        check=False,
     ).stdout.strip()
 
 
