@@ -133,7 +133,8 @@ def vet_text(
 ) -> str:
     """Why a free-text answer whose citations were checked (``rag.citations.check``) does
     not answer *this* question, or "" when it does: rules 3-5 over its supported
-    sentences and the sentences of the passages they cite.  An answer with no supported
+    sentences and the sentences of the passages they cite (the quoted evidence, where
+    the question's qualifiers must be).  An answer with no supported
     sentence is left to the caller (it is refused or quoted from the passages)."""
     backed = [s for s in sentences if s.supported and s.citations]
     if not backed:
@@ -146,5 +147,7 @@ def vet_text(
         c.text[c.quote_start - c.start : c.quote_end - c.start] for c in citations if c.n in numbers
     ]
     cited = [passages[n - 1] for n in sorted(numbers) if 1 <= n <= len(passages)]
-    why, _ = near_miss(question, [s.text for s in backed] + quotes, cited, passages, min_coverage)
+    # The qualifiers are looked for in the quoted evidence alone: a small model repeats the
+    # question's "not" in its answer whether or not the article says one.
+    why, _ = near_miss(question, quotes, cited, passages, min_coverage)
     return why

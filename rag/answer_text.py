@@ -30,7 +30,7 @@ from rag.citations import (
 from rag.conversation import prompt
 from rag.extractive import extractive
 from rag.llm import LLM, LLMUnavailable
-from rag.prompting import passage_blocks, select_context
+from rag.prompting import passage_blocks, select_context, several_dates
 from rag.retrieval import Passage
 
 if TYPE_CHECKING:
@@ -83,12 +83,18 @@ def build_messages(
     excerpts: Sequence[str],
     multi: bool = False,
     timeline: bool = False,
+    figures: bool = False,
 ) -> list[dict[str, str]]:
     """The chat messages asking the model to answer ``question`` in sentences with [n];
     a question about several articles (``multi``) is asked for a sentence from each, one
-    about a development (``timeline``) for dated sentences, oldest first."""
+    about a development (``timeline``) for dated sentences, oldest first, and one asking
+    for a figure (``figures``) from articles of several dates for the newest first."""
     blocks = passage_blocks(passages, excerpts)
-    for name, wanted in (("answer_multi", multi), ("answer_timeline", timeline)):
+    for name, wanted in (
+        ("answer_multi", multi),
+        ("answer_timeline", timeline),
+        ("answer_dated", figures and several_dates(passages)),
+    ):
         if wanted:
             blocks += "\n\n" + prompt(name).strip()
     user = prompt("answer_user").format(passages=blocks, question=question.strip())
@@ -161,7 +167,12 @@ def stream(run: _Run, llm: LLM) -> Iterator[Event]:
         run.query, run.passages, run.settings.answer_context_chars, run.verifier
     )
     messages = build_messages(
-        run.query, run.passages, excerpts, run.shape.multi, run.shape.timeline
+        run.query,
+        run.passages,
+        excerpts,
+        run.shape.multi,
+        run.shape.timeline,
+        run.shape.expects == "number",
     )
     pieces: list[str] = []
     t = time.perf_counter()

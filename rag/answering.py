@@ -435,6 +435,7 @@ class _Run:
             self.shape.multi,
             self.shape.yes_no,
             self.shape.timeline,
+            self.shape.expects == "number",
         )
         spec = structured.schema(len(self.passages), self.shape.yes_no)
         reply: structured.Reply | None = None

@@ -121,6 +121,7 @@ def build_messages(
     multi: bool = False,
     verdict: bool = False,
     timeline: bool = False,
+    figures: bool = False,
 ) -> list[dict[str, str]]:
     """The chat messages asking the model to answer ``question`` from ``passages`` as JSON.
 
@@ -134,6 +135,7 @@ def build_messages(
             ("answer_json_multi", multi),
             ("answer_json_verdict", verdict),
             ("answer_json_timeline", timeline),
+            ("answer_json_dated", figures and several_dates(passages)),
         )
         if wanted
     )
@@ -144,6 +146,12 @@ def build_messages(
         {"role": "system", "content": prompt("answer_json_system").strip()},
         {"role": "user", "content": user.strip()},
     ]
+
+
+def several_dates(passages: Sequence[Passage]) -> bool:
+    """Whether ``passages`` come from articles published on more than one date: a figure
+    asked for may then have changed between them (the newer leads, both dated)."""
+    return len({p.published for p in passages if p.published}) > 1
 
 
 def oldest_first(passages: Sequence[Passage]) -> list[Passage]:

@@ -45,3 +45,16 @@ def test_a_question_about_several_articles_is_asked_for_each() -> None:
     ps = [passage("a.txt", None), passage("b.txt", None)]
     user = text_messages("Do the two articles agree?", ps, [p.text for p in ps], multi=True)
     assert "from each article" in user[1]["content"]
+
+
+def test_a_figure_from_articles_of_several_dates_is_asked_newest_first() -> None:
+    two_dates = [passage("old.txt", "2025-05-20"), passage("new.txt", "2025-06-13")]
+    one_date = [passage("a.txt", "2025-05-20"), passage("b.txt", "2025-05-20")]
+    for ps, wanted in ((two_dates, True), (one_date, False)):
+        excerpts = [p.text for p in ps]
+        user = text_messages("How many ships?", ps, excerpts, figures=True)[1]["content"]
+        assert ("newest figure first" in user) is wanted
+        json_user = build_messages("How many ships?", ps, excerpts, figures=True)[1]["content"]
+        assert ("newest figure" in json_user) is wanted
+    user = text_messages("Who won?", two_dates, ["a", "b"])[1]["content"]
+    assert "newest figure" not in user
