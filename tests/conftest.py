@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from website import Site
 
 from rag.config import Settings
 from rag.embeddings import Embedder
@@ -83,6 +84,25 @@ def indexed(settings: Settings, embedder: Embedder) -> Iterator[Settings]:
 
     indexer.run(settings, embedder=embedder)
     yield settings
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    """A real HTTP server on 127.0.0.1 serving the routes a test adds (tests/website.py)."""
+    server = Site().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def web(settings: Settings) -> Settings:
+    """The test's settings with loopback fetching allowed (the site is local), 3 s a fetch."""
+    return settings.model_copy(update={"fetch_allow_private": True, "fetch_timeout": 3.0})
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file in the folder, hidden ones included: a failure must change none."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")}
 
 
 @pytest.fixture

@@ -15,17 +15,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import start_process
+from browser import CHROMIUM, CHROMIUM_FLAGS, playwright, rag_ui, user_env
 
 from rag import indexer, llm_supervisor
 from rag.config import Settings
@@ -35,7 +30,6 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
-CHROMIUM = Path("/usr/bin/chromium")
 # Read at import: the autouse fixture clears RAG_* variables before each test runs.
 SCREENSHOT = bool(os.environ.get("RAG_SCREENSHOT"))
 LLM = "qwen2.5-coder-1.5b" if SCREENSHOT else "smollm2-135m"
@@ -51,38 +45,7 @@ HOSTILE = (
     "<img src=x onerror=\"document.title='HACKED'\"> "
     "The mayor said the lantern parade ends at the old lighthouse.\n"
 )
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-if not CHROMIUM.exists():
-    pytest.skip("Chromium is not installed; run `make browser`.", allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"`rag ui` exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"`rag ui` did not answer within {timeout:.0f} s:\n{log.read_text()}")
+playwright_api = playwright()
 
 
 @pytest.fixture(scope="module")
@@ -98,34 +61,18 @@ def served(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iter
     settings = Settings(home=base / "home", articles_dir=articles, embedded_llm=LLM)
     indexer.run(settings, embedder=embedder)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(  # relative to the server's working directory, as a user would write them
+    env = user_env(  # relative to the server's working directory, as a user would write them
         RAG_HOME="home",
         RAG_ARTICLES_DIR="articles",
         RAG_EMBEDDED_LLM=LLM,
         RAG_MODELS_DIR=os.environ.get("RAG_TEST_MODELS_DIR", "/tmp/rag-models"),
-        HF_HUB_OFFLINE="1",
     )
-    port = free_port()
     log = base / "rag-ui.log"
-    rag = Path(sys.executable).with_name("rag")
-    command = [str(rag), "ui", "--server.headless", "true", "--server.port", str(port)]
-    with open(log, "wb") as out:
-        proc = start_process(
-            command, env=env, cwd=base, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    url = f"http://localhost:{port}"
     try:
-        wait_healthy(url, proc, log, timeout=90)
-        assert f"http://localhost:{port}" in log.read_text().splitlines()[0]  # says where
-        yield url
+        with rag_ui(base, env, log) as url:
+            assert url in log.read_text().splitlines()[0]  # says where
+            yield url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
         llm_supervisor.stop(settings)  # the page started the embedded server in this home
 
 

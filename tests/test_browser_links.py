@@ -9,23 +9,15 @@ path from a link to a citation, not answer quality, and starts no model server.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import start_process
+from browser import CHROMIUM, CHROMIUM_FLAGS, free_port, playwright, rag_ui, user_env
 from website import Route, Site, article_html
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 SAVED = "2024-03-05-quillon-ferry-strike-ends.md"
 STORY = [
     "The ferry strike at Port Quillon ended on Monday after eleven days.",
@@ -33,68 +25,22 @@ STORY = [
     "The first ferry to the Quillon islands left at seven in the morning.",
 ]
 
-if not CHROMIUM.exists():
-    pytest.skip("Chromium is not installed; run `make browser`.", allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def site() -> Iterator[Site]:
-    server = Site().start()
-    yield server
-    server.stop()
+playwright_api = playwright()
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
     """`rag ui` over an empty articles folder; yields the page's URL."""
-    import time
-    import urllib.request
 
     (tmp_path / "articles").mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(
+    env = user_env(
         RAG_HOME="home",
         RAG_ARTICLES_DIR="articles",
         RAG_FETCH_ALLOW_PRIVATE="1",
         RAG_LLM_BASE_URL=f"http://127.0.0.1:{free_port()}/v1",  # nothing listens: quoted answer
-        HF_HUB_OFFLINE="1",
     )
-    port = free_port()
-    log = tmp_path / "rag-ui.log"
-    rag = Path(sys.executable).with_name("rag")
-    command = [str(rag), "ui", "--server.headless", "true", "--server.port", str(port)]
-    with open(log, "wb") as out:
-        proc = start_process(
-            command, env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    url = f"http://localhost:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.3)
+    with rag_ui(tmp_path, env, tmp_path / "rag-ui.log") as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def test_a_link_added_in_the_page_becomes_a_cited_answer(

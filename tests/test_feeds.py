@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from conftest import snapshot
 from typer.testing import CliRunner
 from website import Route, Site, article_html
 
@@ -24,22 +23,6 @@ STORY = [
     "June and should take two years.",
     "Opponents said the 310 million euro budget left nothing for the bus network.",
 ]
-
-
-@pytest.fixture
-def site() -> Iterator[Site]:
-    server = Site().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def web(settings: Settings) -> Settings:
-    return settings.model_copy(update={"fetch_allow_private": True, "fetch_timeout": 3.0})
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")}
 
 
 def rss(site: Site, items: list[tuple[str, str, str]]) -> bytes:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
+from conftest import snapshot
 from typer.testing import CliRunner
 from website import Route, Site, article_html
 
@@ -28,24 +28,6 @@ HARBOUR = [
     "Mayor Ada Quill said repairs to the northern pier would cost 4.2 million euros and take "
     "until the spring.",
 ]
-
-
-@pytest.fixture
-def site() -> Iterator[Site]:
-    server = Site().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def web(settings: Settings) -> Settings:
-    """The seed articles folder, with loopback fetching allowed (the server is local)."""
-    return settings.model_copy(update={"fetch_allow_private": True, "fetch_timeout": 3.0})
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file in the folder, hidden ones included: a failure must change none."""
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")}
 
 
 def one_sentence(message: str) -> None:

@@ -7,8 +7,6 @@ points at a closed loopback port, so nothing is answered or started here.
 from __future__ import annotations
 
 import socket
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,21 +18,12 @@ from rag.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "ui" / "app.py"
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 STORY = [
     "The harbour of Testville reopened on Tuesday after the storm closed it for nine days.",
     "Mayor Ada Quill said repairs to the northern pier would cost 4.2 million euros.",
     "Fishing boats were the first to leave, followed by two ferries to the islands.",
 ]
-
-
-@pytest.fixture
-def site() -> Iterator[Site]:
-    server = Site().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
