@@ -102,6 +102,9 @@ class Citation:
     quote_start: int  # offsets in the FILE of the best-supporting sentence of the passage
     quote_end: int
     page: int | None = None  # PDFs: the 1-based page of the quoted sentence; else None
+    published: str | None = None  # the article's, as its passage carries them
+    author: str | None = None
+    outlet: str | None = None
 
     @classmethod
     def of(
@@ -121,6 +124,9 @@ class Citation:
             quote_start=p.start + quote[0],
             quote_end=p.start + quote[1],
             page=p.page_at(p.start + quote[0]),
+            published=p.published,
+            author=p.author,
+            outlet=p.outlet,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,6 +143,9 @@ class Citation:
             "quote_start": self.quote_start,
             "quote_end": self.quote_end,
             "page": self.page,
+            "published": self.published,
+            "author": self.author,
+            "outlet": self.outlet,
         }
 
 
