@@ -104,9 +104,7 @@ def log_path(settings: Settings) -> Path:
 
 def ensure_server(settings: Settings, progress: Progress | None = None) -> EmbeddedServer:
     """The embedded server for ``settings``, reused if one is running, else started and awaited."""
-    model = require_model(settings)
-    path = _gguf_path(settings, progress)
-    options = server_options(settings)
+    model, path, options = _setup(settings, progress)
     with _server_lock(settings):
         current = read_state(settings)
         if current is not None:
@@ -181,9 +179,7 @@ def serve(
     ``progress`` follows the model file being prepared; ``on_loading`` is called before
     the server starts loading the model, ``on_ready`` once it answers.
     """
-    model = require_model(settings)
-    path = _gguf_path(settings, progress)
-    options = server_options(settings)
+    model, path, options = _setup(settings, progress)
     with _server_lock(settings):
         current = read_state(settings)
         if current is not None:
@@ -255,6 +251,13 @@ def require_model(settings: Settings) -> EmbeddedModel:
         return embedded_model(settings)
     except ModelFilesError as e:
         raise LLMUnavailable(str(e)) from e
+
+
+def _setup(
+    settings: Settings, progress: Progress | None
+) -> tuple[EmbeddedModel, Path, dict[str, int | bool]]:
+    """The model, its file (assembled and checked first if need be) and the server options."""
+    return require_model(settings), _gguf_path(settings, progress), server_options(settings)
 
 
 def _gguf_path(settings: Settings, progress: Progress | None) -> Path:
