@@ -95,9 +95,10 @@ class Answer:
 
     @property
     def as_of(self) -> str | None:
-        """The newest publication date among the cited articles, for an answer to a
-        question about time ("the latest", "last week"): what it is true as of."""
-        if self.timeframe is None or self.refused:
+        """The newest publication date among the cited articles, for an answer that
+        depends on time: a question about time ("the latest", "last week") or one asking
+        for a figure (counts and amounts change from one report to the next)."""
+        if self.refused or (self.timeframe is None and analyse(self.query).expects != "number"):
             return None
         by_chunk = {p.chunk_id: p.published for p in self.passages}
         dates = [d for c in self.citations if (d := by_chunk.get(c.chunk_id))]

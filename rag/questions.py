@@ -356,6 +356,14 @@ def _question_names(text: str) -> set[str]:
     return found
 
 
+# A period counted by an ordinal answers "which year/day ...": "the third year of the war".
+_ORDINAL_PERIOD = re.compile(
+    r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|"
+    r"twelfth|\d+(?:st|nd|rd|th))\s+(?:year|month|week|day|century|decade|round|quarter)s?\b",
+    re.IGNORECASE,
+)
+
+
 def holds_type(text: str, kind: Expect, question: Question) -> bool:
     """Whether ``text`` states a ``kind`` (date, number, name) the question does not already."""
     if not kind:
@@ -368,8 +376,13 @@ def holds_type(text: str, kind: Expect, question: Question) -> bool:
     if kind == "date":
         years = {n for n in new_numbers if re.fullmatch(r"\d{3,4}s?", n)}
         asked = question.text.lower()
-        return bool(years or new_numbers) or any(
-            (w in _CALENDAR or w.lower() in _DATE_WORDS) and w.lower() not in asked for w in words
+        return (
+            bool(years or new_numbers)
+            or any(
+                (w in _CALENDAR or w.lower() in _DATE_WORDS) and w.lower() not in asked
+                for w in words
+            )
+            or bool(_ORDINAL_PERIOD.search(text))  # "in the third year of the war"
         )
     # a name: a capitalised word that is not a stopword and not one the question names
     return any(

@@ -576,3 +576,21 @@ def test_time_words_in_the_question_narrow_the_search_and_can_be_dropped(
     # "the latest" puts the newest article first.
     latest = bot.ask("What is the latest on the northern harbour?")
     assert latest.passages[0].source == "late.md" and latest.timeframe is not None
+
+
+def _saved(query: str, published: str | None, refused: bool = False) -> Answer:
+    cite = {"n": 1, "source": "a.md", "chunk_id": "a:0", "start": 0, "end": 9, "text": "17 ships.",
+            "title": "", "supported": True, "score": 1.0, "quote_start": 0, "quote_end": 9}  # fmt: skip
+    passage = {"source": "a.md", "chunk_id": "a:0", "start": 0, "end": 9, "text": "17 ships.",
+               "published": published}  # fmt: skip
+    return Answer.from_dict(
+        {"question": query, "query": query, "answer": "17 ships [1].", "refused": refused,
+         "fallback": None, "citations": [cite], "passages": [passage], "sentences": []}
+    )  # fmt: skip
+
+
+def test_a_figure_is_answered_as_of_the_newest_cited_article() -> None:
+    assert _saved("How many ships were waiting?", "2025-06-13").as_of == "2025-06-13"
+    assert _saved("How many ships were waiting?", None).as_of is None
+    assert _saved("How many ships were waiting?", "2025-06-13", refused=True).as_of is None
+    assert _saved("Who runs the port?", "2025-06-13").as_of is None  # not about time

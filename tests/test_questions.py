@@ -111,3 +111,10 @@ def test_a_question_about_a_development_is_a_timeline(question: str) -> None:
 )
 def test_other_questions_are_not_timelines(question: str) -> None:
     assert not analyse(question).timeline
+
+
+def test_an_ordinal_period_answers_which_year() -> None:
+    q = analyse("Which year of the war does the second article say the conflict is in?")
+    assert q.expects == "date"
+    assert holds_type("The conflict is in the third year of the war.", "date", q)
+    assert not holds_type("The conflict continues.", "date", q)
