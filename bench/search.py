@@ -94,7 +94,7 @@ def build(home: Path, size: int, chunks: list, vectors: np.ndarray) -> None:
     """A store of ``size`` chunks: copies of the base chunks with jittered vectors."""
     from rag import lexical
     from rag.config import Settings
-    from rag.store import Store, date_ordinal, text_hash
+    from rag.store import Store, StoredChunk
 
     settings = Settings(home=home, _env_file=None)
     store = Store(settings)
@@ -105,29 +105,27 @@ def build(home: Path, size: int, chunks: list, vectors: np.ndarray) -> None:
     step = 2000
     for first in range(0, size, step):
         rows = range(first, min(size, first + step))
-        ids, embs, texts, metas = [], [], [], []
+        stored, embs = [], []
         for i in rows:
             copy, j = divmod(i, len(chunks))
             source, start, end, title, text = chunks[j]
             vec = vectors[j] + rng.normal(0, SIGMA, vectors.shape[1]).astype(np.float32)
             published = f"20{10 + copy % 15:02d}-{1 + j % 12:02d}-{1 + j % 28:02d}"
-            ids.append(f"c{copy:04d}-{j:05d}")
             embs.append((vec / np.linalg.norm(vec)).tolist())
-            texts.append(text)
-            metas.append(
-                {
-                    "source": f"copy{copy:03d}/{source}",
-                    "content_hash": "synthetic",
-                    "text_hash": text_hash(text),
-                    "index": j,
-                    "start": start,
-                    "end": end,
-                    "title": title,
-                    "published": published,
-                    "published_ord": date_ordinal(published),
-                }
+            stored.append(
+                StoredChunk(
+                    chunk_id=f"c{copy:04d}-{j:05d}",
+                    source=f"copy{copy:03d}/{source}",
+                    start=start,
+                    end=end,
+                    text=text,
+                    title=title,
+                    published=published,
+                    content_hash="synthetic",
+                    index=j,
+                )
             )
-        store.add_chunks(ids, embs, texts, metas)
+        store.add_chunks(stored, embs)
         print(f"  {rows.stop}/{size} chunks inserted", file=sys.stderr, end="\r")
     store.bump_generation()
     print(f"\n  inserted in {time.perf_counter() - started:.0f}s", file=sys.stderr)

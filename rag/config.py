@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -73,6 +73,9 @@ class Settings(BaseSettings):
 
     # --- Chroma server mode -------------------------------------------------
     chroma_url: str | None = Field(default=None, description="http://host:port of a Chroma server.")
+    chroma_token: SecretStr | None = Field(
+        default=None, description="Sent to the Chroma server as its X-Chroma-Token header."
+    )
 
     # --- retrieval --------------------------------------------------------
     top_k: int = Field(default=5, ge=1)

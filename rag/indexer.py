@@ -47,14 +47,8 @@ from rag.documents import Document, DocumentError, FileEntry, content_hash, iter
 from rag.documents import read_bytes as read_file_bytes
 from rag.embeddings import Embedder
 from rag.errors import RagError
-from rag.store import (
-    FileRecord,
-    Store,
-    StoreDamaged,
-    date_ordinal,
-    peek_generation,
-    text_hash,
-)
+from rag.schema import from_document
+from rag.store import FileRecord, Store, StoreDamaged, peek_generation, text_hash
 
 Progress = Callable[[int, int, str], None]
 
@@ -447,14 +441,8 @@ def _write_group(
     now = time.time()
     pending = [_record(doc, len(pieces), "pending", now) for doc, pieces in group]
     store.put_files(pending)
-    ids, vectors, texts, metas = [], [], [], []
-    for doc, pieces in group:
-        for p in pieces:
-            ids.append(p.chunk_id)
-            vectors.append(reuse[text_hash(p.text)])
-            texts.append(p.text)
-            metas.append(_chunk_meta(doc, p))
-    store.add_chunks(ids=ids, embeddings=vectors, texts=texts, metadatas=metas)
+    stored = [from_document(doc, p) for doc, pieces in group for p in pieces]
+    store.add_chunks(stored, [reuse[text_hash(c.text)] for c in stored])
     for doc, _pieces in group:
         if doc.source in records:  # only a known file can have an older version stored
             store.delete_chunks(doc.source, keep_hash=doc.content_hash)
@@ -483,24 +471,6 @@ def _record(doc: Document, chunks: int, state: str, when: float) -> FileRecord:
         state=state,
         indexed_at=when,
     )
-
-
-def _chunk_meta(doc: Document, p: Chunk) -> dict[str, Any]:
-    return {
-        "source": doc.source,
-        "content_hash": doc.content_hash,
-        "text_hash": text_hash(p.text),
-        "index": p.index,
-        "start": p.start,
-        "end": p.end,
-        "title": doc.title,
-        "published": doc.published or "",
-        "published_ord": date_ordinal(doc.published),
-        # PDFs: the page the chunk starts on and where later pages start inside it
-        # (Chroma takes no None: 0 and "" mean a file without pages).
-        "page": doc.page_at(p.start) or 0,
-        "page_breaks": ",".join(str(o) for o in doc.pages if p.start < o < p.end),
-    }
 
 
 def status(settings: Settings) -> Status:

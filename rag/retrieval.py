@@ -29,14 +29,7 @@ from rag.documents import page_at
 from rag.embeddings import Embedder
 from rag.errors import RagError
 from rag.rerank import Reranker, RerankerError, make_reranker
-from rag.store import (
-    Store,
-    StoredChunk,
-    StoreError,
-    date_ordinal,
-    describe_failure,
-    to_stored_chunk,
-)
+from rag.store import ChunkFilter, Store, StoredChunk, date_ordinal
 
 # Weight of BM25 (scaled to [0, 1] by the query's best score) against cosine
 # similarity, chosen on the tune half of the SQuAD questions (eval/retrieval_bench.py).
@@ -88,16 +81,10 @@ class Filters:
             return True
         return fnmatch.fnmatchcase(source, pattern) or fnmatch.fnmatchcase(name, pattern)
 
-    def date_where(self) -> dict[str, Any] | None:
-        clauses: list[dict[str, Any]] = []
-        if self.after:
-            clauses.append({"published_ord": {"$gte": date_ordinal(self.after)}})
-        if self.before:
-            clauses.append({"published_ord": {"$lte": date_ordinal(self.before)}})
-        if not clauses:
-            return None
-        clauses.append({"published_ord": {"$gt": 0}})
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+    def chunk_filter(self, sources: Sequence[str] | None = None) -> ChunkFilter:
+        """The store's filter: these dates, and ``sources`` (the files matching ``source``)."""
+        listed = tuple(sources) if sources is not None else None
+        return ChunkFilter(sources=listed, after=self.after, before=self.before)
 
 
 @dataclass(frozen=True)
@@ -262,39 +249,16 @@ class Retriever:
     def _dense(
         self, vector: np.ndarray, n: int, filters: Filters, lex: lexical.LexicalIndex
     ) -> list[tuple[StoredChunk, float]]:
-        where = filters.date_where()
+        sources = None
         if filters.source:
             sources = [s for s in lex.files()[0] if filters.matches_source(s)]
-            if not sources:
-                return []
-            clause = {"source": {"$in": sources}}
-            where = {"$and": [where, clause]} if where else clause
-        return self.store.query(vector.tolist(), n, where)
+        return self.store.query(vector.tolist(), n, filters.chunk_filter(sources))
 
     def _fetch(self, ids: Sequence[str]) -> list[tuple[StoredChunk, np.ndarray | None]]:
         """Chunks proposed by BM25 alone, with their vectors for the dense score."""
-        if not ids:
-            return []
-        try:
-            res = self.store.chunks.get(
-                ids=list(ids), include=["metadatas", "documents", "embeddings"]
-            )
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise StoreError(describe_failure(exc, self.store.location)) from exc
-        embs = res.get("embeddings")
-        embs = list(embs) if embs is not None else [None] * len(res["ids"])
-        found = {
-            cid: (to_stored_chunk(cid, m or {}, d), e)
-            for cid, m, d, e in zip(
-                res["ids"], res["metadatas"], res["documents"], embs, strict=True
-            )
-        }
-        return [
-            (found[i][0], None if found[i][1] is None else np.asarray(found[i][1], np.float32))
-            for i in ids
-            if i in found  # gone: deleted by a concurrent re-index
+        return [  # a chunk deleted by a concurrent re-index is left out
+            (c, None if e is None else np.asarray(e, np.float32))
+            for c, e in self.store.get_chunks_with_vectors(ids)
         ]
 
     @staticmethod

@@ -1,4 +1,8 @@
-"""Chroma: the embedded store or a server, holding chunks and the file manifest.
+"""The Store: chunks and the file manifest in Chroma, behind one small API.
+
+``rag.chroma`` opens the clients (embedded or a server), names failures and writes
+Chroma's ``where`` syntax; ``rag.schema`` says what a chunk record and a manifest
+record hold.  Callers filter with ``ChunkFilter``, never in a store's own syntax.
 
 Two collections live side by side:
 
@@ -14,179 +18,40 @@ Two collections live side by side:
 Vectors are always passed explicitly: Chroma's default embedding function would
 download a model, which cannot work offline.
 
-Several processes may share one store.  With a server, the server is the single
-copy.  The embedded engine, though, loads each collection's vector index (HNSW)
-into the process on first use and never sees vectors another process adds after
-that (``get`` and ``count`` do, ``query`` does not), and writing through such a
-stale index saves it over the newer one on disk, losing the other process's
-vectors.  So each process keeps one client per store folder, and re-opens it
-before a query or a write whenever the ``generation`` moved without it.
+Several processes may share one store: an embedded one is re-opened before a query
+or a write whenever another process moved its ``generation`` (``rag.chroma.Embedded``
+says why).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import socket
-import sqlite3
-import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
+from rag import chroma
+from rag.chroma import StoreDamaged, StoreError, peek_generation, where_clause
 from rag.config import Settings
-from rag.errors import RagError
+from rag.schema import (
+    TEXT_HASH,
+    ChunkFilter,
+    FileRecord,
+    StoredChunk,
+    date_ordinal,
+    file_from_metadata,
+    file_to_metadata,
+    from_metadata,
+    text_hash,
+    to_metadata,
+)
+
+# The store's API; the value types live in rag.schema, the Chroma specifics in rag.chroma.
+__all__ = ["ChunkFilter", "FileRecord", "Store", "StoreDamaged", "StoreError", "StoredChunk"]
+__all__ += ["date_ordinal", "next_generation", "peek_generation", "text_hash"]
 
 FILES_SUFFIX = "-files"
 PAGE = 2000
-# An unreachable server must fail in seconds: Chroma's HTTP client never times out.
-CONNECT_TIMEOUT = 5.0
-REQUEST_TIMEOUT = 300.0
-
-
-class StoreError(RagError):
-    """The store cannot be used; the message is one sentence naming the fix."""
-
-
-class StoreDamaged(StoreError):
-    """The embedded store's files cannot be opened (not a full disk, not permissions)."""
-
-
-@dataclass(frozen=True)
-class FileRecord:
-    source: str
-    content_hash: str
-    size: int
-    modified: float
-    title: str
-    published: str | None
-    chunks: int
-    state: str  # "pending" or "done"
-    indexed_at: float
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    chunk_id: str
-    source: str
-    start: int
-    end: int
-    text: str
-    title: str
-    published: str | None
-    page: int | None = None  # PDFs: the 1-based page the chunk starts on
-    page_breaks: tuple[int, ...] = ()  # offsets in the file where later pages start
-
-
-def text_hash(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
-
-
-def date_ordinal(iso: str | None) -> int:
-    """YYYY-MM-DD -> YYYYMMDD as an int (Chroma filters ranges on numbers only)."""
-    return int(iso.replace("-", "")) if iso else 0
-
-
-def open_client(settings: Settings) -> Any:
-    """A Chroma client: HttpClient when RAG_CHROMA_URL is set, else the embedded store."""
-    import chromadb
-
-    chroma_settings = chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
-    if settings.chroma_url:
-        from urllib.parse import urlparse
-
-        url = urlparse(settings.chroma_url)
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise StoreError(
-                f"RAG_CHROMA_URL={settings.chroma_url!r} is not an http(s)://host:port address; fix it."
-            )
-        port = url.port or (443 if url.scheme == "https" else 8000)
-        try:
-            socket.create_connection((url.hostname, port), timeout=CONNECT_TIMEOUT).close()
-            client = chromadb.HttpClient(
-                host=url.hostname, port=port, ssl=url.scheme == "https", settings=chroma_settings
-            )
-            with contextlib.suppress(AttributeError, ImportError):
-                import httpx
-
-                client._server._session.timeout = httpx.Timeout(
-                    REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT
-                )
-            client.heartbeat()
-        except Exception as exc:
-            raise StoreError(
-                f"The Chroma server at {settings.chroma_url} is unreachable ({exc.__class__.__name__}); "
-                "start it (`chroma run`) or unset RAG_CHROMA_URL to use the embedded store."
-            ) from None
-        return client
-    return _embedded(settings).client
-
-
-@dataclass
-class _Embedded:
-    """This process's client for one embedded store folder, shared by all its Stores."""
-
-    client: Any
-    epoch: int = 0  # bumped by each re-open, so Stores drop their collection handles
-    generations: dict[str, int] = field(default_factory=dict)  # what the loaded index holds
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-_EMBEDDED: dict[str, _Embedded] = {}
-_EMBEDDED_LOCK = threading.Lock()
-
-
-def _embedded(settings: Settings) -> _Embedded:
-    path = str(settings.store_dir.resolve())
-    with _EMBEDDED_LOCK:
-        if path not in _EMBEDDED:
-            _EMBEDDED[path] = _Embedded(_persistent_client(settings, path))
-        return _EMBEDDED[path]
-
-
-def _reopen(shared: _Embedded, settings: Settings) -> None:
-    """A new engine for the folder, which loads the vector indexes from disk again."""
-    path = str(settings.store_dir.resolve())
-    _forget_engine(path)
-    shared.client = _persistent_client(settings, path)
-    shared.epoch += 1
-    shared.generations.clear()
-
-
-def _forget_engine(path: str) -> None:
-    """Chroma caches one engine per folder per process.  Forget it without stopping
-    it: calls in flight on other threads finish on it, and it is freed after."""
-    from chromadb.api.shared_system_client import SharedSystemClient
-
-    try:
-        SharedSystemClient._identifier_to_system.pop(path, None)
-        SharedSystemClient._identifier_to_refcount.pop(path, None)
-    except AttributeError:
-        SharedSystemClient.clear_system_cache()
-
-
-def _persistent_client(settings: Settings, path: str) -> Any:
-    import chromadb
-
-    chroma_settings = chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
-    try:
-        settings.store_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=path, settings=chroma_settings)
-    except PermissionError:
-        raise StoreError(
-            f"Cannot write the store at {settings.store_dir}; make it writable or set RAG_HOME."
-        ) from None
-    except Exception as exc:
-        _forget_engine(path)  # a half-started engine would fail the next try too
-        # A full disk or a read-only folder is no damage: never advise a rebuild for it.
-        known = known_failure(exc, str(settings.store_dir))
-        if known:
-            raise StoreError(known) from None
-        raise StoreDamaged(
-            f"Cannot open the store at {settings.store_dir} ({exc}); "
-            "run `rag index --rebuild` to rebuild it from the articles."
-        ) from None
 
 
 class Store:
@@ -194,12 +59,12 @@ class Store:
 
     def __init__(self, settings: Settings, client: Any | None = None) -> None:
         self.settings = settings
-        self._shared: _Embedded | None = None
+        self._shared: chroma.Embedded | None = None
         self._client = client
         if client is None and settings.chroma_url:
-            self._client = open_client(settings)
+            self._client = chroma.open_server(settings)
         elif client is None:
-            self._shared = _embedded(settings)
+            self._shared = chroma.embedded(settings)
         self._epoch = self._shared.epoch if self._shared else 0
         self.name = settings.collection
         self._chunks: Any | None = None
@@ -226,21 +91,12 @@ class Store:
         shared = self._shared
         if shared is None:
             return
-        generation = int(self.meta().get("generation", 0))
-        with shared.lock:
-            # First use in this process: nothing is loaded yet, so the index will
-            # be at least this new when the coming query or write loads it.
-            seen = shared.generations.setdefault(self.name, generation)
-            if seen != generation:
-                _reopen(shared, self.settings)
-                shared.generations[self.name] = generation
+        shared.catch_up(self.name, int(self.meta().get("generation", 0)), self.settings)
 
     def _own_change(self, old: int, new: int) -> None:
         """This process moved the generation: its loaded index stays current if it was."""
         if self._shared is not None:
-            with self._shared.lock:
-                if self._shared.generations.get(self.name) == old:
-                    self._shared.generations[self.name] = new
+            self._shared.moved(self.name, old, new)
 
     # --- collections -----------------------------------------------------
     @property
@@ -319,32 +175,11 @@ class Store:
         out: dict[str, FileRecord] = {}
         for ids, metas, _docs, _embs in self._pages(self.files, include=["metadatas"]):
             for source, m in zip(ids, metas, strict=True):
-                out[source] = FileRecord(
-                    source=source,
-                    content_hash=str(m.get("content_hash", "")),
-                    size=int(m.get("size", 0)),
-                    modified=float(m.get("modified", 0.0)),
-                    title=str(m.get("title", "")),
-                    published=str(m.get("published") or "") or None,
-                    chunks=int(m.get("chunks", 0)),
-                    state=str(m.get("state", "pending")),
-                    indexed_at=float(m.get("indexed_at", 0.0)),
-                )
+                out[source] = file_from_metadata(source, m)
         return out
 
     def put_file(self, record: FileRecord) -> None:
-        meta = {
-            "content_hash": record.content_hash,
-            "size": record.size,
-            "modified": record.modified,
-            "title": record.title,
-            "published": record.published or "",
-            "chunks": record.chunks,
-            "state": record.state,
-            "indexed_at": record.indexed_at,
-        }
-        self.sync()
-        self._call(self.files.upsert, ids=[record.source], embeddings=[[1.0]], metadatas=[meta])
+        self.put_files([record])
 
     def put_files(self, records: Sequence[FileRecord]) -> None:
         """Write many manifest records in one go."""
@@ -358,7 +193,7 @@ class Store:
                 self.files.upsert,
                 ids=[r.source for r in batch],
                 embeddings=[[1.0]] * len(batch),
-                metadatas=[_record_meta(r) for r in batch],
+                metadatas=[file_to_metadata(r) for r in batch],
             )
 
     def delete_files(self, sources: Sequence[str]) -> None:
@@ -368,21 +203,19 @@ class Store:
 
     # --- chunks ------------------------------------------------------------
     def add_chunks(
-        self,
-        ids: Sequence[str],
-        embeddings: Sequence[Sequence[float]],
-        texts: Sequence[str],
-        metadatas: Sequence[dict[str, Any]],
+        self, chunks: Sequence[StoredChunk], embeddings: Sequence[Sequence[float]]
     ) -> None:
+        """Write chunks with their vectors (a chunk id already stored is replaced)."""
         self.sync()
         step = max(1, min(PAGE, self._max_batch()))
-        for i in range(0, len(ids), step):
+        for i in range(0, len(chunks), step):
+            batch = chunks[i : i + step]
             self._call(
                 self.chunks.upsert,
-                ids=list(ids[i : i + step]),
+                ids=[c.chunk_id for c in batch],
                 embeddings=[list(e) for e in embeddings[i : i + step]],
-                documents=list(texts[i : i + step]),
-                metadatas=list(metadatas[i : i + step]),
+                documents=[c.text for c in batch],
+                metadatas=[to_metadata(c) for c in batch],
             )
 
     def delete_chunks(self, source: str, keep_hash: str | None = None) -> None:
@@ -408,12 +241,12 @@ class Store:
         sources = list(sources)
         out: dict[str, list[float]] = {}
         for i in range(0, len(sources), 100):
-            where = {"source": {"$in": sources[i : i + 100]}}
+            where = where_clause(ChunkFilter(sources=tuple(sources[i : i + 100])))
             for _ids, metas, _docs, embs in self._pages(
                 self.chunks, include=["metadatas", "embeddings"], where=where
             ):
                 for m, e in zip(metas, embs, strict=True):
-                    out[str(m.get("text_hash"))] = [float(x) for x in e]
+                    out[str(m.get(TEXT_HASH))] = [float(x) for x in e]
         return out
 
     def delete_chunk_ids(self, ids: Sequence[str]) -> None:
@@ -429,8 +262,8 @@ class Store:
         out: dict[tuple[str, str], list[str]] = {}
         for ids, metas, _docs, _embs in self._pages(self.chunks, include=["metadatas"]):
             for cid, m in zip(ids, metas, strict=True):
-                key = (str(m.get("source", "")), str(m.get("content_hash", "")))
-                out.setdefault(key, []).append(cid)
+                c = from_metadata(cid, m, None)
+                out.setdefault((c.source, c.content_hash), []).append(cid)
         return out
 
     def count(self) -> int:
@@ -439,27 +272,50 @@ class Store:
     def file_count(self) -> int:
         return int(self._call(self.files.count))
 
-    def iter_chunks(self, where: dict[str, Any] | None = None) -> Iterator[StoredChunk]:
+    def iter_chunks(self, where: ChunkFilter | None = None) -> Iterator[StoredChunk]:
+        if where is not None and where.empty:
+            return
         for ids, metas, docs, _embs in self._pages(
-            self.chunks, include=["metadatas", "documents"], where=where
+            self.chunks, include=["metadatas", "documents"], where=where_clause(where)
         ):
             for cid, m, d in zip(ids, metas, docs, strict=True):
-                yield to_stored_chunk(cid, m, d)
+                yield from_metadata(cid, m, d)
 
     def get_chunks(self, ids: Sequence[str]) -> list[StoredChunk]:
         if not ids:
             return []
         res = self._call(self.chunks.get, ids=list(ids), include=["metadatas", "documents"])
         by_id = {
-            cid: to_stored_chunk(cid, m, d)
+            cid: from_metadata(cid, m, d)
             for cid, m, d in zip(res["ids"], res["metadatas"], res["documents"], strict=True)
         }
         return [by_id[i] for i in ids if i in by_id]
 
+    def get_chunks_with_vectors(
+        self, ids: Sequence[str]
+    ) -> list[tuple[StoredChunk, Sequence[float] | None]]:
+        """These chunks with their vectors, in the order asked; ids gone meanwhile are left out."""
+        if not ids:
+            return []
+        res = self._call(
+            self.chunks.get, ids=list(ids), include=["metadatas", "documents", "embeddings"]
+        )
+        embs = res.get("embeddings")
+        embs = list(embs) if embs is not None else [None] * len(res["ids"])
+        found = {
+            cid: (from_metadata(cid, m or {}, d), e)
+            for cid, m, d, e in zip(
+                res["ids"], res["metadatas"], res["documents"], embs, strict=True
+            )
+        }
+        return [found[i] for i in ids if i in found]
+
     def query(
-        self, embedding: Sequence[float], n: int, where: dict[str, Any] | None = None
+        self, embedding: Sequence[float], n: int, where: ChunkFilter | None = None
     ) -> list[tuple[StoredChunk, float]]:
         """Nearest chunks with cosine similarity (1 - distance), best first."""
+        if where is not None and where.empty:
+            return []
         self.sync()
         total = self.count()
         if total == 0:
@@ -468,11 +324,11 @@ class Store:
             self.chunks.query,
             query_embeddings=[list(embedding)],
             n_results=min(n, total),
-            where=where,
+            where=where_clause(where),
             include=["metadatas", "documents", "distances"],
         )
         return [
-            (to_stored_chunk(cid, m, d), 1.0 - float(dist))
+            (from_metadata(cid, m, d), 1.0 - float(dist))
             for cid, m, d, dist in zip(
                 res["ids"][0],
                 res["metadatas"][0],
@@ -516,11 +372,14 @@ class Store:
         except Exception as exc:
             again = self._on_replaced_collection(fn, exc)
             if again is None:
-                raise StoreError(describe_failure(exc, self.location)) from exc
+                raise StoreError(self._describe(exc)) from exc
         try:
             return again(*args, **kwargs)
         except Exception as exc:
-            raise StoreError(describe_failure(exc, self.location)) from exc
+            raise StoreError(self._describe(exc)) from exc
+
+    def _describe(self, exc: Exception) -> str:
+        return chroma.describe_failure(exc, self.location, chroma.token_of(self.settings))
 
     def _on_replaced_collection(self, fn: Any, exc: Exception) -> Any | None:
         """The same method on the current collection, when another process re-created it.
@@ -541,52 +400,6 @@ class Store:
         return None
 
 
-def describe_failure(exc: Exception, location: str) -> str:
-    text = f"{exc.__class__.__name__}: {exc}"
-    return known_failure(exc, location) or (
-        f"The store at {location} failed ({text[:200]}); run `rag index --rebuild` if it persists."
-    )
-
-
-def known_failure(exc: Exception, location: str) -> str | None:
-    """One sentence for the failures with a known fix (read-only, disk full, server down)."""
-    low = f"{exc.__class__.__name__}: {exc}".lower()
-    if "readonly" in low or "read-only" in low or "permission" in low:
-        return f"The store at {location} is read-only; make it writable or set RAG_HOME elsewhere."
-    if ("disk" in low and ("full" in low or "space" in low)) or "no space" in low:
-        return f"The disk holding {location} is full; free some space and run `rag index` again."
-    if "connect" in low or "timed out" in low or "timeout" in low:
-        return f"The Chroma server at {location} is unreachable; start it or unset RAG_CHROMA_URL."
-    return None
-
-
-def peek_generation(settings: Settings) -> int | None:
-    """The embedded store's generation, read without starting Chroma (slow to import).
-
-    Reads Chroma's own SQLite file, read-only.  Any doubt (a server, no store yet,
-    another schema) gives None, and the caller takes the slow, sure path instead.
-    """
-    if settings.chroma_url:
-        return None
-    db = settings.store_dir / "chroma.sqlite3"
-    if not db.is_file():
-        return None
-    try:
-        con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=2)
-        try:
-            rows = con.execute(
-                "SELECT m.int_value FROM collection_metadata m "
-                "JOIN collections c ON c.id = m.collection_id "
-                "WHERE c.name = ? AND m.key = 'generation'",
-                (settings.collection,),
-            ).fetchall()
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return None
-    return int(rows[0][0]) if len(rows) == 1 and rows[0][0] is not None else None
-
-
 def next_generation(current: int) -> int:
     """A generation number never used before, even after the collection was reset.
 
@@ -594,34 +407,3 @@ def next_generation(current: int) -> int:
     at 0 after a rebuild could hand them a stale copy with a matching number.
     """
     return max(current + 1, time.time_ns() // 1000)
-
-
-def _record_meta(r: FileRecord) -> dict[str, Any]:
-    return {
-        "content_hash": r.content_hash,
-        "size": r.size,
-        "modified": r.modified,
-        "title": r.title,
-        "published": r.published or "",
-        "chunks": r.chunks,
-        "state": r.state,
-        "indexed_at": r.indexed_at,
-    }
-
-
-def to_stored_chunk(cid: str, m: dict[str, Any], text: str | None) -> StoredChunk:
-    return StoredChunk(
-        chunk_id=cid,
-        source=str(m.get("source", "")),
-        start=int(m.get("start", 0)),
-        end=int(m.get("end", 0)),
-        text=text or "",
-        title=str(m.get("title", "")),
-        published=str(m["published"]) if m.get("published") else None,
-        page=int(m.get("page") or 0) or None,
-        page_breaks=tuple(int(o) for o in str(m.get("page_breaks") or "").split(",") if o),
-    )
-
-
-def now() -> float:
-    return time.time()

@@ -26,7 +26,7 @@ from rag.config import Settings
 from rag.documents import iter_files, load
 from rag.embeddings import Embedder
 from rag.retrieval import Retriever
-from rag.store import Store, StoreError
+from rag.store import ChunkFilter, Store, StoreError
 
 REPO = Path(__file__).resolve().parents[1]
 RAG = str(REPO / ".venv" / "bin" / "rag")
@@ -88,11 +88,9 @@ def add_articles(folder: Path, n: int) -> None:
 
 def forget_clients() -> None:
     """Drop this process's cached Chroma engines, as a fresh process would start."""
-    from rag import store as store_module
+    from rag import chroma
 
-    for path in list(store_module._EMBEDDED):
-        store_module._forget_engine(path)
-    store_module._EMBEDDED.clear()
+    chroma.forget_engines()
 
 
 # --- a full disk ---------------------------------------------------------------------
@@ -264,7 +262,7 @@ def test_a_manifest_that_disagrees_with_the_chunks_is_repaired(
     elif damage == "record lost":
         store.delete_files([SEED_A])
     elif damage == "chunks lost":
-        ids = sorted(c.chunk_id for c in store.iter_chunks(where={"source": SEED_A}))
+        ids = sorted(c.chunk_id for c in store.iter_chunks(ChunkFilter.source(SEED_A)))
         store.delete_chunk_ids(ids[:2])
     else:
         store.put_file(record.__class__(**{**record.__dict__, "state": "pending"}))

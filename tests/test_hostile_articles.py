@@ -28,7 +28,7 @@ from rag.config import Settings
 from rag.documents import iter_files, load
 from rag.embeddings import Embedder
 from rag.retrieval import Filters, Retriever
-from rag.store import Store
+from rag.store import ChunkFilter, Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -125,7 +125,7 @@ def test_every_hostile_file_is_indexed_under_its_own_name_with_exact_offsets(
         assert texts[c.source][c.start : c.end] == c.text, c.chunk_id
         assert len(c.text) <= hostile.chunk_chars
     giant = sorted(
-        (c for c in store.iter_chunks(where={"source": "giant-line.txt"})), key=lambda c: c.start
+        (c for c in store.iter_chunks(ChunkFilter.source("giant-line.txt"))), key=lambda c: c.start
     )
     assert len(giant) > 300 and giant[-1].end == len(texts["giant-line.txt"])
 

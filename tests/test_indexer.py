@@ -29,7 +29,7 @@ from rag.documents import iter_files, load
 from rag.embeddings import Embedder, model_path
 from rag.indexer import IndexingError, index_signature
 from rag.retrieval import Retriever
-from rag.store import FileRecord, Store, text_hash
+from rag.store import ChunkFilter, FileRecord, Store, StoredChunk, text_hash
 
 REPO = Path(__file__).resolve().parents[1]
 SQUAD = Path("/work/shared/benchmarks/squad2/squad2-open.json")
@@ -190,7 +190,7 @@ def test_changed_file_is_replaced_and_untouched_text_reuses_vectors(
     assert report.updated_files == [SEED_A]
     assert 1 <= report.embedded <= 2 < report.reused  # only the new tail is embedded
     assert_consistent(indexed)
-    stored = Store(indexed).iter_chunks(where={"source": SEED_A})
+    stored = Store(indexed).iter_chunks(ChunkFilter.source(SEED_A))
     assert all(c.chunk_id.split("-")[1] != old_hash[:12] for c in stored)
     found = Retriever(indexed, embedder=embedder).search("zebra sanctuary lavender festival", k=1)
     assert found[0].source == SEED_A and "Quillbrook" in found[0].text
@@ -240,7 +240,7 @@ def test_markdown_and_html_in_subfolders(settings: Settings, embedder: Embedder)
     assert records["2024/may/vote.md"].title == "Harbour vote passes"
     assert records["2024/may/vote.md"].published == "2024-05-02"
     assert records["2024/may/fire.html"].title == "Warehouse fire"
-    html_chunks = list(Store(settings).iter_chunks(where={"source": "2024/may/fire.html"}))
+    html_chunks = list(Store(settings).iter_chunks(ChunkFilter.source("2024/may/fire.html")))
     assert [c.text for c in html_chunks] == ["A warehouse fire was put out by crews overnight."]
 
 
@@ -272,13 +272,11 @@ def test_vectors_of_another_size_are_rebuilt_not_a_crash(
     store.set_meta(**index_signature(settings), dimension=8, run_state="clean")
     chunks, manifest = expected_index(settings)
     store.add_chunks(
-        ids=list(chunks),
-        embeddings=[[1.0] + [0.0] * 7 for _ in chunks],
-        texts=[v[3] for v in chunks.values()],
-        metadatas=[
-            {"source": s, "content_hash": manifest[s][0], "start": a, "end": b}
-            for s, a, b, _ in chunks.values()
+        [
+            StoredChunk(cid, s, a, b, text, "", None, content_hash=manifest[s][0])
+            for cid, (s, a, b, text) in chunks.items()
         ],
+        [[1.0] + [0.0] * 7 for _ in chunks],
     )
     store.put_files(
         [
@@ -461,15 +459,13 @@ def test_queries_keep_working_during_a_reindex(
 def test_a_run_after_a_crash_sweeps_the_store(indexed: Settings, embedder: Embedder) -> None:
     """The states a killed run can leave, built directly, then repaired by the next run."""
     store = Store(indexed)
-    ids_a = sorted(c.chunk_id for c in store.iter_chunks(where={"source": SEED_A}))
+    ids_a = sorted(c.chunk_id for c in store.iter_chunks(ChunkFilter.source(SEED_A)))
     store.delete_chunk_ids(ids_a[-2:])  # a "done" file missing chunks
     [sample] = store.get_chunks(ids_a[:1])
     vector = store.vectors_for([SEED_A])
     store.add_chunks(  # chunks of a file no record knows
-        ids=["ghost-0"],
-        embeddings=[next(iter(vector.values()))],
-        texts=[sample.text],
-        metadatas=[{"source": "ghost.txt", "content_hash": "x", "start": 0, "end": 5}],
+        [StoredChunk("ghost-0", "ghost.txt", 0, 5, sample.text, "", None, content_hash="x")],
+        [next(iter(vector.values()))],
     )
     record_b = store.file_records()[SEED_B]
     store.put_file(replace(record_b, state="pending"))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.store import FileRecord, Store, StoreError, text_hash
+from rag.store import ChunkFilter, FileRecord, Store, StoredChunk, StoreError, text_hash
 
 
 def record(source: str, digest: str = "h1", chunks: int = 2, state: str = "done") -> FileRecord:
@@ -26,23 +26,21 @@ def record(source: str, digest: str = "h1", chunks: int = 2, state: str = "done"
 
 def add(store: Store, source: str, digest: str, texts: list[str], vecs: list[list[float]]) -> None:
     store.add_chunks(
-        ids=[f"{source}-{digest}-{i}" for i in range(len(texts))],
-        embeddings=vecs,
-        texts=texts,
-        metadatas=[
-            {
-                "source": source,
-                "content_hash": digest,
-                "text_hash": text_hash(t),
-                "index": i,
-                "start": 10 * i,
-                "end": 10 * i + len(t),
-                "title": f"Title of {source}",
-                "published": "2024-01-02",
-                "published_ord": 20240102,
-            }
+        [
+            StoredChunk(
+                chunk_id=f"{source}-{digest}-{i}",
+                source=source,
+                start=10 * i,
+                end=10 * i + len(t),
+                text=t,
+                title=f"Title of {source}",
+                published="2024-01-02",
+                content_hash=digest,
+                index=i,
+            )
             for i, t in enumerate(texts)
         ],
+        vecs,
     )
 
 
@@ -67,9 +65,9 @@ def test_chunks_round_trip_with_offsets_and_nearest_first(store: Store) -> None:
     hits = store.query([0.1, 0.9, 0.0], 2)
     assert [c.chunk_id for c, _ in hits] == ["a.txt-h1-1", "a.txt-h1-0"]
     assert hits[0][1] > hits[1][1] and hits[0][1] == pytest.approx(0.9 / (0.82**0.5), abs=1e-3)
-    only_b = store.query([0.1, 0.9, 0.0], 5, where={"source": "b.txt"})
+    only_b = store.query([0.1, 0.9, 0.0], 5, ChunkFilter.source("b.txt"))
     assert [c.chunk_id for c, _ in only_b] == ["b.txt-h9-0"]
-    assert sorted(c.chunk_id for c in store.iter_chunks(where={"source": "a.txt"})) == [
+    assert sorted(c.chunk_id for c in store.iter_chunks(ChunkFilter.source("a.txt"))) == [
         "a.txt-h1-0",
         "a.txt-h1-1",
     ]
