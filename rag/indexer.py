@@ -33,11 +33,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Container
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
 
@@ -49,6 +50,9 @@ from rag.embeddings import Embedder
 from rag.errors import RagError
 from rag.schema import from_document
 from rag.store import FileRecord, Store, StoreDamaged, peek_generation, text_hash
+
+if TYPE_CHECKING:
+    from rag.lexical import KeywordIndex
 
 Progress = Callable[[int, int, str], None]
 
@@ -154,6 +158,7 @@ def run(
             return report
         _forget_state(settings)  # written again only by a run that ends well
         embedder = embedder or Embedder(settings.embedding_model, settings.embedding_batch_size)
+        _load_early(embedder)
         try:
             return _run_locked(settings, rebuild, progress or _no_progress, embedder)
         except _DimensionChanged:
@@ -166,8 +171,37 @@ def _no_progress(done: int, total: int, message: str) -> None:
     pass
 
 
+def _load_early(embedder: Embedder) -> None:
+    """Load the model in a thread while the store opens and the files are hashed.
+
+    In a fresh process the model's load is most of a small run; started here it
+    overlaps the rest instead of following it.  A failure is not lost: the first
+    embedding tries again and raises it.
+    """
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            embedder.model  # noqa: B018 - loading is the point
+
+    threading.Thread(target=load, name="load-embedding-model", daemon=True).start()
+
+
 def _run_locked(
     settings: Settings, rebuild: bool, progress: Progress, embedder: Embedder
+) -> IndexReport:
+    from rag import lexical
+
+    keywords = lexical.open_index(settings)
+    with keywords.writing():  # searches go on reading it; catch-ups elsewhere wait
+        return _sync(settings, rebuild, progress, embedder, keywords)
+
+
+def _sync(
+    settings: Settings,
+    rebuild: bool,
+    progress: Progress,
+    embedder: Embedder,
+    keywords: KeywordIndex,
 ) -> IndexReport:
     started = time.perf_counter()
     report = IndexReport()
@@ -188,6 +222,9 @@ def _run_locked(
     if dirty:
         progress(0, 0, "repairing the store after an interrupted run")
         records = _repair(store, records)
+    # The keyword index follows the store file by file; one behind (a run killed
+    # between the two writes, a deleted database) is brought level first.
+    keywords.catch_up(store, records)
 
     # Hash every file; only new or changed ones are decoded and chunked.
     present: set[str] = set()
@@ -235,16 +272,19 @@ def _run_locked(
         if group_chunks >= GROUP_BATCHES * settings.embedding_batch_size:
             step = _group_progress(progress, n, len(todo))
             dimension = _write_group(
-                store, group, reuse, embedder, dimension, records, report, step
+                store, keywords, group, reuse, embedder, dimension, records, report, step
             )
             group, group_chunks = [], 0
     if group:
         step = _group_progress(progress, len(todo), len(todo))
-        dimension = _write_group(store, group, reuse, embedder, dimension, records, report, step)
+        dimension = _write_group(
+            store, keywords, group, reuse, embedder, dimension, records, report, step
+        )
 
     if gone:
         progress(len(todo), len(todo), f"removing {len(gone)} deleted files")
         store.delete_sources(gone)
+        keywords.remove(gone)
         report.removed = len(gone)
         report.removed_files = gone
 
@@ -252,11 +292,7 @@ def _run_locked(
         store.bump_generation(
             **signature, dimension=dimension, run_state="clean", last_indexed=time.time()
         )
-    if work:
-        from rag import lexical  # bm25s is slow to import: only when something changed
-
-        progress(len(todo), len(todo), "updating keyword index")
-        lexical.refresh(store, settings)
+    keywords.mark(store.generation)
 
     report.documents = store.file_count()
     report.chunks = store.count()
@@ -407,6 +443,7 @@ def _group_progress(progress: Progress, files_done: int, files: int) -> Callable
 
 def _write_group(
     store: Store,
+    keywords: KeywordIndex,
     group: list[tuple[Document, list[Chunk]]],
     reuse: dict[str, list[float]],
     embedder: Embedder,
@@ -446,6 +483,12 @@ def _write_group(
     for doc, _pieces in group:
         if doc.source in records:  # only a known file can have an older version stored
             store.delete_chunks(doc.source, keep_hash=doc.content_hash)
+    from rag.lexical import KeywordFile
+
+    keywords.put(
+        KeywordFile.of(doc.source, doc.content_hash, doc.published, doc.title, pieces)
+        for doc, pieces in group
+    )
     done = [FileRecord(**{**asdict(r), "state": "done"}) for r in pending]
     store.put_files(done)
     for record in done:

@@ -169,13 +169,13 @@ class Retriever:
         if k < 1:
             raise RetrievalError("-k must be at least 1.")
         clock = _Clock()
-        lex = lexical.refresh(self.store, self.settings)  # built from the store's chunks
-        if not lex.ids:
+        lex = lexical.refresh(self.store, self.settings)  # in step with the store
+        if not lex.count():
             raise RetrievalError(
                 "The index is empty; add articles to the folder and run `rag index`."
             )
         mask = self._mask(filters, lex)
-        if mask is not None and not mask.any():
+        if mask is not None and not len(mask):
             raise RetrievalError(
                 "No indexed article matches those filters; check --source and the dates."
             )
@@ -196,7 +196,7 @@ class Retriever:
         query: str,
         vector: np.ndarray,
         filters: Filters,
-        lex: lexical.LexicalIndex,
+        lex: lexical.KeywordIndex,
         mask: np.ndarray | None,
         pool: int,
         clock: _Clock | None = None,
@@ -205,19 +205,18 @@ class Retriever:
         clock = clock or _Clock()
         dense = self._dense(vector, pool, filters, lex)
         clock.lap("dense")
-        bm25 = lex.scores(query, mask)
-        top_bm25 = lexical.top(bm25, pool)
+        hits = lex.scores(query, mask)
+        top_bm25 = dict(hits.top(pool))
         clock.lap("bm25")
-        best_bm25 = float(bm25[top_bm25[0]]) if top_bm25 else 0.0
+        best_bm25 = max(top_bm25.values(), default=0.0)
         out: dict[str, Candidate] = {}
+        dense_bm25 = hits.of([c.chunk_id for c, _ in dense])
         for c, sim in dense:
-            pos = lex.position(c.chunk_id)
-            out[c.chunk_id] = Candidate(c, sim, float(bm25[pos]) if pos is not None else 0.0)
-        missing = [lex.ids[i] for i in top_bm25 if lex.ids[i] not in out]
+            out[c.chunk_id] = Candidate(c, sim, dense_bm25[c.chunk_id])
+        missing = [cid for cid in top_bm25 if cid not in out]
         for c, emb in self._fetch(missing):
-            pos = lex.position(c.chunk_id)
             sim = float(np.dot(vector, emb)) if emb is not None else 0.0
-            out[c.chunk_id] = Candidate(c, sim, float(bm25[pos]) if pos is not None else 0.0)
+            out[c.chunk_id] = Candidate(c, sim, top_bm25[c.chunk_id])
         for cand in out.values():
             scaled = cand.bm25 / best_bm25 if best_bm25 > 0 else 0.0
             cand.fused = BM25_WEIGHT * scaled + (1 - BM25_WEIGHT) * cand.dense
@@ -225,7 +224,7 @@ class Retriever:
         return sorted(out.values(), key=lambda c: -c.fused)
 
     def rank(
-        self, query: str, candidates: list[Candidate], lex: lexical.LexicalIndex, pool: int
+        self, query: str, candidates: list[Candidate], lex: lexical.KeywordIndex, pool: int
     ) -> list[Candidate]:
         """Rerank the best ``pool`` fused candidates; the rest keep their fused order."""
         if self.reranker is None or not candidates:
@@ -247,11 +246,11 @@ class Retriever:
         return head + tail
 
     def _dense(
-        self, vector: np.ndarray, n: int, filters: Filters, lex: lexical.LexicalIndex
+        self, vector: np.ndarray, n: int, filters: Filters, lex: lexical.KeywordIndex
     ) -> list[tuple[StoredChunk, float]]:
         sources = None
         if filters.source:
-            sources = [s for s in lex.files()[0] if filters.matches_source(s)]
+            sources = [s for s in lex.files().sources if filters.matches_source(s)]
         return self.store.query(vector.tolist(), n, filters.chunk_filter(sources))
 
     def _fetch(self, ids: Sequence[str]) -> list[tuple[StoredChunk, np.ndarray | None]]:
@@ -262,20 +261,20 @@ class Retriever:
         ]
 
     @staticmethod
-    def _mask(filters: Filters, lex: lexical.LexicalIndex) -> np.ndarray | None:
-        """1.0 for chunks the filters allow, 0.0 for the others; None when unfiltered."""
+    def _mask(filters: Filters, lex: lexical.KeywordIndex) -> np.ndarray | None:
+        """The ids of the indexed files the filters allow; None when unfiltered."""
         if not filters.active:
             return None
-        names, codes = lex.files()
-        allowed = np.array([filters.matches_source(s) for s in names], dtype=bool)[codes]
+        files = lex.files()
+        allowed = np.array([filters.matches_source(s) for s in files.sources], dtype=bool)
         if filters.after or filters.before:
-            pub = lex.published
+            pub = files.published
             allowed &= pub > 0
             if filters.after:
                 allowed &= pub >= date_ordinal(filters.after)
             if filters.before:
                 allowed &= pub <= date_ordinal(filters.before)
-        return allowed.astype(np.float32)
+        return files.ids[allowed]
 
 
 class _Clock:

@@ -83,8 +83,8 @@ def test_fusion_gives_every_candidate_both_true_scores(
 
     candidates = r.candidates(query, vector, Filters(), lex, None, pool=6)
 
-    bm25 = lex.scores(query)
-    best = float(bm25.max())
+    hits = lex.scores(query)
+    best = hits.top(1)[0][1]
     assert best > 0
     fused = [c.fused for c in candidates]
     assert fused == sorted(fused, reverse=True)
@@ -93,7 +93,7 @@ def test_fusion_gives_every_candidate_both_true_scores(
     texts = [c.chunk.text for c in candidates]
     for cand, vec in zip(candidates, embedder.embed(texts), strict=True):
         assert cand.dense == pytest.approx(float(np.dot(vector, vec)), abs=1e-3)
-        assert cand.bm25 == pytest.approx(float(bm25[lex.position(cand.chunk.chunk_id)]))
+        assert cand.bm25 == pytest.approx(hits.of([cand.chunk.chunk_id])[cand.chunk.chunk_id])
         expected = BM25_WEIGHT * cand.bm25 / best + (1 - BM25_WEIGHT) * cand.dense
         assert cand.fused == pytest.approx(expected, abs=1e-6)
     # Without a reranker the passages come out in fused order.
@@ -192,34 +192,35 @@ def test_keyword_index_follows_add_change_delete(indexed: Settings, embedder: Em
     assert not found("Vasquez-Lindqvist")
     assert all(p.source != "briefing.txt" for p in r.search("ceasefire monitors", k=10))
     store = Store(indexed)
-    assert sorted(lexical.refresh(store, indexed).ids) == sorted(
+    keywords = lexical.refresh(store, indexed)
+    assert keywords.count() == store.count()
+    assert sorted(keywords.row_ids([c.chunk_id for c in store.iter_chunks()])) == sorted(
         c.chunk_id for c in store.iter_chunks()
     )
 
 
 def test_corrupt_keyword_index_is_rebuilt(indexed: Settings, embedder: Embedder) -> None:
-    folder = indexed.home / "bm25" / indexed.collection
-    assert (folder / "meta.json").is_file()
-    lexical._cache.clear()  # as a fresh process would start
-    for f in folder.rglob("*"):
-        if f.is_file():
-            f.write_bytes(b"\x00garbage")
+    path = lexical.database_path(indexed)
+    assert path.is_file()
+    lexical._indexes.clear()  # as a fresh process would start
+    for f in path.parent.iterdir():
+        if f.name.startswith(path.name) and not f.name.endswith(".lock"):
+            f.write_bytes(b"\x00garbage" * 100)
 
     passages = retriever(indexed, embedder).search("Istanbul memorandum", k=3)
 
-    assert any("Istanbul" in p.text for p in passages)
-    meta = json.loads((folder / "meta.json").read_text())
-    assert meta["generation"] == Store(indexed).generation
+    assert any("Istanbul" in p.text and p.scores["bm25"] > 0 for p in passages)
+    assert lexical.open_index(indexed).generation() == Store(indexed).generation
 
 
 def test_missing_keyword_index_is_rebuilt(indexed: Settings, embedder: Embedder) -> None:
-    shutil.rmtree(indexed.home / "bm25")
-    lexical._cache.clear()
+    shutil.rmtree(lexical.database_path(indexed).parent)
+    lexical._indexes.clear()
 
     passages = retriever(indexed, embedder).search("Istanbul memorandum", k=3)
 
-    assert any("Istanbul" in p.text for p in passages)
-    assert (indexed.home / "bm25" / indexed.collection / "meta.json").is_file()
+    assert any("Istanbul" in p.text and p.scores["bm25"] > 0 for p in passages)
+    assert lexical.database_path(indexed).is_file()
 
 
 # --- the command -----------------------------------------------------------------
