@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from rag import lexical
+from rag import lexical, wire_copies
 from rag.config import Settings
 from rag.documents import page_at
 from rag.embeddings import Embedder
@@ -100,6 +100,9 @@ class Passage:
     scores: dict[str, float] = field(default_factory=dict)
     page: int | None = None  # PDFs: the 1-based page the passage starts on; else None
     page_breaks: tuple[int, ...] = ()  # offsets in the file where later pages start
+    author: str | None = None
+    outlet: str | None = None
+    copies: tuple[str, ...] = ()  # other files carrying the same wire story (rag/wire_copies.py)
 
     def page_at(self, offset: int) -> int | None:
         """The page of ``offset`` (in the file's text) inside this passage; None if no pages."""
@@ -120,6 +123,9 @@ class Passage:
             "score": round(self.score, 6),
             "title": self.title,
             "published": self.published,
+            "author": self.author,
+            "outlet": self.outlet,
+            "copies": list(self.copies),
             "page": self.page,
             "scores": {k: round(v, 6) for k, v in self.scores.items()},
         }
@@ -185,7 +191,12 @@ class Retriever:
         candidates = self.candidates(query, vector, filters, lex, mask, max(POOL, 4 * k), clock)
         ranked = self.rank(query, candidates, lex, max(RERANK_POOL, 2 * k))
         clock.lap("rerank")
-        passages = distinct_passages(ranked, k)
+        # One wire story in several outlets is one piece of evidence: its best copy stays.
+        pool = [(c.chunk.source, c.chunk.text) for c in ranked[: max(RERANK_POOL, 2 * k)]]
+        copy_of = wire_copies.find_copies(pool, self._article_texts)
+        ranked = [c for c in ranked if c.chunk.source not in copy_of]
+        passages = wire_copies.with_copies(distinct_passages(ranked, k), copy_of)
+        clock.lap("wire_copies")
         self.timings = clock.laps
         return passages
 
@@ -260,6 +271,11 @@ class Retriever:
             for c, e in self.store.get_chunks_with_vectors(ids)
         ]
 
+    def _article_texts(self, sources: list[str]) -> dict[str, str]:
+        """These articles' whole texts, from their stored chunks (for wire-copy checks)."""
+        chunks = self.store.iter_chunks(ChunkFilter(sources=tuple(sources)))
+        return wire_copies.article_texts(chunks)
+
     @staticmethod
     def _mask(filters: Filters, lex: lexical.KeywordIndex) -> np.ndarray | None:
         """The ids of the indexed files the filters allow; None when unfiltered."""
@@ -314,6 +330,8 @@ def distinct_passages(ranked: Sequence[Candidate], k: int) -> list[Passage]:
                 text=text,
                 title=c.title,
                 published=c.published,
+                author=c.author,
+                outlet=c.outlet,
                 page=page_at(c.page, c.page_breaks, start),
                 page_breaks=tuple(b for b in c.page_breaks if start < b < end),
                 score=cand.score,
