@@ -44,6 +44,8 @@ def index_cmd(
         return
     for skipped in report.skipped:
         typer.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
+    for flagged in report.flagged:  # indexed all the same
+        typer.echo(f"indexed {flagged.path}, but {flagged.reason}", err=True)
     typer.echo(
         f"{report.added} added, {report.updated} updated, {report.removed} removed, "
         f"{report.unchanged} unchanged, {len(report.skipped)} skipped; "

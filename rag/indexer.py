@@ -48,6 +48,7 @@ from rag.documents import Document, DocumentError, FileEntry, content_hash, iter
 from rag.documents import read_bytes as read_file_bytes
 from rag.embeddings import Embedder
 from rag.errors import RagError
+from rag.metadata import date_warning
 from rag.schema import from_document
 from rag.store import FileRecord, Store, StoreDamaged, peek_generation, text_hash
 
@@ -74,6 +75,7 @@ class IndexReport:
     removed: int = 0
     unchanged: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    flagged: list[Skipped] = field(default_factory=list)  # indexed, with a date to check
     documents: int = 0
     chunks: int = 0
     seconds: float = 0.0
@@ -102,6 +104,12 @@ class Status:
     articles_dir: str
     generation: int
     undated: int = 0  # indexed articles whose publication date could not be read
+
+
+# What a chunk record holds besides its text and vector (rag/schema.py).  A store of
+# an older layout has every file read again and its chunks rewritten with their
+# vectors reused: nothing is embedded again.  2: news metadata (author, outlet ...).
+METADATA_VERSION = 2
 
 
 def index_signature(settings: Settings) -> dict[str, Any]:
@@ -226,7 +234,9 @@ def _sync(
     # between the two writes, a deleted database) is brought level first.
     keywords.catch_up(store, records)
 
-    # Hash every file; only new or changed ones are decoded and chunked.
+    # Hash every file; only new or changed ones are decoded and chunked (all of them when
+    # the chunk records lack fields this version stores: their vectors are reused).
+    reread = not new_store and meta.get("metadata_version") != METADATA_VERSION
     present: set[str] = set()
     todo: list[tuple[FileEntry, bytes]] = []
     entries = list(iter_files(settings.articles_dir))
@@ -239,7 +249,12 @@ def _sync(
             report.skipped.append(Skipped(entry.source, _kept(str(exc), entry.source, records)))
             continue
         old = records.get(entry.source)
-        if old is not None and old.state == "done" and old.content_hash == content_hash(data):
+        if (
+            not reread
+            and old is not None
+            and old.state == "done"
+            and old.content_hash == content_hash(data)
+        ):
             report.unchanged += 1
             continue
         todo.append((entry, data))
@@ -266,6 +281,8 @@ def _sync(
             report.skipped.append(Skipped(entry.source, reason))
             failed[entry.source] = (content_hash(data), reason)
             continue
+        if note := doc.date_note or date_warning(doc.published, settings.current_date):
+            report.flagged.append(Skipped(entry.source, note))
         pieces = chunk(doc, settings.chunk_chars, settings.chunk_overlap_sentences)
         group.append((doc, pieces))
         group_chunks += len(pieces)
@@ -290,7 +307,11 @@ def _sync(
 
     if work or new_store:
         store.bump_generation(
-            **signature, dimension=dimension, run_state="clean", last_indexed=time.time()
+            **signature,
+            dimension=dimension,
+            run_state="clean",
+            last_indexed=time.time(),
+            metadata_version=METADATA_VERSION,
         )
     keywords.mark(store.generation)
 
@@ -303,6 +324,7 @@ def _sync(
         {
             "collection": settings.collection,
             "signature": signature,
+            "metadata_version": METADATA_VERSION,
             "generation": store.generation,
             "files": {s: r.content_hash for s, r in final.items() if r.state == "done"},
             "failed": failed,
@@ -354,6 +376,7 @@ def _unchanged(settings: Settings, progress: Progress) -> IndexReport | None:
         if (
             state["collection"] != settings.collection
             or state["signature"] != index_signature(settings)
+            or state.get("metadata_version") != METADATA_VERSION
             or state["generation"] != peek_generation(settings)
         ):
             return None
