@@ -175,7 +175,10 @@ def evidence(
         return Evidence(missing=tuple(sorted(question.numbers | question.names)), coverage=0.0)
     sources = {p.source for p in cited}
     around = [p for p in context if p.source in sources]
-    pool = " ".join(f"{p.title} {p.text}" for p in [*cited, *around])
+    # The outlet and author count: "what did Reuters say" is answered by Reuters' article.
+    pool = " ".join(
+        f"{p.title} {p.outlet or ''} {p.author or ''} {p.text}" for p in [*cited, *around]
+    )
     held_numbers, held_words = numbers(pool), all_words(pool)
     missing = tuple(sorted(n for n in question.numbers if n not in held_numbers)) + tuple(
         sorted(n for n in question.names if not held_name(n, held_words))

@@ -94,8 +94,8 @@ def as_data(text: str) -> str:
 
 
 def passage_blocks(passages: Sequence[Passage], excerpts: Sequence[str]) -> str:
-    """The numbered, fenced passages of a prompt; each article's title and publication
-    date once, on its first passage (prompt tokens are what a small local model is
+    """The numbered, fenced passages of a prompt; each article's title, publication
+    date and outlet once, on its first passage (prompt tokens are what a small local model is
     slowest at)."""
     template = prompt("passage").strip()
     blocks = []
@@ -107,6 +107,8 @@ def passage_blocks(passages: Sequence[Passage], excerpts: Sequence[str]) -> str:
         title = "" if p.source in titled else f' title="{title}"'
         if p.published and p.source not in titled:  # news is about time: "as of" needs it
             title += f' published="{attribute(p.published)}"'
+        if p.outlet and p.source not in titled:  # "what did Reuters say" names the outlet
+            title += f' outlet="{attribute(p.outlet)}"'
         titled.add(p.source)
         blocks.append(
             template.format(n=n, source=attribute(p.source), title=title, text=as_data(text))

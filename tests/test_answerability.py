@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rag.answerability import check_claims, evidence, quoted
 from rag.citations import Verifier
 from rag.embeddings import Embedder
@@ -75,3 +77,11 @@ def test_a_claim_from_elsewhere_than_its_quote_is_not_backed_by_it(embedder: Emb
     assert check.span is not None and not check.valid
     shown = quoted(check)
     assert shown is not None and shown.text.startswith("It cited a budget gap")
+
+
+def test_a_question_naming_the_outlet_is_held_by_that_outlets_article() -> None:
+    text = "Dockworkers voted to strike on Monday."
+    p = Passage("a.md", "a:0", 0, len(text), text, title="Strike vote", outlet="Reuters")
+    shape = analyse("What did Reuters report about the dockworkers?")
+    assert evidence(shape, [p], [p]).missing == ()
+    assert evidence(shape, [replace(p, outlet=None)], []).missing == ("reuter",)

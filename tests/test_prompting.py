@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rag.answer_text import build_messages as text_messages
 from rag.prompting import build_messages, oldest_first
 from rag.retrieval import Passage
@@ -58,3 +60,10 @@ def test_a_figure_from_articles_of_several_dates_is_asked_newest_first() -> None
         assert ("newest figure" in json_user) is wanted
     user = text_messages("Who won?", two_dates, ["a", "b"])[1]["content"]
     assert "newest figure" not in user
+
+
+def test_each_article_gives_its_outlet_once() -> None:
+    ps = [passage("a.txt", "2025-05-20", 0), passage("a.txt", "2025-05-20", 1)]
+    ps = [replace(p, outlet="Harbour Gazette") for p in ps]
+    user = text_messages("Who?", ps, [p.text for p in ps])[1]["content"]
+    assert user.count('outlet="Harbour Gazette"') == 1
