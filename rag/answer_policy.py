@@ -28,8 +28,17 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from rag.answerability import ClaimCheck, Evidence, evidence, usable
-from rag.citations import Citation, Sentence
+from rag.citations import (
+    CheckedText,
+    Citation,
+    Sentence,
+    is_claim,
+    split_answer,
+    strip_markers,
+    unsourced,
+)
 from rag.questions import Question, holds_type, qualifiers
+from rag.refusals import REFUSAL, is_refusal, is_refusal_sentence
 from rag.retrieval import Passage
 from rag.structured import Reply
 
@@ -151,3 +160,76 @@ def vet_text(
     # question's "not" in its answer whether or not the article says one.
     why, _ = near_miss(question, quotes, cited, passages, min_coverage)
     return why
+
+
+# --- the free-text path (RAG_ANSWER_MODE=text) ------------------------------------------
+
+TextKind = Literal["answer", "refuse", "quote"]
+
+
+@dataclass(frozen=True)
+class TextDecision:
+    """What to do with a free-text reply: show it, refuse, or quote the passages instead."""
+
+    kind: TextKind
+    reason: str = ""  # refuse: why; quote: why the answer is taken from the passages
+    text: str = ""  # refuse: the sentence to show (the model's own refusal, or REFUSAL)
+    notice: bool = False  # whether ``reason`` is also said as a notice
+
+    @property
+    def refused(self) -> bool:
+        return self.kind == "refuse"
+
+
+def decide_text(
+    question: Question,
+    raw: str,
+    checked: CheckedText | None,
+    passages: Sequence[Passage],
+    min_coverage: float = MIN_COVERAGE,
+) -> TextDecision:
+    """Answer, refuse or quote, for a free-text reply whose citations were checked
+    (``rag.citations.check``; None when the reply is empty).  In order:
+
+    1. an empty reply: quote the passages;
+    2. a reply that declines and states nothing supported: refuse, in its own words
+       when every sentence of it declines;
+    3. a reply with no supported sentence that names facts no passage holds (outside
+       knowledge, or a guess): refuse, said in a notice; one that is only unchecked:
+       quote the passages;
+    4. a supported reply that misses what the question pins down (``vet_text``): refuse;
+    5. otherwise: answer.
+    """
+    if not raw.strip() or checked is None:
+        return TextDecision("quote", reason="The LLM returned an empty answer.")
+    supported = sum(1 for s in checked.sentences if s.supported)
+    if is_refusal(raw, supported):
+        own = all(is_refusal_sentence(p.claim) for p in split_answer(raw))
+        return TextDecision(
+            "refuse",
+            reason="The model found no passage that answers the question.",
+            text=strip_markers(raw) if own else REFUSAL,
+        )
+    if not checked.citable:
+        read = [f"{p.title} {p.text}" for p in passages]
+        if any(is_claim(s.text) and unsourced(s.text, read) for s in checked.sentences):
+            return TextDecision(
+                "refuse",
+                reason=(
+                    "The model's answer names facts that are not in the passages, so it is "
+                    "not shown; the passages it read are listed as sources."
+                ),
+                text=REFUSAL,
+                notice=True,
+            )
+        return TextDecision(
+            "quote",
+            reason=(
+                "The model's answer could not be checked against the passages, "
+                "so the answer is taken from them directly."
+            ),
+        )
+    why = vet_text(question, checked.sentences, checked.citations, passages, min_coverage)
+    if why:
+        return TextDecision("refuse", reason=why, text=REFUSAL)
+    return TextDecision("answer")

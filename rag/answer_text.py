@@ -13,68 +13,26 @@ the checked path beats it on both.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from rag.answer_policy import vet_text
+from rag.answer_policy import decide_text, vet_text
 from rag.citations import (
     CheckedText,
     check,
-    is_claim,
-    split_answer,
-    strip_markers,
-    unsourced,
 )
 from rag.conversation import prompt
 from rag.extractive import extractive
 from rag.llm import LLM, LLMUnavailable
 from rag.prompting import passage_blocks, select_context, several_dates
+from rag.refusals import REFUSAL
 from rag.retrieval import Passage
 
 if TYPE_CHECKING:
     from rag.answering import Done, Event, _Run
 
-REFUSAL = "I cannot find the answer in the articles."
 STOP = ["<passage", "</passage>", "\nQuestion:"]
-
-# A refusal says it cannot find/answer, or that the sources do not say.
-_CANNOT = re.compile(
-    r"\b(?:cannot|can ?not|can't|could ?not|couldn't|unable to|not able to)\b[^.]{0,60}?"
-    r"\b(?:find|locate|determine|answer|tell|say|provide|identify|confirm|know)\b",
-    re.IGNORECASE,
-)
-_NOT_SAID = re.compile(
-    r"\b(?:(?:do|does|did)(?: not|n't)|(?:is|are|was|were)(?: not|n't)|neither|nor)\b[^.]{0,60}?"
-    r"\b(?:mention\w*|contain\w*|say|state\w*|provide\w*|include\w*|specif\w*|give|given|"
-    r"answer\w*|discuss\w*|name\w*|identif\w*|indicate\w*|report\w*|address\w*|cover\w*)\b"
-    r"|\bno (?:information|mention|details?|answer|data|indication|reference)\b"
-    r"|\bthere is no\b",
-    re.IGNORECASE,
-)
-_SOURCES = re.compile(
-    r"\b(?:articles?|passages?|texts?|sources?|documents?|context|information|provided|"
-    r"given)\b",
-    re.IGNORECASE,
-)
-
-
-def is_refusal_sentence(sentence: str) -> bool:
-    """Whether a sentence says the articles do not hold the answer."""
-    text = " ".join(strip_markers(sentence).split()).replace("’", "'")
-    if text.lower().rstrip(".") == REFUSAL.lower().rstrip("."):
-        return True
-    if _CANNOT.search(text) and (re.match(r"\s*(?:I|I'm|Sorry)\b", text) or _SOURCES.search(text)):
-        return True
-    return bool(_NOT_SAID.search(text) and _SOURCES.search(text))
-
-
-def is_refusal(answer: str, supported_sentences: int = 0) -> bool:
-    """Whether ``answer`` declines: it says so and states nothing the passages support."""
-    if supported_sentences:
-        return False
-    return any(is_refusal_sentence(p.claim) for p in split_answer(answer))
 
 
 def build_messages(
@@ -111,21 +69,21 @@ def finish(
     raw: str | None,
     refused: bool = False,
     checked: CheckedText | None = None,
+    reason: str | None = None,
 ) -> Done:
     """The Answer for ``text``, its citations checked against the passages (``checked``:
     already done).  An answer whose supported sentences miss what the question pins down
     (``rag.answer_policy.vet_text``) is refused, saying why, the passages kept as related."""
     from rag.answering import Answer, Done
 
-    reason = None
     if checked is None:
         t = time.perf_counter()
         checked = check(text, run.passages, run.verifier, attach=not refused, question=run.query)
         run.timings["verify"] = time.perf_counter() - t
-    if not refused:
-        reason = vet_text(run.shape, checked.sentences, checked.citations, run.passages) or None
-        if reason:
-            refused, checked = True, CheckedText(answer=REFUSAL, citations=[], sentences=[])
+        if not refused:  # text quoted from the passages: vetted here
+            reason = vet_text(run.shape, checked.sentences, checked.citations, run.passages)
+            if reason:
+                refused, checked = True, CheckedText(answer=REFUSAL, citations=[], sentences=[])
     run.timings["total"] = time.perf_counter() - run.t0
     return Done(
         Answer(
@@ -140,7 +98,7 @@ def finish(
             timings=run.timings,
             notices=run.notices,
             llm_answer=raw,
-            reason=reason,
+            reason=reason or None,
             timeframe=run.timeframe,
         )
     )
@@ -189,32 +147,18 @@ def stream(run: _Run, llm: LLM) -> Iterator[Event]:
         yield run.notice(f"The LLM stopped mid-answer ({e}); the answer is cut short.")
     run.timings["generation"] = time.perf_counter() - t
     raw = "".join(pieces).strip()
-    if not raw:
-        yield from quote(run, "The LLM returned an empty answer.", raw)
+    checked = None
+    if raw:
+        t = time.perf_counter()
+        checked = check(raw, run.passages, run.verifier, question=run.query)
+        run.timings["verify"] = time.perf_counter() - t
+    decision = decide_text(run.shape, raw, checked, run.passages)
+    if decision.kind == "quote":
+        yield from quote(run, decision.reason, raw or None)
         return
-    t = time.perf_counter()
-    checked = check(raw, run.passages, run.verifier, question=run.query)
-    run.timings["verify"] = time.perf_counter() - t
-    supported = sum(1 for s in checked.sentences if s.supported)
-    if is_refusal(raw, supported):
-        refusal_only = all(is_refusal_sentence(p.claim) for p in split_answer(raw))
-        yield finish(run, strip_markers(raw) if refusal_only else REFUSAL, None, raw, True)
-        return
-    if not checked.citable:
-        read = [f"{p.title} {p.text}" for p in run.passages]
-        if any(is_claim(s.text) and unsourced(s.text, read) for s in checked.sentences):
-            # It named people, places or numbers that no passage holds: outside knowledge,
-            # or a guess at a question the articles do not answer.
-            yield run.notice(
-                "The model's answer names facts that are not in the passages, so it is "
-                "not shown; the passages it read are listed as sources."
-            )
-            yield finish(run, REFUSAL, None, raw, refused=True)
-            return
-        reason = (
-            "The model's answer could not be checked against the passages, "
-            "so the answer is taken from them directly."
-        )
-        yield from quote(run, reason, raw)
+    if decision.refused:
+        if decision.notice:
+            yield run.notice(decision.reason)
+        yield finish(run, decision.text, None, raw, True, reason=decision.reason)
         return
     yield finish(run, raw, None, raw, checked=checked)

@@ -359,7 +359,7 @@ def _question_names(text: str) -> set[str]:
 # A period counted by an ordinal answers "which year/day ...": "the third year of the war".
 _ORDINAL_PERIOD = re.compile(
     r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|"
-    r"twelfth|\d+(?:st|nd|rd|th))\s+(?:year|month|week|day|century|decade|round|quarter)s?\b",
+    r"twelfth|\d+(?:st|nd|rd|th))\s+(?:year|month|week|day|century|decade|quarter)s?\b",
     re.IGNORECASE,
 )
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rag.answer_policy import Decision, decide, vet_text
+from rag.answer_policy import Decision, TextDecision, decide, decide_text, vet_text
 from rag.answerability import check_claims
 from rag.citations import Verifier, check
 from rag.embeddings import Embedder
@@ -235,3 +235,29 @@ def test_a_negated_question_needs_negated_evidence(verifier: Verifier) -> None:
 
 def test_an_unsupported_text_answer_is_left_to_the_caller(verifier: Verifier) -> None:
     assert vetted("Who is the mayor?", "The mayor is Jane Doe [1].", verifier) == ""
+
+
+def decided(question: str, raw: str, verifier: Verifier) -> TextDecision:
+    checked = check(raw, PASSAGES, verifier, question=question) if raw else None
+    return decide_text(analyse(question), raw, checked, PASSAGES)
+
+
+def test_the_free_text_rules_in_order(verifier: Verifier) -> None:
+    assert decided("Who?", "", verifier).kind == "quote"  # an empty reply
+    own = decided("Who is the mayor?", "The articles do not mention the mayor.", verifier)
+    assert own.refused and own.text == "The articles do not mention the mayor."
+    outside = decided("Who is the mayor?", "The mayor is Jane Doe.", verifier)
+    assert outside.refused and outside.notice and "not in the passages" in outside.reason
+    assert decided("Where did they meet?", "They talked for a while.", verifier).kind == "quote"
+    near = decided(
+        "On what date did the Istanbul talks take place?",
+        "Russian and Ukrainian delegations met in Istanbul for a second round of talks [1].",
+        verifier,
+    )
+    assert near.refused and "date" in near.reason
+    good = decided(
+        "What did Moscow demand at the Istanbul talks?",
+        "Moscow demanded that Ukraine withdraw from four regions and stay out of NATO [1].",
+        verifier,
+    )
+    assert good.kind == "answer"

@@ -22,7 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rag import indexer
-from rag.answer_text import build_messages, is_refusal, is_refusal_sentence
+from rag.answer_text import build_messages
 from rag.answering import (
     REFUSAL,
     Answer,
@@ -42,6 +42,7 @@ from rag.embeddings import Embedder
 from rag.extractive import extractive
 from rag.prompting import build_messages as build_checked_messages
 from rag.prompting import by_article, select_context
+from rag.refusals import is_refusal, is_refusal_sentence
 from rag.retrieval import Retriever
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
