@@ -29,7 +29,7 @@ from rag.documents import page_at
 from rag.embeddings import Embedder
 from rag.errors import RagError
 from rag.rerank import Reranker, RerankerError, make_reranker
-from rag.store import ChunkFilter, Store, StoredChunk, date_ordinal
+from rag.store import ChunkFilter, Store, StoredChunk, StoreError, date_ordinal
 
 # Weight of BM25 (scaled to [0, 1] by the query's best score) against cosine
 # similarity, chosen on the tune half of the SQuAD questions (eval/retrieval_bench.py).
@@ -266,9 +266,15 @@ class Retriever:
 
     def _fetch(self, ids: Sequence[str]) -> list[tuple[StoredChunk, np.ndarray | None]]:
         """Chunks proposed by BM25 alone, with their vectors for the dense score."""
+        try:
+            found = self.store.get_chunks_with_vectors(ids)
+        except StoreError:
+            # Written by an indexing run still going on in another process: the
+            # keyword index has them already, this process's vector index not until the
+            # run ends (the embedded store).  Their dense score counts as 0 meanwhile.
+            return [(c, None) for c in self.store.get_chunks(ids)]
         return [  # a chunk deleted by a concurrent re-index is left out
-            (c, None if e is None else np.asarray(e, np.float32))
-            for c, e in self.store.get_chunks_with_vectors(ids)
+            (c, None if e is None else np.asarray(e, np.float32)) for c, e in found
         ]
 
     def _article_texts(self, sources: list[str]) -> dict[str, str]:

@@ -20,6 +20,7 @@ from conftest import run_process, start_process
 from rag import indexer, lexical
 from rag.config import Settings
 from rag.embeddings import Embedder
+from rag.retrieval import Retriever
 from rag.store import Store
 
 
@@ -188,6 +189,42 @@ def test_a_damaged_or_missing_database_is_rebuilt_without_a_traceback(
     assert "Traceback" not in done.stderr
     passages = json.loads(done.stdout)["passages"]
     assert any("Istanbul" in p["text"] and p["scores"]["bm25"] > 0 for p in passages)
+
+
+HALF_RUN = """
+from rag import lexical
+from rag.config import Settings
+from rag.schema import StoredChunk
+from rag.store import Store
+
+settings = Settings()
+text = "The lighthouse keepers of Skerryvore kept a logbook."
+chunk = StoredChunk(
+    chunk_id="half-run-00000", source="half.txt", start=0, end=len(text), text=text,
+    title="Half", published=None, content_hash="h",
+)
+Store(settings).add_chunks([chunk], [[384 ** -0.5] * 384])
+index = lexical.open_index(settings)
+with index.writing():
+    index.put([lexical.KeywordFile.of("half.txt", "h", None, "Half", [chunk])])
+"""
+
+
+def test_a_search_during_another_process_run_never_fails(
+    indexed: Settings, embedder: Embedder
+) -> None:
+    """Half-way through a run elsewhere the keyword index holds chunks this process's
+    vector index (loaded before they were written) does not: no error, they count."""
+    retriever = Retriever(indexed, embedder=embedder)
+    assert retriever.search("Skerryvore logbook", k=3)  # the vector index is loaded
+    done = run_process(
+        [sys.executable, "-c", HALF_RUN], env=_env(indexed), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+
+    passages = retriever.search("Skerryvore logbook", k=3)
+
+    assert passages[0].source == "half.txt"
 
 
 SEARCHER = """
