@@ -8,8 +8,8 @@ chunker with the default settings, copied into as many folders as it takes to re
 each size.  Embedding 100,000 chunks would take hours on a shared 2-core CPU, so each
 distinct chunk is embedded once (cached in the work folder) and every copy gets that
 vector plus small Gaussian noise (sigma 0.01 per dimension, re-normalised), inserted
-straight into the store; the keyword index is then built by the real code
-(``lexical.refresh``).
+straight into the store with a manifest record per file; the keyword database is then
+built from them by the real code (``lexical.refresh``).
 
 For each size, one ``Retriever`` answers SQuAD questions and the time of each stage
 is recorded (query embedding, dense query, BM25 scores, fusion, rerank).  Absolute
@@ -93,7 +93,9 @@ def base_vectors(texts: list[str], cache: Path, embedder: object) -> np.ndarray:
 def build(home: Path, size: int, chunks: list, vectors: np.ndarray) -> None:
     """A store of ``size`` chunks: copies of the base chunks with jittered vectors."""
     from rag import lexical
+    from rag.chunking import chunk_id
     from rag.config import Settings
+    from rag.schema import FileRecord
     from rag.store import Store, StoredChunk
 
     settings = Settings(home=home, _env_file=None)
@@ -103,6 +105,7 @@ def build(home: Path, size: int, chunks: list, vectors: np.ndarray) -> None:
     rng = np.random.default_rng(size)
     started = time.perf_counter()
     step = 2000
+    files: dict[str, FileRecord] = {}  # the manifest the keyword index is built from
     for first in range(0, size, step):
         rows = range(first, min(size, first + step))
         stored, embs = [], []
@@ -112,10 +115,23 @@ def build(home: Path, size: int, chunks: list, vectors: np.ndarray) -> None:
             vec = vectors[j] + rng.normal(0, SIGMA, vectors.shape[1]).astype(np.float32)
             published = f"20{10 + copy % 15:02d}-{1 + j % 12:02d}-{1 + j % 28:02d}"
             embs.append((vec / np.linalg.norm(vec)).tolist())
+            name = f"copy{copy:03d}/{source}"
+            old = files.get(name)
+            files[name] = FileRecord(
+                name,
+                "synthetic",
+                0,
+                0.0,
+                title,
+                published,
+                (old.chunks if old else 0) + 1,
+                "done",
+                0.0,
+            )
             stored.append(
                 StoredChunk(
-                    chunk_id=f"c{copy:04d}-{j:05d}",
-                    source=f"copy{copy:03d}/{source}",
+                    chunk_id=chunk_id(name, "synthetic", j),
+                    source=name,
                     start=start,
                     end=end,
                     text=text,
@@ -127,6 +143,7 @@ def build(home: Path, size: int, chunks: list, vectors: np.ndarray) -> None:
             )
         store.add_chunks(stored, embs)
         print(f"  {rows.stop}/{size} chunks inserted", file=sys.stderr, end="\r")
+    store.put_files(list(files.values()))
     store.bump_generation()
     print(f"\n  inserted in {time.perf_counter() - started:.0f}s", file=sys.stderr)
     started = time.perf_counter()
