@@ -103,6 +103,8 @@ class KeywordDatabase:
             con.execute("ROLLBACK")
             raise
         con.execute("COMMIT")
+        # What the in-memory index of earlier versions saved; this database replaces it.
+        shutil.rmtree(self._home / "bm25", ignore_errors=True)
 
     def _changed_file(self) -> bool:
         """Whether another process replaced the database file (a repair after damage)."""
@@ -135,7 +137,7 @@ class KeywordDatabase:
             yield self
 
     def _replace(self) -> None:
-        """Start afresh: delete the database (and today's leftovers of the BM25 cache)."""
+        """Start afresh: delete the database files and open a new, empty one."""
         con = getattr(self._local, "con", None)
         if con is not None:
             con.close()
@@ -143,7 +145,6 @@ class KeywordDatabase:
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(f"{self.path}{suffix}")
-        shutil.rmtree(self._home / "bm25", ignore_errors=True)  # the in-memory index's cache
         self._forget()
         self._con()
 

@@ -176,6 +176,8 @@ def test_a_damaged_or_missing_database_is_rebuilt_without_a_traceback(
                 f.write_bytes(b"SQLite format 3\x00" + os.urandom(4000))
             else:
                 f.unlink()
+    old_cache = indexed.home / "bm25" / indexed.collection  # what earlier versions saved
+    old_cache.mkdir(parents=True)
 
     done = run_process(
         [sys.executable, "-m", "rag.cli", "search", "Istanbul memorandum", "-k", "3", "--json"],
@@ -189,6 +191,7 @@ def test_a_damaged_or_missing_database_is_rebuilt_without_a_traceback(
     assert "Traceback" not in done.stderr
     passages = json.loads(done.stdout)["passages"]
     assert any("Istanbul" in p["text"] and p["scores"]["bm25"] > 0 for p in passages)
+    assert not old_cache.exists()
 
 
 HALF_RUN = """
