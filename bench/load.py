@@ -11,7 +11,10 @@ Retriever, as the page's sessions share one) on SQuAD questions about the corpus
 
 - ``baseline``: nothing else runs;
 - ``during re-index``: meanwhile ``indexer.run`` re-indexes again and again, every
-  round after editing every article, so each run replaces every chunk.
+  round after editing every article, so each run replaces every chunk.  By default it
+  runs in its own process with its own model, as ``rag watch`` or ``rag index`` do
+  beside a chat page; ``--indexer thread`` runs it in the searching process instead,
+  sharing its model (then each query embedding queues behind the indexer's batches).
 
 It prints throughput (searches per second over the phase) and p50/p95 latency of
 each phase, the ratios of the loaded phase to the baseline, the number of errors and
@@ -27,6 +30,7 @@ import argparse
 import json
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -59,6 +63,59 @@ def make_corpus(folder: Path, n: int) -> list[tuple[str, str]]:
         pairs += [(q, source) for q in answerable[:3]]
     rng.shuffle(pairs)
     return pairs
+
+
+REINDEXER = """
+import sys
+from pathlib import Path
+from rag import indexer
+from rag.config import Settings
+from rag.embeddings import Embedder
+
+folder, home = Path(sys.argv[1]), Path(sys.argv[2])
+settings = Settings(home=home, articles_dir=folder, _env_file=None)
+embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
+embedder.embed(["warm up"])
+print("ready", flush=True)
+edit = 0
+for _ in sys.stdin:
+    edit += 1
+    for path in sorted(folder.glob("*.txt")):
+        lines = path.read_text(encoding="utf-8").split("\\n", 1)
+        path.write_text(f"{lines[0]}\\nRevision {edit}.\\n{lines[-1]}", encoding="utf-8")
+    indexer.run(settings, embedder=embedder, lock_timeout=600)
+    print("done", flush=True)
+"""
+
+
+class ReindexProcess:
+    """Another process that edits every article and re-indexes, once per call."""
+
+    def __init__(self, folder: Path, home: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", REINDEXER, str(folder), str(home)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self._expect("ready")
+
+    def _expect(self, word: str) -> None:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline().strip()
+        if line != word:
+            raise RuntimeError(f"the re-indexing process said {line!r}, not {word!r}")
+
+    def __call__(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write("go\n")
+        self.process.stdin.flush()
+        self._expect("done")
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(timeout=600)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -145,6 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--articles", type=int, default=30, help="SQuAD paragraphs added")
     parser.add_argument("--answers", action="store_true", help="also time whole answers")
     parser.add_argument("--json", type=Path, help="write the raw numbers here")
+    parser.add_argument(
+        "--indexer",
+        choices=["process", "thread"],
+        default="process",
+        help="re-index in another process (default) or a thread of this one",
+    )
     args = parser.parse_args(argv)
 
     root = Path(tempfile.mkdtemp(prefix="rag-load-bench-"))
@@ -158,13 +221,15 @@ def main(argv: list[str] | None = None) -> int:
 
         edits = [0]
 
-        def reindex() -> None:  # edit every article: each run replaces every chunk
+        def in_thread() -> None:  # edit every article: each run replaces every chunk
             edits[0] += 1
             for path in sorted(folder.glob("*.txt")):
                 lines = path.read_text(encoding="utf-8").split("\n", 1)
                 path.write_text(f"{lines[0]}\nRevision {edits[0]}.\n{lines[-1]}", encoding="utf-8")
             indexer.run(settings, embedder=embedder, lock_timeout=600)
 
+        other = ReindexProcess(folder, settings.home) if args.indexer == "process" else None
+        reindex: Callable[[], None] = other if other is not None else in_thread
         retriever = Retriever(settings, embedder=embedder)
 
         def search(question: str, source: str) -> bool:
@@ -198,10 +263,12 @@ def main(argv: list[str] | None = None) -> int:
                     rows[f"answer, {name}"] = phase(answer, pairs, args.threads, args.seconds, bg)
             finally:
                 llm_supervisor.stop(own)
+        if other is not None:
+            other.close()
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
-    print(f"\n{args.threads} threads\n")
+    print(f"\n{args.threads} threads, re-indexing in a {args.indexer}\n")
     print("| phase | calls | per second | p50 ms | p95 ms | hit@5 | errors | re-index runs |")
     print("|---|---|---|---|---|---|---|---|")
     for name, r in rows.items():

@@ -336,6 +336,9 @@ class Store:
                 res["distances"][0],
                 strict=True,
             )
+            # An embedded engine loaded before another process's run deleted a chunk still
+            # finds it in its vector index, with no record: gone, left out.
+            if m is not None
         ]
 
     # --- helpers -------------------------------------------------------------

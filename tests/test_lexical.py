@@ -230,6 +230,35 @@ def test_a_search_during_another_process_run_never_fails(
     assert passages[0].source == "half.txt"
 
 
+HALF_DELETE = """
+import sys
+from rag.config import Settings
+from rag.store import Store
+
+Store(Settings()).delete_chunks(sys.argv[1])
+"""
+
+
+def test_a_search_while_another_process_deletes_never_fails(
+    indexed: Settings, embedder: Embedder
+) -> None:
+    """Deleted by another process's run half-way: this process's vector index (loaded
+    before) still finds the chunks, the store has no record of them: left out."""
+    retriever = Retriever(indexed, embedder=embedder)
+    first = retriever.search("Istanbul memorandum", k=3)[0].source
+    done = run_process(
+        [sys.executable, "-c", HALF_DELETE, first],
+        env=_env(indexed),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+
+    passages = retriever.search("Istanbul memorandum", k=3)
+
+    assert passages and first not in {p.source for p in passages}
+
+
 SEARCHER = """
 import json, sys, time
 from pathlib import Path
