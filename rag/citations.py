@@ -55,7 +55,7 @@ _MARKER = re.compile(
     re.IGNORECASE,
 )
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[[^\]\n]{1,40}\])+")
-_WORD = re.compile(r"[A-Za-z0-9À-ÖØ-öø-ÿ]+(?:['’][A-Za-z]+)?(?:[.,]\d+)*")
+_WORD = re.compile(r"[^\W_]+(?:['’][A-Za-z]+)?(?:[.,]\d+)*")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _END_PUNCT = re.compile(r"[.!?…:;]+[\"'”’)\]]*\s*$")
 
@@ -290,9 +290,15 @@ def split_answer(text: str) -> list[AnswerPiece]:
 # --- the support score -----------------------------------------------------------------
 
 
+# Letters with no accent-free decomposition, written as their plain forms ("Bolesław").
+_PLAIN = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ı": "i", "ß": "ss",
+                        "æ": "ae", "œ": "oe", "þ": "th", "ð": "d"})  # fmt: skip
+
+
 def _fold(word: str) -> str:
-    """Lower case without accents: "Beauséjour" and "Beausejour" are one name."""
-    decomposed = unicodedata.normalize("NFKD", word.lower().replace("’", "'"))
+    """Lower case without accents: "Beauséjour" and "Beausejour", "Bolesław" and
+    "Boleslaw" are one name."""
+    decomposed = unicodedata.normalize("NFKD", word.lower().replace("’", "'").translate(_PLAIN))
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 

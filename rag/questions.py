@@ -125,7 +125,7 @@ _QUANTITY_WORDS = frozenset(
         "percent",
     ]
 )
-_WORD = re.compile(r"[A-Za-z0-9À-ÖØ-öø-ÿ]+(?:['’][A-Za-z]+)?")
+_WORD = re.compile(r"[^\W_]+(?:['’][A-Za-z]+)?")
 _WH_OPENERS = frozenset(
     [
         "what",

@@ -18,7 +18,7 @@ from rag.citations import numbers
 # How much of a quote's words one passage sentence must hold for the quote to count as
 # taken from it (a small model drops or re-punctuates words when copying).
 QUOTE_MATCH = 0.85
-_WORD = re.compile(r"[A-Za-z0-9À-ÖØ-öø-ÿ]+(?:['’][A-Za-z]+)?")
+_WORD = re.compile(r"[^\W_]+(?:['’][A-Za-z]+)?")
 
 
 def _norm_char(c: str) -> str:

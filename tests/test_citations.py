@@ -248,3 +248,11 @@ def test_every_shown_marker_is_a_checked_citation(
     for c in out.citations:
         assert passages[c.n - 1].chunk_id == c.chunk_id
     assert not re.search(r"\[\d+\]", strip_markers(out.answer))
+
+
+def test_names_match_across_letters_with_and_without_diacritics() -> None:
+    from rag.citations import all_words, held_name, names
+
+    held = all_words("Bolesław II of Masovia met Recep Tayyip Erdoğan in Płock.")
+    for name in names("x Boleslaw met Erdogan in Plock"):
+        assert held_name(name, held), name
