@@ -425,8 +425,9 @@ def test_queries_keep_working_during_a_reindex(
     asker.start()
     try:
         # Query at fixed points too: once the store is marked "running", and once every
-        # chunk is written but the keyword index is not rebuilt yet.
-        for round_, at in enumerate(("reading", "updating keyword index")):
+        # new chunk is written (to the store and the keyword index) but the deleted
+        # files are not removed yet.
+        for round_, at in enumerate(("reading", "removing")):
             if round_:
                 for name in (SEED_A, SEED_B):
                     path = indexed.articles_dir / name
