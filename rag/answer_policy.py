@@ -35,12 +35,12 @@ from rag.citations import (
     is_claim,
     split_answer,
     strip_markers,
-    unsourced,
 )
 from rag.questions import Question, holds_type, qualifiers
 from rag.refusals import REFUSAL, is_refusal, is_refusal_sentence
 from rag.retrieval import Passage
 from rag.structured import Reply
+from rag.text import unsourced
 
 # The share of the question's content words the cited passages must hold. Chosen on the
 # SQuAD 2.0 tune half (eval/answerability_calibration.py), never on eval/seeds.jsonl.

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 
 from rag.chunking import sentence_spans
-from rag.citations import STOPWORDS as _STOP
-from rag.citations import content_words, names, numbers
+from rag.text import STOPWORDS as _STOP
+from rag.text import content_words, names, numbers
 
 # Months and days count as dates only capitalised ("may", "march" are also verbs).
 _CALENDAR = frozenset(

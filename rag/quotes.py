@@ -12,8 +12,8 @@ import re
 import unicodedata
 
 from rag.chunking import sentence_spans
-from rag.citations import STOPWORDS as _STOP
-from rag.citations import numbers
+from rag.text import STOPWORDS as _STOP
+from rag.text import numbers
 
 # How much of a quote's words one passage sentence must hold for the quote to count as
 # taken from it (a small model drops or re-punctuates words when copying).

@@ -20,8 +20,6 @@ from rag import indexer
 from rag.citations import (
     Verifier,
     check,
-    names,
-    numbers,
     parse_markers,
     split_answer,
     strip_markers,
@@ -29,6 +27,7 @@ from rag.citations import (
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.retrieval import Passage, Retriever
+from rag.text import names, numbers
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 QUESTION = "Why did Kremlin officials reject Trump's peace plan?"
@@ -251,7 +250,7 @@ def test_every_shown_marker_is_a_checked_citation(
 
 
 def test_names_match_across_letters_with_and_without_diacritics() -> None:
-    from rag.citations import all_words, held_name, names
+    from rag.text import all_words, held_name, names
 
     held = all_words("Bolesław II of Masovia met Recep Tayyip Erdoğan in Płock.")
     for name in names("x Boleslaw met Erdogan in Plock"):

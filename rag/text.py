@@ -1,0 +1,124 @@
+"""The words of a text, as every check compares them: stems, content words, numbers, names.
+
+One place for the stemmer (Snowball English, as the keyword side), the stopwords,
+accent folding ("Bolesław" is "Boleslaw"), numbers written in digits or words, and
+the rough test for a proper name (a capitalised word not opening a sentence).  The
+citation verifier (``rag.citations``), the question analysis (``rag.questions``),
+the quote matching (``rag.quotes``) and the answerability checks all read text
+through these.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+from rag.chunking import sentence_spans
+
+_WORD = re.compile(r"[^\W_]+(?:['’][A-Za-z]+)?(?:[.,]\d+)*")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+_STOPWORD_TEXT = """a about above after again against all also am an and any are as at be because been
+    before being below between both but by can could did do does doing down during each
+    few for from further had has have having he her here hers herself him himself his how
+    i if in into is it its itself just me more most my myself no nor not now of off on
+    once only or other our ours ourselves out over own same she should so some such than
+    that the their theirs them themselves then there these they this those through to too
+    under until up very was we were what when where which while who whom why will with
+    would you your yours yourself yourselves according article articles passage passages
+    said says say told tells stated states reported reports mentioned mentions noted notes
+    one's also however including include includes included per via upon give gives gave
+    given giving several various many number key main major overall specifically
+    particularly notably mainly primarily following"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+STOPWORDS = _STOPWORDS  # shared with the question and quote checks
+# Capitalised words that start clauses or are generic, so not names to check.
+_CLAUSE_OPENERS = "yes no however meanwhile despite although though while according overall"
+_NOT_NAMES = _STOPWORDS | frozenset(_CLAUSE_OPENERS.split())
+_NUMBER_WORDS = {
+    "zero": "0", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+    "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
+    "thirteen": "13", "fourteen": "14", "fifteen": "15", "sixteen": "16", "seventeen": "17",
+    "eighteen": "18", "nineteen": "19", "twenty": "20", "thirty": "30", "forty": "40",
+    "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80", "ninety": "90",
+    "hundred": "100", "thousand": "1000", "million": "1000000", "billion": "1000000000",
+}  # fmt: skip
+
+
+# Letters with no accent-free decomposition, written as their plain forms ("Bolesław").
+_PLAIN = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ı": "i", "ß": "ss",
+                        "æ": "ae", "œ": "oe", "þ": "th", "ð": "d"})  # fmt: skip
+
+
+def _fold(word: str) -> str:
+    """Lower case without accents: "Beauséjour" and "Beausejour", "Bolesław" and
+    "Boleslaw" are one name."""
+    decomposed = unicodedata.normalize("NFKD", word.lower().replace("’", "'").translate(_PLAIN))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@functools.cache
+def _stemmer() -> Any:
+    import Stemmer  # PyStemmer, as the BM25 side uses
+
+    return Stemmer.Stemmer("english")
+
+
+@functools.lru_cache(maxsize=50_000)
+def _stem(word: str) -> str:
+    """Snowball stem of the folded word: "citing" and "cited" are one word."""
+    w = _fold(word)
+    if w.endswith("'s"):
+        w = w[:-2]
+    return _stemmer().stemWord(w)
+
+
+def content_words(text: str) -> set[str]:
+    """Stemmed content words (stopwords out) of ``text``."""
+    return {_stem(w) for w in _WORD.findall(text) if w.lower() not in _STOPWORDS and len(w) > 1}
+
+
+def all_words(text: str) -> set[str]:
+    """Every word of ``text``, stemmed (where a claim's names are looked up)."""
+    return {_stem(w) for w in _WORD.findall(text)}
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers of ``text``, digits only (``1,200`` -> ``1200``; ``four`` -> ``4``)."""
+    found = {re.sub(r"[,]", "", n).rstrip(".") for n in _NUMBER.findall(text)}
+    found |= {_NUMBER_WORDS[w.lower()] for w in _WORD.findall(text) if w.lower() in _NUMBER_WORDS}
+    return found
+
+
+def names(text: str) -> set[str]:
+    """Capitalised words not opening a sentence: proper names, roughly (stemmed)."""
+    found: set[str] = set()
+    for start, end in sentence_spans(text):
+        words = _WORD.findall(text[start:end])
+        for w in words[1:]:
+            if w[0].isupper() and w.lower() not in _NOT_NAMES and not w.isdigit():
+                found.add(_stem(w))
+    return found
+
+
+def held_name(name: str, words: set[str]) -> bool:
+    """Whether ``words`` (stemmed) hold ``name``, a form of it included: "Ukrainian" is
+    held by "Ukraine's", "Russia" by "Russian" (one stem the prefix of the other, 5+ letters)."""
+    if name in words:
+        return True
+    if len(name) < 5:
+        return False
+    return any(len(w) >= 5 and (w.startswith(name) or name.startswith(w)) for w in words)
+
+
+def unsourced(claim: str, texts: Sequence[str]) -> tuple[str, ...]:
+    """The numbers and names of ``claim`` that none of ``texts`` holds: facts from elsewhere."""
+    pool = " ".join(texts)
+    held_numbers, held_words = numbers(pool), all_words(pool)
+    return tuple(
+        sorted(n for n in numbers(claim) if n not in held_numbers)
+        + sorted(n for n in names(claim) if n not in held_words)
+    )
