@@ -1,6 +1,10 @@
 """Set eval/floors.json (the floors CI holds the seed suite to) from a full report.
 
     .venv/bin/python eval/set_floors.py eval/reports/seeds-<date> [--subset 30]
+    .venv/bin/python eval/set_floors.py eval/reports/dated-<date> --suite dated
+
+The dated suite (13 questions) is answered whole in CI; its floors go to
+eval/floors-dated.json.
 
 CI answers a fixed subset (``evaluation.sample(seeds, subset)``: evenly spaced items
 of each category, in file order), so each floor is that subset's value in the given
@@ -25,6 +29,11 @@ from rag import eval_metrics  # noqa: E402
 from rag import evaluation as ev  # noqa: E402
 
 FLOORS = REPO / "eval" / "floors.json"
+
+
+def floors_path(suite: str) -> Path:
+    """Where the floors of ``suite`` are kept: eval/floors.json for the seeds."""
+    return FLOORS if suite == "seeds" else REPO / "eval" / f"floors-{suite}.json"
 METRICS = eval_metrics.FLOORED  # the registry says which metrics have floors
 
 
@@ -36,15 +45,21 @@ def floor(value: float, denominator: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("report", type=Path, help="a folder written by `rag eval --report`")
-    parser.add_argument("--subset", type=int, default=30)
+    parser.add_argument("--subset", type=int, default=None, help="seeds: 30; dated: all")
+    parser.add_argument("--suite", default="seeds", choices=["seeds", "dated"])
     args = parser.parse_args(argv)
+    if args.subset is None:
+        args.subset = 30 if args.suite == "seeds" else 0
     saved = json.loads((args.report / "results.json").read_text(encoding="utf-8"))
-    suite = ev.load_suite("seeds")
+    suite = ev.load_suite(args.suite)
     if saved["setup"].get("items_selected") != len(suite.items):
-        print("The report is not a full run of the seed suite; run `rag eval --report DIR`.")
+        print(
+            f"The report is not a full run of the {args.suite} suite; "
+            f"run `rag eval --suite {args.suite} --report DIR`."
+        )
         return 2
     run = ev.rescore(saved, suite)
-    chosen = {it.id for it in ev.sample(suite.items, args.subset)}
+    chosen = {it.id for it in ev.sample(suite.items, args.subset or None)}
     subset = [s for s in run.scores if s.id in chosen]
     sub, full = ev.totals(subset), ev.totals(run.scores)
     floors = {}
@@ -56,10 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         n = sum(getattr(s, field) is not None for s in subset)
         floors[name] = floor(sub[name], n)
     data = {
-        "suite": "seeds",
+        "suite": args.suite,
         "subset": args.subset,
         "how": (
-            "CI runs evaluation.sample(seeds, subset): a fixed subset stratified by category "
+            f"CI runs evaluation.sample({args.suite}, subset) (0: every item): a fixed subset "
+            "stratified by category "
             "(evenly spaced items of each category, in file order). Each floor is the subset's "
             "value in the full measurement below minus max(0.05, two items of the metric's "
             "denominator), rounded down to 2 decimals (eval/set_floors.py). Raise floors as "
@@ -74,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "floors": floors,
     }
-    FLOORS.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    floors_path(args.suite).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(floors, indent=2))
     return 0
 

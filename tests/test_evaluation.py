@@ -141,3 +141,27 @@ def test_the_seed_suite_stays_above_its_floors(
         if total.get(name) is None or total[name] < floor
     }
     assert not below, f"(value, floor) below the floors: {below}; see {report}"
+
+
+@pytest.mark.slow
+def test_the_dated_suite_stays_above_its_floors(
+    default_llm: tuple[str, str], tmp_path: Path
+) -> None:
+    """The whole dated suite (questions about time over eval/dated, as of its pinned
+    today) on the embedded default model, held to eval/floors-dated.json."""
+    path = REPO / "eval" / "floors-dated.json"
+    if not path.exists():
+        pytest.skip("eval/floors-dated.json not measured yet: run `rag eval --suite dated`")
+    floors = json.loads(path.read_text())
+    url, model = default_llm
+    settings = Settings(llm_base_url=url, llm_model=model, llm_timeout=600)
+    suite = ev.load_suite("dated")
+    run = ev.run(suite, settings, ev.sample(suite.items, floors["subset"] or None))
+    report = rep.write_report(run, tmp_path / "report")
+    total = run.totals
+    below = {
+        name: (total.get(name), floor)
+        for name, floor in floors["floors"].items()
+        if total.get(name) is None or total[name] < floor
+    }
+    assert not below, f"(value, floor) below the floors: {below}; see {report}"
