@@ -215,7 +215,7 @@ def decide_text(
             text=strip_markers(raw) if own else REFUSAL,
         )
     if not checked.citable:
-        read = [f"{p.title} {p.text}" for p in passages]
+        read = [f"{p.about} {p.text}" for p in passages]
         if any(is_claim(s.text) and unsourced(s.text, read) for s in checked.sentences):
             return TextDecision(
                 "refuse",

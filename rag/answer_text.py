@@ -42,16 +42,19 @@ def build_messages(
     multi: bool = False,
     timeline: bool = False,
     figures: bool = False,
+    latest: bool = False,
 ) -> list[dict[str, str]]:
     """The chat messages asking the model to answer ``question`` in sentences with [n];
     a question about several articles (``multi``) is asked for a sentence from each, one
     about a development (``timeline``) for dated sentences, oldest first, and one asking
-    for a figure (``figures``) from articles of several dates for the newest first."""
+    for a figure (``figures``) from articles of several dates for the newest first, and
+    one asking for the latest (``latest``) to answer from the newest article."""
     blocks = passage_blocks(passages, excerpts)
     for name, wanted in (
         ("answer_multi", multi),
         ("answer_timeline", timeline),
         ("answer_dated", figures and several_dates(passages)),
+        ("answer_latest", latest),
     ):
         if wanted:
             blocks += "\n\n" + prompt(name).strip()
@@ -131,6 +134,7 @@ def stream(run: _Run, llm: LLM) -> Iterator[Event]:
         run.shape.multi,
         run.shape.timeline,
         run.shape.expects == "number",
+        bool(run.timeframe and run.timeframe.latest),
     )
     pieces: list[str] = []
     t = time.perf_counter()

@@ -79,7 +79,7 @@ def check_claims(
         return []
     rows = verifier.support_many(
         [text for _, _, text in claims],
-        [(p.text, p.title) for p in passages],
+        [(p.text, p.about) for p in passages],
         question.text,
     )
     checked = []
@@ -95,8 +95,8 @@ def check_claims(
         if span is not None:
             span = sentence_with(numbers(text), p.text, span)
         held = p.text[span[0] : span[1]] if span else ""
-        quote_numbers = numbers(f"{held} {p.title}")
-        passage_words = all_words(f"{p.text} {p.title}")
+        quote_numbers = numbers(f"{held} {p.about}")
+        passage_words = all_words(f"{p.text} {p.about}")
         # Names the question gives are restated, not asserted: whether the evidence holds
         # them is the question's check (``evidence``), over the article's passages.
         missing = tuple(sorted(x for x in numbers(text) if x not in quote_numbers)) + tuple(
@@ -177,9 +177,7 @@ def evidence(
     sources = {p.source for p in cited}
     around = [p for p in context if p.source in sources]
     # The outlet and author count: "what did Reuters say" is answered by Reuters' article.
-    pool = " ".join(
-        f"{p.title} {p.outlet or ''} {p.author or ''} {p.text}" for p in [*cited, *around]
-    )
+    pool = " ".join(f"{p.about} {p.text}" for p in [*cited, *around])
     held_numbers, held_words = numbers(pool), all_words(pool)
     missing = tuple(sorted(n for n in question.numbers if n not in held_numbers)) + tuple(
         sorted(n for n in question.names if not held_name(n, held_words))

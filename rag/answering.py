@@ -437,6 +437,7 @@ class _Run:
             self.shape.yes_no,
             self.shape.timeline,
             self.shape.expects == "number",
+            bool(self.timeframe and self.timeframe.latest),
         )
         spec = structured.schema(len(self.passages), self.shape.yes_no)
         reply: structured.Reply | None = None

@@ -371,7 +371,7 @@ def _joined_support(
     question: str,
 ) -> bool:
     joined = " ".join(passages[n - 1].text for n in numbers_)
-    title = passages[numbers_[0] - 1].title
+    title = passages[numbers_[0] - 1].about
     return verifier.supports(verifier.support(claim, joined, title, question))
 
 
@@ -429,7 +429,7 @@ def check(
     dropped = sorted({n for p in pieces for n in p.numbers if not 1 <= n <= k})
     claims = [p.claim for p in pieces]
     table = (
-        verifier.support_many(claims, [(p.text, p.title) for p in passages], question)
+        verifier.support_many(claims, [(p.text, p.about) for p in passages], question)
         if claims and passages
         else [[] for _ in claims]
     )

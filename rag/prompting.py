@@ -125,6 +125,7 @@ def build_messages(
     verdict: bool = False,
     timeline: bool = False,
     figures: bool = False,
+    latest: bool = False,
 ) -> list[dict[str, str]]:
     """The chat messages asking the model to answer ``question`` from ``passages`` as JSON.
 
@@ -139,6 +140,7 @@ def build_messages(
             ("answer_json_verdict", verdict),
             ("answer_json_timeline", timeline),
             ("answer_json_dated", figures and several_dates(passages)),
+            ("answer_json_latest", latest),
         )
         if wanted
     )

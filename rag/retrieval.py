@@ -14,6 +14,7 @@ pieces of evidence.  Every passage keeps its file and exact character offsets.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import time
 from collections.abc import Sequence
@@ -107,6 +108,19 @@ class Passage:
     def page_at(self, offset: int) -> int | None:
         """The page of ``offset`` (in the file's text) inside this passage; None if no pages."""
         return page_at(self.page, tuple(self.page_breaks), offset)
+
+    @property
+    def about(self) -> str:
+        """What the reader is told of the passage's article besides its text: title,
+        outlet, author and publication date (ISO and written out, "13 June 2025"). A
+        sentence may state these ("as of 13 June", "Reuters reported") and be backed."""
+        parts = [self.title, self.outlet or "", self.author or ""]
+        if self.published:
+            parts.append(self.published)
+            with contextlib.suppress(ValueError):
+                day = date.fromisoformat(self.published[:10])
+                parts.append(f"{day.day} {day:%B %Y}")
+        return " ".join(x for x in parts if x)
 
     @property
     def last_page(self) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -261,3 +262,18 @@ def test_the_free_text_rules_in_order(verifier: Verifier) -> None:
         verifier,
     )
     assert good.kind == "answer"
+
+
+def test_the_articles_date_and_outlet_back_a_sentence_that_states_them(
+    verifier: Verifier,
+) -> None:
+    # The prompt gives each article's date and outlet; an answer saying "as of" that date
+    # or naming the outlet states nothing from outside the passages.
+    dated = [replace(PASSAGES[1], published="2025-06-13", outlet="Harbour Gazette")]
+    q = "How many senators back the sanctions bill?"
+    for raw in (
+        "Eighty senators back the bill, as of 2025-06-13 [1].",
+        "As of 13 June 2025, eighty senators back the bill, the Harbour Gazette reported [1].",
+    ):
+        checked = check(raw, dated, verifier, question=q)
+        assert decide_text(analyse(q), raw, checked, dated).kind == "answer", raw

@@ -67,3 +67,17 @@ def test_each_article_gives_its_outlet_once() -> None:
     ps = [replace(p, outlet="Harbour Gazette") for p in ps]
     user = text_messages("Who?", ps, [p.text for p in ps])[1]["content"]
     assert user.count('outlet="Harbour Gazette"') == 1
+
+
+def test_a_question_for_the_latest_is_asked_to_answer_from_the_newest_article() -> None:
+    ps = [passage("new.txt", "2025-06-13"), passage("old.txt", "2025-05-20")]
+    excerpts = [p.text for p in ps]
+    assert (
+        "most recently published"
+        in text_messages("Latest?", ps, excerpts, latest=True)[1]["content"]
+    )
+    assert (
+        "most recently published"
+        in build_messages("Latest?", ps, excerpts, latest=True)[1]["content"]
+    )
+    assert "most recently published" not in text_messages("What?", ps, excerpts)[1]["content"]
