@@ -86,7 +86,10 @@ class Answer:
 
         values = dict(data)
         values["citations"] = [build(Citation, c) for c in data.get("citations", [])]
-        values["passages"] = [build(Passage, p) for p in data.get("passages", [])]
+        values["passages"] = [
+            build(Passage, {k: tuple(v) if isinstance(v, list) else v for k, v in p.items()})
+            for p in data.get("passages", [])
+        ]  # JSON keeps tuples (page breaks, wire copies) as lists
         values["sentences"] = [build(Sentence, x) for x in data.get("sentences", [])]
         values.setdefault("timings", {})
         frame = data.get("date_filter")

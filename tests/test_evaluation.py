@@ -64,7 +64,7 @@ def test_rag_eval_rejects_an_unknown_suite_in_one_sentence() -> None:
     result = CliRunner().invoke(app, ["eval", "--suite", "nope.jsonl"])
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        "Error: No suite 'nope.jsonl'; use seeds, squad2 or the path of a labelled .jsonl file."
+        "Error: No suite 'nope.jsonl'; use seeds, dated, squad2 or the path of a labelled .jsonl file."
     ]
 
 
