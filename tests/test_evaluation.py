@@ -119,43 +119,26 @@ FLOORS = REPO / "eval" / "floors.json"
 
 
 @pytest.mark.slow
-def test_the_seed_suite_stays_above_its_floors(
-    default_llm: tuple[str, str], tmp_path: Path
+@pytest.mark.parametrize(
+    ("suite_name", "path"),
+    [("seeds", FLOORS), ("dated", REPO / "eval" / "floors-dated.json")],
+)
+def test_each_suite_stays_above_its_floors(
+    suite_name: str, path: Path, default_llm: tuple[str, str], tmp_path: Path
 ) -> None:
-    """The fixed CI subset of the seed suite, on the embedded default model (docs/eval.md)."""
-    if not FLOORS.exists():
+    """The seed suite's fixed CI subset, and the whole dated suite (questions about time
+    over eval/dated, as of its pinned today), on the embedded default model (docs/eval.md)."""
+    if not path.exists():
         # Floors come only from a first honest full measurement (issue 6); until one is
         # committed there is nothing to hold the suite to, and inventing numbers would lie.
-        pytest.skip("eval/floors.json not measured yet: run `rag eval --report ...` and commit it")
-    floors = json.loads(FLOORS.read_text())
+        pytest.skip(
+            f"{path.name} not measured yet: run `rag eval --suite {suite_name} --report ...`"
+        )
+    floors = json.loads(path.read_text())
     url, model = default_llm
     # A generous timeout: the floors measure quality; a slow CI box must not turn into fallbacks.
     settings = Settings(llm_base_url=url, llm_model=model, llm_timeout=600)
-    suite = ev.load_suite("seeds")
-    run = ev.run(suite, settings, ev.sample(suite.items, floors["subset"]))
-    report = rep.write_report(run, tmp_path / "report")
-    total = run.totals
-    below = {
-        name: (total.get(name), floor)
-        for name, floor in floors["floors"].items()
-        if total.get(name) is None or total[name] < floor
-    }
-    assert not below, f"(value, floor) below the floors: {below}; see {report}"
-
-
-@pytest.mark.slow
-def test_the_dated_suite_stays_above_its_floors(
-    default_llm: tuple[str, str], tmp_path: Path
-) -> None:
-    """The whole dated suite (questions about time over eval/dated, as of its pinned
-    today) on the embedded default model, held to eval/floors-dated.json."""
-    path = REPO / "eval" / "floors-dated.json"
-    if not path.exists():
-        pytest.skip("eval/floors-dated.json not measured yet: run `rag eval --suite dated`")
-    floors = json.loads(path.read_text())
-    url, model = default_llm
-    settings = Settings(llm_base_url=url, llm_model=model, llm_timeout=600)
-    suite = ev.load_suite("dated")
+    suite = ev.load_suite(suite_name)
     run = ev.run(suite, settings, ev.sample(suite.items, floors["subset"] or None))
     report = rep.write_report(run, tmp_path / "report")
     total = run.totals
