@@ -11,9 +11,12 @@ Read once, at indexing time, from where each kind of file keeps it:
   htmldate once more, for the newest date, gives the updated date; the language is the
   ``<html lang>`` attribute, a ``content-language``/``og:locale`` meta tag or JSON-LD's
   ``inLanguage``, read from the parsed page, never by matching markup.
-- The head of the text (any file): a ``By Jane Roe`` line, ``Published: ...``,
-  ``Updated: ...`` and ``Author: ...`` lines, else the first date near the top.
+- The head of the text (any file): a ``By Jane Roe`` line, with the outlet when it
+  names one (``By Jane Roe | Reuters``, ``By Jane Roe, Reuters``, ``Jane Roe — Reuters``),
+  ``Published: ...``, ``Updated: ...``, ``Author: ...`` and ``Source: ...`` lines, else
+  the first date near the top.
 - PDF document info: ``/Author`` and ``/CreationDate``.
+- The text itself, last: its language, detected (py3langid) when none is declared.
 
 A date that is stated but is no real date (``2025-02-30``, ``date: soon``) is
 dropped and the article indexed without one; ``date_note`` says why, and the
@@ -23,6 +26,7 @@ depend on the day it was built) and reported too: see :func:`date_warning`.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, fields, replace
@@ -184,21 +188,53 @@ def _value(found: tuple[str, str] | None) -> str | None:
 # Lines near the top that label the article: "Published: May 3, 2025", "By Jane Roe".
 _HEAD_LINES = 12
 _LABEL = re.compile(
-    r"^\s*(?P<label>published|updated|last updated|author|byline)(?:\s+on)?"
-    r"\s*(?P<colon>:?)\s*(?P<value>\S.*?)\s*$",
+    r"^\s*(?P<label>published|updated|last updated|author|byline|outlet|publisher|source)"
+    r"(?:\s+on)?\s*(?P<colon>:?)\s*(?P<value>\S.*?)\s*$",
     re.I,
 )
-_BY = re.compile(r"^\s*(?:By|BY|Written by)\s+(?P<names>[^|·•\n]+?)\s*(?:[|·•].*)?$")
+_BY = re.compile(r"^\s*(?:By|BY|Written by)\s+(?P<byline>\S.*?)\s*$")
 _NAME_WORD = re.compile(r"^(?:[A-Z][\w.'’-]*|[A-Z]\.|de|van|von|der|al|bin|da|di|le|la)$")
+# What parts a byline: "Jane Roe | Reuters", "Jane Roe · Reuters", "Jane Roe — Reuters".
+_SEPARATOR = re.compile(r"\s*(?:[|·•/]|\s-\s|[–—])\s*")
+_OUTLET_WORD = re.compile(
+    r"^(?:[A-Z0-9][\w.'’&!-]*|&|of|the|and|for|de|du|des|der|die|la|le|el|il|del|al)$"
+)
+# A comma part that names an outlet rather than a person ("Jane Roe, Northern Post").
+_OUTLET_HINTS = {
+    "agency", "broadcasting", "chronicle", "daily", "digest", "express", "gazette",
+    "guardian", "herald", "independent", "journal", "magazine", "media", "monitor",
+    "network", "news", "newspaper", "observer", "online", "post", "press", "radio",
+    "review", "service", "standard", "star", "telegraph", "times", "today", "tribune",
+    "tv", "weekly", "wire",
+}  # fmt: skip
+# A comma part that is a job, not a name ("Jane Roe, Staff Writer"): dropped.
+_ROLE_WORDS = {
+    "analyst", "bureau", "chief", "columnist", "contributor", "correspondent", "editor",
+    "journalist", "photographer", "producer", "reporter", "staff", "writer",
+}  # fmt: skip
+# A part after a separator that is no outlet: "| Updated ...", "| Opinion", "| 4 min read".
+_NOT_OUTLETS = {
+    "analysis", "comment", "edited", "editorial", "exclusive", "explainer", "feature",
+    "file", "illustration", "last", "live", "opinion", "photo", "photos", "posted",
+    "published", "read", "updated", "video",
+}  # fmt: skip
 
 
 def from_text_head(text: str) -> ArticleMeta:
-    """Byline and date lines at the top of an article's text."""
+    """What an article's text says about itself: byline and date lines at its top, and
+    the language it is written in (detected: a declared language wins over it, as every
+    value read here fills only what front matter, HTML or PDF info leave out).
+
+    A byline may name the outlet after the names: ``By Jane Roe | Reuters``, ``By Jane
+    Roe, Reuters``, ``By Jane Roe (Reuters)``; without "By", ``Jane Roe — Reuters`` below
+    the first line (which is the title) is one too.
+    """
     lines = [line for line in text[:1500].splitlines() if line.strip()][:_HEAD_LINES]
-    published = updated = author = note = None
-    for line in lines:
+    published = updated = author = outlet = note = None
+    for i, line in enumerate(lines):
         if len(line) > 160:
             continue
+        found: tuple[str | None, str | None] = (None, None)
         if m := _LABEL.match(line):
             label, value = m.group("label").lower(), m.group("value")
             if label == "published" and published is None and note is None:
@@ -209,32 +245,116 @@ def from_text_head(text: str) -> ArticleMeta:
                     published = parse_date(value)
             elif label.endswith("updated") and updated is None:
                 updated = parse_date(value)
-            elif label in ("author", "byline") and author is None:
-                author = byline_names(re.sub(r"^by\s+", "", value, flags=re.I))
-        elif author is None and (m := _BY.match(line)):
-            author = byline_names(m.group("names"))
-    return ArticleMeta(published=published, updated=updated, author=author, date_note=note)
+            elif label in ("author", "byline"):
+                found = byline(re.sub(r"^by\s+", "", value, flags=re.I))
+            elif m.group("colon"):  # "Source: Reuters"; "Source said ..." is a sentence
+                found = (None, outlet_name(value))
+        elif m := _BY.match(line):
+            found = byline(m.group("byline"))
+        elif i > 0 and not line.lstrip().startswith("#"):
+            found = byline(line, strict=True)
+        author = author or found[0]
+        outlet = outlet or found[1]
+    return ArticleMeta(
+        published=published,
+        updated=updated,
+        author=author,
+        outlet=outlet,
+        language=language_of(text),
+        date_note=note,
+    )
 
 
-def byline_names(value: str) -> str | None:
-    """``Jane Roe and Ali Khan, 3 May 2025`` -> ``Jane Roe, Ali Khan``; None unless names.
+def byline(value: str, strict: bool = False) -> tuple[str | None, str | None]:
+    """``Jane Roe and Ali Khan | Reuters, 3 May 2025`` -> (``Jane Roe, Ali Khan``, ``Reuters``).
 
-    A byline is one to four names of capitalised words; anything else after "By"
-    ("By the end of the week ...") is ordinary text, not a byline.
+    The names are one to four names of capitalised words ("Jane Roe in Moscow" is Jane
+    Roe); anything else after "By" ("By the end of the week ...") is ordinary text, not
+    a byline, and gives (None, None).  The outlet follows a separator (``|``, ``·``, a
+    dash), a last comma (when it reads as an outlet: one word such as "Reuters", or a
+    word such as Post, News, Times, Gazette) or stands in brackets.  ``strict``, for a
+    line without "By": full names only, and an outlet after a separator.
     """
     value = _LONG_DATE.split(value)[0]
-    value = re.split(r"\s[-–—]\s|\b(?:19|20)\d\d-\d\d-\d\d\b|\s\d", value)[0]
-    parts = [p.strip(" ,.;") for p in re.split(r",|;|\s+and\s+|\s+&\s+", value)]
-    parts = [p for p in parts if p]
-    if not 1 <= len(parts) <= 4:
+    value = re.split(r"\b(?:19|20)\d\d-\d\d-\d\d\b", value)[0]
+    segments = [s.strip(" ,.;:") for s in _SEPARATOR.split(value)]
+    names, outlet = segments[0], None
+    if m := re.fullmatch(r"(.*?)\s*\(([^()]+)\)", names):  # "Jane Roe (Reuters)"
+        names, outlet = m.group(1), outlet_name(m.group(2))
+    names = re.split(r"\s\d", names)[0]
+    parts = [p.strip(" ,.;") for p in re.split(r",|;", names)]
+    parts = [p for p in parts if p and not _ROLE_WORDS & {w.lower() for w in p.split()}]
+    if not strict and len(parts) >= 2 and outlet is None and _reads_as_outlet(parts[-1]):
+        outlet = outlet_name(parts.pop())
+    people = [
+        re.sub(r"\s+in\s+[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)*$", "", person.strip())
+        for part in parts
+        for person in re.split(r"\s+(?:and|&)\s+", part)
+    ]
+    if not 1 <= len(people) <= 4 or not all(_person(p, strict) for p in people):
+        return None, None
+    for segment in segments[1:]:
+        outlet = outlet or outlet_name(segment)
+    if strict and outlet is None:
+        return None, None
+    return ", ".join(people), outlet
+
+
+def _person(name: str, strict: bool) -> bool:
+    words = name.split()
+    return (
+        (2 if strict else 1) <= len(words) <= 4
+        and all(_NAME_WORD.match(w) for w in words)
+        and words[0][0].isupper()
+    )
+
+
+def outlet_name(value: str) -> str | None:
+    """``Reuters``, ``The Northern Post`` as written; None for what reads as no outlet
+    (a date, "Updated ...", "4 min read", a section such as "Opinion", a sentence)."""
+    value = " ".join(value.split()).strip(" ,.;:")
+    words = value.split()
+    if not 1 <= len(words) <= 6 or re.search(r"\d", value):
         return None
-    for part in parts:
-        words = part.split()
-        if not 1 <= len(words) <= 4 or not all(_NAME_WORD.match(w) for w in words):
-            return None
-        if not words[0][0].isupper():
-            return None
-    return ", ".join(parts)
+    if words[0].lower() in _NOT_OUTLETS or not words[0][0].isupper():
+        return None
+    if not all(_OUTLET_WORD.match(w) for w in words):
+        return None
+    return value[:200]
+
+
+def _reads_as_outlet(part: str) -> bool:
+    words = part.split()
+    return len(words) == 1 or any(
+        w.lower() in _OUTLET_HINTS or (len(w) > 1 and w.isupper()) for w in words
+    )
+
+
+# --- language -------------------------------------------------------------------------
+
+# Detection needs this much text, and this confidence, to say anything.
+_LANGUAGE_SAMPLE_CHARS = 3000
+_LANGUAGE_MIN_LETTERS = 40
+_LANGUAGE_MIN_CONFIDENCE = 0.9
+
+
+def language_of(text: str) -> str | None:
+    """The language ``text`` is written in, as an ISO 639-1 code (``en``, ``fr``), or None
+    when it is too short or too mixed to tell.  For articles that do not declare one:
+    py3langid (langid.py's naive Bayes model over byte n-grams, 97 languages)."""
+    sample = text[:_LANGUAGE_SAMPLE_CHARS]
+    if sum(ch.isalpha() for ch in sample) < _LANGUAGE_MIN_LETTERS:
+        return None
+    code, confidence = _language_identifier().classify(sample)
+    return code if confidence >= _LANGUAGE_MIN_CONFIDENCE else None
+
+
+@functools.cache
+def _language_identifier() -> Any:
+    """py3langid's model, loaded once per process (about a second) on first use."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
 # --- HTML -----------------------------------------------------------------------------

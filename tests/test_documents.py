@@ -456,8 +456,8 @@ def test_by_and_published_lines_give_byline_and_dates(tmp_path: Path) -> None:
     )
     doc = load(entry(write(tmp_path / "strike.txt", text)), MAX)
     assert (doc.published, doc.updated) == ("2025-05-20", "2025-05-21")
-    assert doc.author == "Marco Silva, Ana Lima"
-    assert doc.outlet is None and doc.date_note is None and doc.text == text
+    assert (doc.author, doc.outlet) == ("Marco Silva, Ana Lima", "Northern Post")
+    assert doc.date_note is None and doc.text == text
 
 
 @pytest.mark.parametrize(
