@@ -25,10 +25,10 @@ def _first_line(exc: BaseException) -> str:
 
 
 def dates_panel() -> None:
-    """Published-date bounds for every question (empty: time words in the question decide)."""
-    left, right = st.columns(2)
-    left.date_input("Published from", value=None, key="date_from", format="YYYY-MM-DD")
-    right.date_input("Published to", value=None, key="date_to", format="YYYY-MM-DD")
+    """Published-date bounds for every question (empty: time words in the question decide).
+    One under the other: side by side, the sidebar cut the dates to "2025 - 0"."""
+    st.date_input("Published from", value=None, key="date_from", format="YYYY-MM-DD")
+    st.date_input("Published to", value=None, key="date_to", format="YYYY-MM-DD")
 
 
 def chosen_filters() -> Any:
@@ -43,6 +43,14 @@ def chosen_filters() -> Any:
         bounds.reverse()
     after, before = (b.isoformat() if b else None for b in bounds)
     return Filters.parse(after=after, before=before)
+
+
+def window_words(filters: Any) -> str | None:
+    """The sidebar's bounds in words, for the answer they narrowed ("2025-05-01 to 2025-05-31")."""
+    after, before = (getattr(filters, "after", None), getattr(filters, "before", None))
+    if after and before:
+        return f"{after} to {before}"
+    return f"from {after}" if after else f"until {before}" if before else None
 
 
 def chat(settings: Settings, status: IndexStatus | None) -> None:
@@ -86,11 +94,11 @@ def chat(settings: Settings, status: IndexStatus | None) -> None:
     if not question or not question.strip():
         return
     question = question.strip()
-    history = [
-        {"role": m["role"], "content": m["content"]}
-        for m in st.session_state.messages
-        if m.get("content")
-    ]
+    turns = st.session_state.messages
+    if not dates:  # asked again without its window: in the context it was first asked in
+        asked = [i for i, m in enumerate(turns) if m["role"] == "user" and m["content"] == question]
+        turns = turns[: asked[-1]] if asked else turns
+    history = [{"role": m["role"], "content": m["content"]} for m in turns if m.get("content")]
     st.session_state.messages.append({"role": "user", "content": question})
     with st.chat_message("user"):
         st.html(render.answer_html(question))
@@ -131,11 +139,13 @@ def stream_answer(
     text = ""
     try:
         worker = answerer(settings)
+        filters = chosen_filters()
+        message["window"] = window_words(filters)
         events = worker.stream(
             question,
             history=history,
             k=st.session_state.get("top_k"),
-            filters=chosen_filters(),
+            filters=filters,
             dates=dates,
         )
         for event in events:
@@ -242,8 +252,10 @@ def show_answer(message: dict) -> None:
     frame = getattr(answer, "timeframe", None)
     if frame is not None:
         date_chip(frame, answer.question, key)
-        if answer.as_of:
-            st.caption(f"As of {answer.as_of}, the newest article this answer cites.")
+    elif message.get("window"):  # the sidebar's dates win over the question's time words
+        st.caption(f"Only articles published {message['window']} (the dates in the sidebar).")
+    if answer.as_of:  # a dated question's answer, or a figure's
+        st.caption(f"As of {answer.as_of}, the newest article this answer cites.")
     if answer.refused:
         why = getattr(answer, "reason", None)
         st.caption(
