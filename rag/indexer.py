@@ -109,7 +109,8 @@ class Status:
 # What a chunk record holds besides its text and vector (rag/schema.py).  A store of
 # an older layout has every file read again and its chunks rewritten with their
 # vectors reused: nothing is embedded again.  2: news metadata (author, outlet ...).
-METADATA_VERSION = 2
+# 3: a byline's outlet, the language detected when none is declared.
+METADATA_VERSION = 3
 
 
 def index_signature(settings: Settings) -> dict[str, Any]:
