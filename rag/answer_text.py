@@ -14,7 +14,7 @@ the checked path beats it on both.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from rag.answer_policy import decide_text, vet_text
@@ -122,8 +122,6 @@ def quote(run: _Run, reason: str, raw: str | None) -> Iterator[Event]:
 
 def stream(run: _Run, llm: LLM) -> Iterator[Event]:
     """Ask the model for a free-text answer, stream it, then check and decide."""
-    from rag.answering import Token
-
     excerpts = select_context(
         run.query, run.passages, run.settings.answer_context_chars, run.verifier
     )
@@ -136,21 +134,37 @@ def stream(run: _Run, llm: LLM) -> Iterator[Event]:
         run.shape.expects == "number",
         bool(run.timeframe and run.timeframe.latest),
     )
-    pieces: list[str] = []
     t = time.perf_counter()
+    raw, error = yield from _generate(run, llm, messages)
+    run.timings["generation"] = time.perf_counter() - t
+    if error and not raw:
+        yield from quote(run, error, None)
+        return
+    if error:
+        yield run.notice(f"The LLM stopped mid-answer ({error}); the answer is cut short.")
+    yield from _conclude(run, raw)
+
+
+def _generate(
+    run: _Run, llm: LLM, messages: list[dict[str, str]]
+) -> Generator[Event, None, tuple[str, str | None]]:
+    """Stream one reply as Tokens; returns its text and, if the LLM failed, why."""
+    from rag.answering import Token
+
+    pieces: list[str] = []
     try:
         for piece in llm.stream(messages, max_tokens=run.settings.llm_max_tokens, stop=STOP):
-            if not pieces:
+            if "first_token" not in run.timings:
                 run.timings["first_token"] = time.perf_counter() - run.t0
             pieces.append(piece)
             yield Token(piece)
     except LLMUnavailable as e:
-        if not pieces:
-            yield from quote(run, str(e), None)
-            return
-        yield run.notice(f"The LLM stopped mid-answer ({e}); the answer is cut short.")
-    run.timings["generation"] = time.perf_counter() - t
-    raw = "".join(pieces).strip()
+        return "".join(pieces).strip(), str(e)
+    return "".join(pieces).strip(), None
+
+
+def _conclude(run: _Run, raw: str) -> Iterator[Event]:
+    """Check the reply's citations, then answer, refuse or quote (``decide_text``)."""
     checked = None
     if raw:
         t = time.perf_counter()

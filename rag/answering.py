@@ -43,6 +43,7 @@ from rag.config import Settings
 from rag.conversation import condense
 from rag.errors import RagError
 from rag.extractive import extractive
+from rag.instructions import set_aside
 from rag.llm import LLM, LLMUnavailable
 from rag.prompting import build_messages, by_article, oldest_first, select_context
 from rag.questions import Question, analyse, qualifiers
@@ -334,7 +335,13 @@ class _Run:
             yield self.notice(
                 "The follow-up question was joined to the previous one instead of rewritten."
             )
-        self.query = condensed.query
+        asked = set_aside(condensed.query)
+        if asked.set_aside:
+            yield self.notice(
+                "The question's instructions to the assistant were set aside "
+                f"({' '.join(asked.set_aside)}); it answers only from the articles."
+            )
+        self.query = asked.question
         self.shape = analyse(self.query)
         k = k or self.settings.top_k
         spread = self.shape.multi or self.shape.timeline  # evidence from several articles

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from rag.chunking import sentence_spans
+from rag.several import is_multi_article, without_articles
 from rag.text import STOPWORDS as _STOP
 from rag.text import content_words, names, numbers
 
@@ -222,19 +223,10 @@ class Question:
     timeline: bool = False  # asks how something developed: answered oldest first, dated
 
 
-# "the two articles", "the first piece": the question pointing at the articles themselves,
-# not a number, an order or a name the evidence must hold.
-_ABOUT_ARTICLES = re.compile(
-    r"\b(?:(?:across|between|in|from) )?(?:the |these |both |all )?(?:two|three|first|second|third|last|other|each|both|"
-    r"these|the) (?:articles?|pieces?|reports?|stories|story|sources?|outlets?)\b",
-    re.IGNORECASE,
-)
-
-
 def analyse(question: str) -> Question:
     """The answer type and constraints of ``question``."""
     text = " ".join(question.split())
-    bare = _ABOUT_ARTICLES.sub(" ", text)
+    bare = without_articles(text)
     timeline = is_timeline(text)
     if timeline:  # "how did it develop" says how to answer, not what the evidence must hold
         bare = _DEVELOPING.sub(" ", bare)
@@ -289,23 +281,6 @@ def qualifiers(text: str) -> set[str]:
         elif w in _QUALIFIERS:
             found.add(w)
     return found
-
-
-def is_multi_article(question: str) -> bool:
-    """Whether ``question`` asks about several articles, or how they compare."""
-    q = question.lower()
-    several = re.search(
-        r"\b(?:both|two|each|across|all|these|the various|different) (?:the )?"
-        r"(?:articles?|pieces?|reports?|stories|story|sources?|outlets?)\b",
-        q,
-    )
-    sources = re.search(r"\b(?:articles|pieces|reports|stories|sources|outlets|they)\b", q)
-    compares = re.search(
-        r"\b(?:agree|disagree|differ|differs|difference|differences|contrast|compare[sd]?|"
-        r"comparison|in common)\b",
-        q,
-    )
-    return bool(several or (compares and sources))
 
 
 # The words of a question asking for a development over time ("how did the talks unfold",

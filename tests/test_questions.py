@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.questions import analyse, expects, holds_type, is_multi_article, is_yes_no
+from rag.questions import analyse, expects, holds_type, is_yes_no
+from rag.several import is_multi_article
 
 
 @pytest.mark.parametrize(
@@ -28,6 +29,9 @@ def test_questions_about_several_articles_and_yes_no_questions_are_recognised() 
     assert is_multi_article("Do the two articles agree on why the Kremlin rejects the plan?")
     assert is_multi_article("How does each article frame the sanctions?")
     assert not is_multi_article("Why did the Kremlin reject the plan?")
+    assert is_multi_article("Which outlet does the first article name, and the second piece?")
+    assert not is_multi_article("Who came first in the race?")
+    assert not is_multi_article("What does the second article say about the talks?")
     assert is_yes_no("Do the two articles agree?") and not is_yes_no("Why do they agree?")
 
 
@@ -118,3 +122,4 @@ def test_an_ordinal_period_answers_which_year() -> None:
     assert q.expects == "date"
     assert holds_type("The conflict is in the third year of the war.", "date", q)
     assert not holds_type("The conflict continues.", "date", q)
+
