@@ -56,7 +56,6 @@ missing one only widens the search:
 
 from __future__ import annotations
 
-import calendar
 import math
 import re
 from collections.abc import Callable
@@ -64,6 +63,22 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from rag.errors import RagError
+from rag.time_expressions import (
+    ABBR,
+    BARE,
+    ITEM,
+    LATEST,
+    PREPOSITION,
+    RANGE,
+    ROLLING,
+    Span,
+    count,
+    followed_as_time,
+    month_end,
+    period,
+    shift_months,
+    stands_alone,
+)
 
 __all__ = ["TimeFrame", "TimeFrameError", "parse_since", "resolve"]
 
@@ -92,265 +107,6 @@ class TimeFrame:
             at = b
         kept.append(question[at:])
         return " ".join(" ".join(kept).split())
-
-
-# --- vocabulary -------------------------------------------------------------------
-
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        (
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sept", "sep"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ),
-        start=1,
-    )
-    for name in names
-}
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_NUMBERS = {
-    "a": 1,
-    "an": 1,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "a couple of": 2,
-    "couple of": 2,
-}
-# Labels use fixed English abbreviations: calendar.month_abbr follows the locale.
-_ABBR = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-# Words that may follow a bare month or year used as a time: anything else (a noun,
-# a verb) makes it part of a name ("2025 budget") or not a month at all ("may be").
-_FOLLOWERS = frozenset(
-    re.findall(
-        r"\w+",
-        "and or but so then the a an with about regarding concerning for to from at in by "
-        "when while after before until since compared versus vs than that this these those "
-        "what who whom how why where which whose according as amid during over against",
-    )
-)
-
-_MONTH = r"(?:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
-_WEEKDAY = r"(?:" + "|".join(_WEEKDAYS) + r")"
-_YEAR = r"(?:19|20)\d\d"
-_DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
-_COUNT = r"(?:\d{1,4}|" + "|".join(sorted(_NUMBERS, key=len, reverse=True)) + r")"
-_UNIT = r"(?:day|week|month|year)s?"
-
-# One time expression, a point or period (its parts are read again by _period).
-_POINT = (
-    r"(?:\d{4}-\d{1,2}-\d{1,2}|\d{4}-\d{2}(?!\d)"
-    rf"|{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?"
-    rf"|{_MONTH}\s+{_DAY}(?![\d:])(?:,?\s+{_YEAR})?"
-    rf"|{_MONTH}(?:,?\s+(?:of\s+)?{_YEAR}|\s+(?:this|last)\s+year)?"
-    rf"|{_YEAR}"
-    r"|today|tonight|this\s+(?:morning|afternoon|evening)|yesterday|last\s+night"
-    r"|(?:this|last|previous)\s+(?:week|month|year)"
-    r"|(?:this|last|(?:the\s+|this\s+)?past)\s+weekend"
-    rf"|(?:last|this\s+past)\s+{_WEEKDAY}"
-    rf"|{_COUNT}\s+{_UNIT}\s+ago)"
-)
-# Not inside a word, a number, a span ("2024/25", "2024–25") or a possessive; "USA Today"
-# is an outlet.
-_START = r"(?<![\w/–-])(?<!usa )"
-_END = r"(?![\w/–-])(?!['’]s\b)"
-
-_LATEST = re.compile(
-    r"(?<![\w-])(?:latest|most\s+recent(?:ly)?|newest|most\s+up[\s-]to[\s-]date|up[\s-]to[\s-]date"
-    r"|so\s+far|to\s+date|as\s+of\s+(?:now|today)|currently|right\s+now|at\s+present"
-    r"|recent(?:ly)?)(?![\w-])"
-)
-_RANGE = re.compile(
-    rf"{_START}(?:between\s+(?P<x>{_POINT})\s+and|from\s+(?P<x2>{_POINT})\s+(?:to|until|till|through))"
-    rf"\s+(?P<y>{_POINT}){_END}"
-)
-_MODIFIER = r"(?:(?:early|mid|late|earlier|later)(?:\s+in)?[\s-]+)?"
-# "in May and June 2025", "in 2020-2025": a list after one preposition, read as one window.
-_AND = r"(?:\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&)\s+|\s*[/–-]\s*)"
-_PREPOSITION = re.compile(
-    rf"{_START}(?P<prep>since|after|before|until|till|through|up\s+to|as\s+of|in|during"
-    rf"|throughout|from|over|on)\s+{_MODIFIER}(?P<x>{_POINT}(?:{_AND}{_MODIFIER}{_POINT})*)"
-    rf"{_END}"
-)
-_ITEM = re.compile(rf"(?<!\w){_POINT}(?![\w])")
-_ROLLING = re.compile(
-    rf"{_START}(?P<the>(?:the|this)\s+)?(?P<which>past|last|previous)\s+(?:(?P<n>{_COUNT})\s+)?"
-    r"(?P<unit>hour|day|week|fortnight|month|year)s?(?![\w-])(?!['’]s\b)(?!\s+of\b)"
-)
-# "the last week of May" is no window (the rolling and bare readings would both be wrong).
-_BARE = re.compile(rf"{_START}(?P<x>{_POINT}){_END}(?!\s+of\b)")
-# A month or year with no day: it may be part of a name, so it needs a preposition.
-_UNDATED = re.compile(rf"{_YEAR}|{_MONTH}(?:,?\s+(?:of\s+)?{_YEAR}|\s+(?:this|last)\s+year)?")
-# Months that are also verbs ("may be", "march on"): checked like an undated month.
-_VERB_MONTHS = re.compile(r"\b(?:may|march|mar)\b")
-
-
-# --- resolving a point or period --------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Span:
-    start: date
-    end: date
-
-
-def _month_end(year: int, month: int) -> date:
-    return date(year, month, calendar.monthrange(year, month)[1])
-
-
-def _shift_months(day: date, months: int) -> date:
-    """``day`` moved by whole months, clamped to the month's end (31 Mar - 1 -> 28/29 Feb)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
-
-
-def _count(text: str) -> int:
-    text = " ".join(text.split())
-    return int(text) if text.isdigit() else _NUMBERS[text]
-
-
-def _week_of(day: date) -> _Span:
-    monday = day - timedelta(days=day.weekday())
-    return _Span(monday, monday + timedelta(days=6))
-
-
-def _yearless(month: int, day: int | None, anchor: date) -> _Span | None:
-    """The most recent ``month`` (or ``day`` of it) that does not start after ``anchor``."""
-    for year in range(anchor.year, anchor.year - 9, -1):  # 29 Feb recurs within 8 years
-        if day is None:
-            if date(year, month, 1) <= anchor:
-                return _Span(date(year, month, 1), _month_end(year, month))
-            continue
-        if day > calendar.monthrange(year, month)[1]:
-            if month != 2 or day != 29:
-                return None  # 31 April never exists
-            continue
-        if date(year, month, day) <= anchor:
-            return _Span(date(year, month, day), date(year, month, day))
-    return None
-
-
-def _relative(text: str, today: date) -> _Span | None:
-    words = text.split()
-    if text in ("today", "tonight", "this morning", "this afternoon", "this evening"):
-        return _Span(today, today)
-    if text == "yesterday":
-        return _Span(today - timedelta(days=1), today - timedelta(days=1))
-    if text == "last night":  # reported overnight: yesterday's and today's articles
-        return _Span(today - timedelta(days=1), today)
-    if words[-1] == "weekend":
-        monday = _week_of(today).start
-        if words[0] == "this" and len(words) == 2:
-            return _Span(monday + timedelta(days=5), today)  # dropped later if still ahead
-        return _Span(monday - timedelta(days=2), monday - timedelta(days=1))
-    if words[-1] in _WEEKDAYS:
-        wanted = _WEEKDAYS.index(words[-1])
-        latest = today - timedelta(days=(today.weekday() - wanted - 1) % 7 + 1)
-        monday = _week_of(today).start
-        if latest >= monday:  # this week's: "the one of last week" is a second reading
-            return _Span(latest - timedelta(days=7), latest)
-        return _Span(latest, latest)
-    if words[-1] == "ago":
-        n, unit = _count(" ".join(words[:-2])), words[-2].rstrip("s")
-        if unit == "day":
-            return _Span(today - timedelta(days=n), today - timedelta(days=n))
-        if unit == "week":
-            return _week_of(today - timedelta(weeks=n))
-        if unit == "month":
-            first = _shift_months(today.replace(day=1), -n)
-            return _Span(first, _month_end(first.year, first.month))
-        return _Span(date(today.year - n, 1, 1), date(today.year - n, 12, 31))
-    which, unit = words[0], words[-1]
-    if unit == "week":
-        this = _week_of(today)
-        if which == "this":
-            return _Span(this.start, today)
-        return _Span(this.start - timedelta(days=7), this.start - timedelta(days=1))
-    if unit == "month":
-        if which == "this":
-            return _Span(today.replace(day=1), today)
-        first = _shift_months(today.replace(day=1), -1)
-        return _Span(first, _month_end(first.year, first.month))
-    if unit == "year":
-        if which == "this":
-            return _Span(date(today.year, 1, 1), today)
-        return _Span(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31))
-    return None
-
-
-_ISO = re.compile(r"(\d{4})-(\d{1,2})(?:-(\d{1,2}))?")
-_PARTS = re.compile(
-    rf"(?:(?P<d1>{_DAY})\s+(?:of\s+)?)?(?P<month>{_MONTH})(?:\s+(?P<d2>{_DAY}))?"
-    rf"(?:,?\s+(?:of\s+)?(?P<year>{_YEAR})|\s+(?P<rel>this|last)\s+year)?"
-)
-
-
-def _period(text: str, today: date, anchor: date | None = None) -> _Span | None:
-    """The span one ``_POINT`` match means; ``anchor`` (default today) places yearless dates."""
-    text = " ".join(text.split())
-    anchor = anchor or today
-    try:
-        if match := _ISO.fullmatch(text):
-            year, month = int(match[1]), int(match[2])
-            if match[3] is None:
-                return _Span(date(year, month, 1), _month_end(year, month))
-            day = date(year, month, int(match[3]))
-            return _Span(day, day)
-        if re.fullmatch(_YEAR, text):
-            return _Span(date(int(text), 1, 1), date(int(text), 12, 31))
-        if match := _PARTS.fullmatch(text):
-            month = _MONTHS[match["month"].rstrip(".")]
-            day_text = match["d1"] or match["d2"]
-            day = int(re.sub(r"\D", "", day_text)) if day_text else None
-            if match["rel"]:
-                year = today.year - (match["rel"] == "last")
-            elif match["year"]:
-                year = int(match["year"])
-            else:
-                return _yearless(month, day, anchor)
-            if day is None:
-                return _Span(date(year, month, 1), _month_end(year, month))
-            return _Span(date(year, month, day), date(year, month, day))
-        return _relative(text, today)
-    except (ValueError, OverflowError):  # 2025-02-30, or a count past the calendar
-        return None
-
-
-def _stands_alone(point: str) -> bool:
-    """A full date or a relative expression: a time even without a preposition."""
-    return _UNDATED.fullmatch(point) is None
-
-
-def _followed_as_time(text: str, point: str, end: int) -> bool:
-    """False when the word after a month or year may make it a name or a verb ("2025 budget",
-    "may be"); a full date is checked only when its month is also a verb ("5 may be")."""
-    if _UNDATED.fullmatch(point) is None and not (
-        _VERB_MONTHS.search(point) and not re.search(_YEAR, point)
-    ):
-        return True
-    following = re.match(r"\s*([a-z]+)", text[end:])
-    return following is None or following[1] in _FOLLOWERS
 
 
 # --- the question -----------------------------------------------------------------
@@ -395,28 +151,28 @@ def resolve(question: str, today: date) -> TimeFrame | None:
         return True
 
     def read_range(match: re.Match[str]) -> bool:
-        y = _period(match["y"], today)
-        x = _period(match["x"] or match["x2"], today, anchor=y.end if y else None)
-        if x is None or y is None or not _followed_as_time(text, match["y"], match.end("y")):
+        y = period(match["y"], today)
+        x = period(match["x"] or match["x2"], today, anchor=y.end if y else None)
+        if x is None or y is None or not followed_as_time(text, match["y"], match.end("y")):
             return False
         return add(min(x.start, y.start), max(x.end, y.end))
 
     def read_preposition(match: re.Match[str]) -> bool:
         nonlocal latest
         prep = " ".join(match["prep"].split())
-        points = [" ".join(m[0].split()) for m in _ITEM.finditer(match["x"])]
-        if not points or not _followed_as_time(text, points[-1], match.end("x")):
+        points = [" ".join(m[0].split()) for m in ITEM.finditer(match["x"])]
+        if not points or not followed_as_time(text, points[-1], match.end("x")):
             return False
-        if prep == "on" and not all(_stands_alone(p) for p in points):
+        if prep == "on" and not all(stands_alone(p) for p in points):
             return False  # "on May" is no English time; leave it
         # A yearless item takes its place from the next one: "in May and June 2025".
-        spans: list[_Span] = []
+        spans: list[Span] = []
         for point in reversed(points):
-            found = _period(point, today, anchor=spans[-1].end if spans else None)
+            found = period(point, today, anchor=spans[-1].end if spans else None)
             if found is None:
                 return False
             spans.append(found)
-        span = _Span(min(s.start for s in spans), max(s.end for s in spans))
+        span = Span(min(s.start for s in spans), max(s.end for s in spans))
         if prep == "since":
             return add(span.start, None)
         if prep == "after":
@@ -431,14 +187,14 @@ def resolve(question: str, today: date) -> TimeFrame | None:
         return add(span.start, span.end)
 
     def read_rolling(match: re.Match[str]) -> bool:
-        n, unit = (_count(match["n"]) if match["n"] else 1), match["unit"]
+        n, unit = (count(match["n"]) if match["n"] else 1), match["unit"]
         if not (match["n"] or match["the"] or match["which"] == "past"):
-            return False  # a bare "last week" is the calendar week: left to _BARE
+            return False  # a bare "last week" is the calendar week: left to BARE
         if not match["n"] and match["which"] == "last" and unit in ("day", "hour"):
             return False  # "on the last day" is the final day of something
         try:
             if unit in ("month", "year"):
-                start = _shift_months(today, -n * (12 if unit == "year" else 1))
+                start = shift_months(today, -n * (12 if unit == "year" else 1))
             else:
                 days = {"hour": math.ceil(n / 24), "day": n, "week": 7 * n, "fortnight": 14 * n}
                 start = today - timedelta(days=days[unit])
@@ -448,16 +204,16 @@ def resolve(question: str, today: date) -> TimeFrame | None:
 
     def read_bare(match: re.Match[str]) -> bool:
         point = " ".join(match["x"].split())
-        if not _stands_alone(point) or not _followed_as_time(text, point, match.end("x")):
+        if not stands_alone(point) or not followed_as_time(text, point, match.end("x")):
             return False  # a month or year alone may be a name: "the 2025 budget"
-        span = _period(point, today)
+        span = period(point, today)
         return span is not None and add(span.start, span.end)
 
-    scan(_LATEST, read_latest)
-    scan(_RANGE, read_range)
-    scan(_PREPOSITION, read_preposition)
-    scan(_ROLLING, read_rolling)
-    scan(_BARE, read_bare)
+    scan(LATEST, read_latest)
+    scan(RANGE, read_range)
+    scan(PREPOSITION, read_preposition)
+    scan(ROLLING, read_rolling)
+    scan(BARE, read_bare)
 
     after, before = _combine(windows, starts, ends)
     if after is None and before is None and not latest:
@@ -498,7 +254,7 @@ def _combine(
 
 
 def _day(day: date, year: bool = True) -> str:
-    return f"{day.day} {_ABBR[day.month]}" + (f" {day.year}" if year else "")
+    return f"{day.day} {ABBR[day.month]}" + (f" {day.year}" if year else "")
 
 
 def _window_label(after: date | None, before: date | None) -> str:
@@ -508,15 +264,15 @@ def _window_label(after: date | None, before: date | None) -> str:
         return f"since {_day(after)}"  # type: ignore[arg-type]
     if after is None:
         return f"until {_day(before)}"
-    whole_months = after.day == 1 and before == _month_end(before.year, before.month)
+    whole_months = after.day == 1 and before == month_end(before.year, before.month)
     if whole_months and (after.month, before.month, before.day) == (1, 12, 31):
         return str(after.year) if after.year == before.year else f"{after.year}–{before.year}"
     if whole_months:
         if (after.year, after.month) == (before.year, before.month):
-            return f"{_ABBR[after.month]} {after.year}"
+            return f"{ABBR[after.month]} {after.year}"
         if after.year == before.year:
-            return f"{_ABBR[after.month]}–{_ABBR[before.month]} {after.year}"
-        return f"{_ABBR[after.month]} {after.year}–{_ABBR[before.month]} {before.year}"
+            return f"{ABBR[after.month]}–{ABBR[before.month]} {after.year}"
+        return f"{ABBR[after.month]} {after.year}–{ABBR[before.month]} {before.year}"
     if after == before:
         return _day(after)
     if (after.year, after.month) == (before.year, before.month):
@@ -550,7 +306,7 @@ def parse_since(value: str, today: date) -> str:
             if unit in "dw":
                 start = today - timedelta(days=n * (7 if unit == "w" else 1))
             else:
-                start = _shift_months(today, -n * (12 if unit == "y" else 1))
+                start = shift_months(today, -n * (12 if unit == "y" else 1))
         except (ValueError, OverflowError):
             raise TimeFrameError(
                 f"--since {value} reaches back before the calendar starts; use a shorter period."
