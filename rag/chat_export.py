@@ -14,7 +14,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from rag.chats import Chat, ChatsError, ChatStore, chat_staleness
+from rag.chat_store import Chat, ChatsError, ChatStore
+from rag.chats import chat_staleness
 from rag.citations import Citation
 from rag.config import Settings
 

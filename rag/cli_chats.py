@@ -16,7 +16,7 @@ def chats_list_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list."),
 ) -> None:
     """The saved chats, the most recently updated first."""
-    from rag.chats import ChatStore
+    from rag.chat_store import ChatStore
 
     with friendly_errors():
         found = ChatStore.from_settings(settings()).summaries()
@@ -52,7 +52,7 @@ def chats_delete_cmd(
     chat_id: int = typer.Argument(..., metavar="ID", help="The chat's id (`rag chats list`)."),
 ) -> None:
     """Delete a saved chat."""
-    from rag.chats import ChatStore
+    from rag.chat_store import ChatStore
 
     with friendly_errors():
         ChatStore.from_settings(settings()).delete(chat_id)

@@ -1,12 +1,16 @@
-"""The indexed articles as a reader sees them: the list of what is indexed, and one
-article opened by its source name (the page's article view, a citation's link).
+"""The library as a reader sees it, the page's way in: the indexed articles (the list,
+and one article opened by its source name for the article view and a citation's link),
+the saved chats, and the articles added from links and feeds.
 
 An article is opened only if the index knows it and its file lies inside the articles
-folder, so a crafted name (``../secret.txt``) reads nothing.
+folder, so a crafted name (``../secret.txt``) reads nothing.  The steps themselves live
+in their modules (``rag.chats``, ``rag.chat_export``, ``rag.clipping``, ``rag.feeds``),
+imported on first use so that ``import rag`` stays light.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -15,6 +19,10 @@ from rag.documents import Document, DocumentError, FileEntry, load
 from rag.errors import RagError
 
 if TYPE_CHECKING:
+    from rag.answering import Answer
+    from rag.chat_store import Chat, ChatSummary
+    from rag.clipping import AddReport
+    from rag.feeds import Feed, SyncReport
     from rag.store import FileRecord
 
 
@@ -81,3 +89,84 @@ def open_article(settings: Settings, source: str) -> OpenedArticle:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0].rstrip(".") if text else type(exc).__name__
+
+
+# --- saved chats ------------------------------------------------------------------------
+
+
+def saved_chats(settings: Settings) -> list[ChatSummary]:
+    """Every saved chat, the most recently updated first."""
+    from rag.chat_store import ChatStore
+
+    return ChatStore.from_settings(settings).summaries()
+
+
+def open_chat(settings: Settings, chat_id: int) -> Chat:
+    """One saved chat with all its turns; a missing id raises ``ChatsError``."""
+    from rag.chat_store import ChatStore
+
+    return ChatStore.from_settings(settings).get(chat_id)
+
+
+def rename_chat(settings: Settings, chat_id: int, title: str) -> None:
+    from rag.chat_store import ChatStore
+
+    ChatStore.from_settings(settings).rename(chat_id, title)
+
+
+def delete_chat(settings: Settings, chat_id: int) -> None:
+    from rag.chat_store import ChatStore
+
+    ChatStore.from_settings(settings).delete(chat_id)
+
+
+def save_turn(settings: Settings, chat_id: int | None, answer: Answer) -> int:
+    """Save ``answer`` as the next turn of ``chat_id`` (None, or deleted meanwhile: a new
+    chat); returns the chat's id."""
+    from rag.chats import save_turn
+
+    return save_turn(settings, chat_id, answer)
+
+
+def stale_passages(settings: Settings, answer: Answer) -> dict[str, str]:
+    """A saved answer's passages no longer in their article: ``chunk_id -> "changed" |
+    "vanished"``."""
+    from rag.chats import staleness
+
+    return staleness(settings, answer)
+
+
+def export_chat(settings: Settings, chat_id: int, fmt: str) -> str:
+    """A saved chat as Markdown (``md``, citations as footnotes) or JSON (``json``)."""
+    from rag.chat_export import export
+
+    return export(settings, chat_id, fmt)
+
+
+# --- articles from links and feeds ------------------------------------------------------
+
+
+def add_links(settings: Settings, urls: Iterable[str]) -> AddReport:
+    """Fetch each address and save its article into the articles folder (not indexed yet)."""
+    from rag.clipping import add_urls
+
+    return add_urls(settings, urls)
+
+
+def followed_feeds(settings: Settings) -> list[Feed]:
+    from rag.feeds import load_feeds
+
+    return load_feeds(settings)
+
+
+def follow_feed(settings: Settings, url: str) -> Feed:
+    from rag.feeds import add_feed
+
+    return add_feed(settings, url)
+
+
+def sync_feeds(settings: Settings) -> SyncReport:
+    """Save the followed feeds' new and edited entries into the articles folder."""
+    from rag.feeds import sync
+
+    return sync(settings)

@@ -21,9 +21,9 @@ import pytest
 from conftest import REPO, run_process, start_process
 from typer.testing import CliRunner
 
-from rag import chat_export, chats
+from rag import chat_export, chat_store, chats
 from rag.answering import Answer
-from rag.chats import ChatsError, ChatStore
+from rag.chat_store import ChatsError, ChatStore
 from rag.chunking import chunk
 from rag.citations import Citation, Sentence
 from rag.cli import app
@@ -113,7 +113,7 @@ def test_turns_round_trip_and_list_newest_first(settings: Settings, store: ChatS
 
     con = sqlite3.connect(store.path)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert con.execute("PRAGMA user_version").fetchone()[0] == chats.SCHEMA_VERSION
+    assert con.execute("PRAGMA user_version").fetchone()[0] == chat_store.SCHEMA_VERSION
 
 
 def test_reading_creates_nothing(settings: Settings, store: ChatStore) -> None:
@@ -145,8 +145,8 @@ def test_an_old_schema_is_migrated_in_order(
     def add_pinned(con: sqlite3.Connection) -> None:
         con.execute("ALTER TABLE chats ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0")
 
-    monkeypatch.setattr(chats, "MIGRATIONS", [*chats.MIGRATIONS, add_pinned])
-    monkeypatch.setattr(chats, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(chat_store, "MIGRATIONS", [*chat_store.MIGRATIONS, add_pinned])
+    monkeypatch.setattr(chat_store, "SCHEMA_VERSION", 2)
     assert store.get(chat_id).turns[0].question == "Where?"  # the data survives the upgrade
     con = sqlite3.connect(store.path)
     assert con.execute("PRAGMA user_version").fetchone()[0] == 2
@@ -207,7 +207,8 @@ WRITER = textwrap.dedent(
     import sys
     from pathlib import Path
     sys.path.insert(0, {tests!r})
-    from rag.chats import ChatStore, record_turn
+    from rag.chat_store import ChatStore
+    from rag.chats import record_turn
     from rag.config import Settings
     from test_chats import make_answer
 
@@ -283,7 +284,7 @@ def test_a_new_file_created_by_processes_and_threads_at_once(
     assert sum(c.turns for c in listed) == 2 * (2 * count) + 2 * count
     con = sqlite3.connect(store.path)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert con.execute("PRAGMA user_version").fetchone()[0] == chats.SCHEMA_VERSION
+    assert con.execute("PRAGMA user_version").fetchone()[0] == chat_store.SCHEMA_VERSION
 
 
 KILLED = textwrap.dedent(
@@ -292,7 +293,8 @@ KILLED = textwrap.dedent(
     from collections.abc import Mapping
     from pathlib import Path
     sys.path.insert(0, {tests!r})
-    from rag.chats import ChatStore, record_turn
+    from rag.chat_store import ChatStore
+    from rag.chats import record_turn
     from rag.config import Settings
     from test_chats import make_answer
 

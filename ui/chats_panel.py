@@ -1,6 +1,7 @@
 """The page's saved chats: save each turn, list, resume, rename, delete (asked first), download.
 
-Glue only: storage and staleness live in ``rag/chats.py``, exports in ``rag/chat_export.py``.  The open chat's id
+Glue only, through ``import rag`` (``rag/library.py``): storage is ``rag/chat_store.py``,
+recording and staleness ``rag/chats.py``, exports ``rag/chat_export.py``.  The open chat's id
 is kept in the address (``?chat=ID``), so a reload carries on where it was.  When the
 chats file cannot be used, the page still answers and says once that it is not saving.
 """
@@ -13,9 +14,8 @@ from typing import Any
 
 import streamlit as st
 
-from rag import chat_export, chats
-from rag.chats import ChatsError, ChatStore
-from rag.config import Settings
+import rag
+from rag import ChatsError, Settings
 from ui import render
 
 SHOWN = 30  # chats listed in the sidebar, newest first
@@ -38,7 +38,7 @@ def new_chat() -> None:
     st.query_params.pop("chat", None)
 
 
-def messages_of(settings: Settings, chat: chats.Chat) -> list[dict[str, Any]]:
+def messages_of(settings: Settings, chat: rag.Chat) -> list[dict[str, Any]]:
     """A saved chat as the page's messages; each answer knows which of its passages
     changed or vanished since (``stale``), so its cards can say so."""
     messages: list[dict[str, Any]] = []
@@ -52,7 +52,7 @@ def messages_of(settings: Settings, chat: chats.Chat) -> list[dict[str, Any]]:
                 "answer": answer,
                 "key": uuid.uuid4().hex[:8],
                 "notices": list(answer.notices),
-                "stale": chats.staleness(settings, answer),
+                "stale": rag.stale_passages(settings, answer),
             }
         )
     return messages
@@ -60,7 +60,7 @@ def messages_of(settings: Settings, chat: chats.Chat) -> list[dict[str, Any]]:
 
 def resume(settings: Settings, chat_id: int) -> None:
     state = _state()
-    chat = ChatStore.from_settings(settings).get(chat_id)
+    chat = rag.open_chat(settings, chat_id)
     state.messages = messages_of(settings, chat)
     state.chat_id = chat.id
     state.confirm_delete = None
@@ -87,12 +87,8 @@ def save(settings: Settings, answer: Any) -> None:
     state = _state()
     if state.chats_error:
         return
-    store = ChatStore.from_settings(settings)
     try:
-        try:
-            state.chat_id = chats.record_turn(settings, store, state.chat_id, answer)
-        except chats.ChatGone:  # deleted in another tab or by `rag chats delete`
-            state.chat_id = chats.record_turn(settings, store, None, answer)
+        state.chat_id = rag.save_turn(settings, state.chat_id, answer)
     except ChatsError as exc:
         state.chats_error = str(exc)
         st.warning(
@@ -110,9 +106,8 @@ def panel(settings: Settings) -> None:
     if st.button("New chat", icon=":material/add_comment:", width="stretch", key="new-chat"):
         new_chat()
         st.rerun()
-    store = ChatStore.from_settings(settings)
     try:
-        saved = store.summaries()
+        saved = rag.saved_chats(settings)
     except ChatsError as exc:
         st.warning(render.md(f"{exc} Answers still work; chats are not saved meanwhile."))
         state.chats_error = str(exc)
@@ -138,20 +133,20 @@ def panel(settings: Settings) -> None:
         st.caption(f"… and {len(saved) - SHOWN} older (`rag chats list`).")
     current = next((c for c in saved if c.id == state.chat_id), None)
     if current is not None:
-        actions(settings, store, current)
+        actions(settings, current)
 
 
 def _exporter(settings: Settings, chat_id: int, fmt: str) -> Callable[[], str]:
     def build() -> str:
         try:
-            return chat_export.export(settings, chat_id, fmt)
+            return rag.export_chat(settings, chat_id, fmt)
         except ChatsError as exc:  # the download then says why it holds no chat
             return f"{exc}\n"
 
     return build
 
 
-def actions(settings: Settings, store: ChatStore, current: chats.ChatSummary) -> None:
+def actions(settings: Settings, current: rag.ChatSummary) -> None:
     """Rename, download and delete the open chat."""
     state = _state()
     with st.expander("This chat", icon=":material/edit_note:"):
@@ -159,7 +154,7 @@ def actions(settings: Settings, store: ChatStore, current: chats.ChatSummary) ->
             title = st.text_input("Title", value=current.title, max_chars=200)
             if st.form_submit_button("Rename", width="stretch"):
                 try:
-                    store.rename(current.id, title)
+                    rag.rename_chat(settings, current.id, title)
                 except ChatsError as exc:
                     st.error(render.md(exc))
                 else:
@@ -188,7 +183,7 @@ def actions(settings: Settings, store: ChatStore, current: chats.ChatSummary) ->
         yes, no = st.columns(2)
         if yes.button("Delete", type="primary", width="stretch", key="delete-yes"):
             try:
-                store.delete(current.id)
+                rag.delete_chat(settings, current.id)
             except ChatsError as exc:
                 st.error(render.md(exc))
                 return

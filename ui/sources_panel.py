@@ -1,6 +1,6 @@
 """The sidebar's "Add from a link" field and the followed feeds.
 
-A thin layer over ``rag.clipping`` (a page -> an article file) and ``rag.feeds``;
+A thin layer over ``import rag`` (``rag/library.py``: a page -> an article file, feeds);
 ``reindex`` is the page's own re-index step (progress bar, summary), so an added
 link is indexed exactly as an upload is.  Messages go to the page's activity list.
 """
@@ -12,9 +12,8 @@ from typing import Any
 
 import streamlit as st
 
-from rag import clipping, feeds
-from rag.config import Settings
-from rag.errors import RagError
+import rag
+from rag import RagError, Settings
 from ui import render
 
 Reindex = Callable[[Settings, str], Any]
@@ -34,7 +33,7 @@ def link_panel(settings: Settings, reindex: Reindex) -> None:
         return
     with st.spinner("Fetching…"):
         try:
-            report = clipping.add_urls(settings, links.split())
+            report = rag.add_links(settings, links.split())
         except RagError as exc:
             st.session_state.activity = [("error", render.md(exc))]
             return
@@ -58,7 +57,7 @@ def link_panel(settings: Settings, reindex: Reindex) -> None:
 def feeds_panel(settings: Settings, reindex: Reindex) -> None:
     """The followed feeds with their last sync and error; follow one more; sync them now."""
     try:
-        followed = feeds.load_feeds(settings)
+        followed = rag.followed_feeds(settings)
     except RagError as exc:
         st.error(render.md(exc))
         return
@@ -72,7 +71,7 @@ def feeds_panel(settings: Settings, reindex: Reindex) -> None:
             )
             if st.form_submit_button("Follow") and url.strip():
                 try:
-                    feed = feeds.add_feed(settings, url.strip())
+                    feed = rag.follow_feed(settings, url.strip())
                 except RagError as exc:
                     st.session_state.activity = [("error", render.md(exc))]
                 else:
@@ -95,7 +94,7 @@ def feeds_panel(settings: Settings, reindex: Reindex) -> None:
         if st.button("Sync the feeds now", key="sync-feeds"):
             with st.spinner("Fetching the feeds…"):
                 try:
-                    report = feeds.sync(settings)
+                    report = rag.sync_feeds(settings)
                 except RagError as exc:
                     st.session_state.activity = [("error", render.md(exc))]
                     st.rerun()
