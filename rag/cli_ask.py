@@ -12,6 +12,15 @@ from rag.cli_common import echo_json, fail, friendly_errors, page_label, questio
 from rag.config import Settings
 from rag.errors import RagError
 
+# The options search, ask and chat share, defined once.
+K_OPTION = typer.Option(None, "-k", min=1, help="How many passages (default RAG_TOP_K).")
+SOURCE_OPTION = typer.Option(None, "--source", help="File name or glob.")
+AFTER_OPTION = typer.Option(None, "--after", help="Published on or after YYYY-MM-DD.")
+BEFORE_OPTION = typer.Option(None, "--before", help="Published on or before YYYY-MM-DD.")
+SINCE_OPTION = typer.Option(
+    None, "--since", help="Published in the last 7d, 2w, 3m, 1y, or since YYYY-MM-DD."
+)
+
 
 def _print_passages(passages: list[Any]) -> None:
     if not passages:
@@ -45,13 +54,11 @@ def _since_as_after(since: str | None, after: str | None, before: str | None) ->
 
 def search_cmd(
     question: str | None = typer.Argument(None, help="The question or keywords."),
-    k: int | None = typer.Option(None, "-k", min=1, help="How many passages (default RAG_TOP_K)."),
-    source: str | None = typer.Option(None, "--source", help="File name or glob."),
-    after: str | None = typer.Option(None, "--after", help="Published on or after YYYY-MM-DD."),
-    before: str | None = typer.Option(None, "--before", help="Published on or before YYYY-MM-DD."),
-    since: str | None = typer.Option(
-        None, "--since", help="Published in the last 7d, 2w, 3m, 1y, or since YYYY-MM-DD."
-    ),
+    k: int | None = K_OPTION,
+    source: str | None = SOURCE_OPTION,
+    after: str | None = AFTER_OPTION,
+    before: str | None = BEFORE_OPTION,
+    since: str | None = SINCE_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     batch: Path | None = typer.Option(
         None, "--batch", help="File of questions, one a line; - = stdin."
@@ -149,13 +156,11 @@ def ask_cmd(
     batch: Path | None = typer.Option(
         None, "--batch", help="File of questions, one a line (- = stdin); prints JSON lines."
     ),
-    k: int | None = typer.Option(None, "-k", min=1, help="How many passages (default RAG_TOP_K)."),
-    source: str | None = typer.Option(None, "--source", help="File name or glob."),
-    after: str | None = typer.Option(None, "--after", help="Published on or after YYYY-MM-DD."),
-    before: str | None = typer.Option(None, "--before", help="Published on or before YYYY-MM-DD."),
-    since: str | None = typer.Option(
-        None, "--since", help="Published in the last 7d, 2w, 3m, 1y, or since YYYY-MM-DD."
-    ),
+    k: int | None = K_OPTION,
+    source: str | None = SOURCE_OPTION,
+    after: str | None = AFTER_OPTION,
+    before: str | None = BEFORE_OPTION,
+    since: str | None = SINCE_OPTION,
     any_date: bool = typer.Option(
         False, "--any-date", help="Ignore time words in the question ('last week', 'in May')."
     ),
@@ -181,8 +186,8 @@ def ask_cmd(
 
 
 def chat_cmd(
-    k: int | None = typer.Option(None, "-k", min=1, help="How many passages (default RAG_TOP_K)."),
-    source: str | None = typer.Option(None, "--source", help="File name or glob."),
+    k: int | None = K_OPTION,
+    source: str | None = SOURCE_OPTION,
     resume: int | None = typer.Option(
         None, "--resume", help="Carry on saved chat ID (`rag chats list` shows them)."
     ),
