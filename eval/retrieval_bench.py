@@ -197,12 +197,10 @@ class PlainDense:
     """One Chroma collection (cosine) over the same fixed chunks, the usual default."""
 
     def __init__(self, chunks: list[tuple[str, str]], embedder: Embedder, folder: Path) -> None:
-        import chromadb
+        from rag.chroma import folder_client
 
         self.embedder = embedder
-        client = chromadb.PersistentClient(
-            path=str(folder), settings=chromadb.Settings(anonymized_telemetry=False)
-        )
+        client = folder_client(folder)
         self.collection = client.get_or_create_collection(
             "plain", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
         )

@@ -237,6 +237,14 @@ def forget_engine(path: str) -> None:
         SharedSystemClient.clear_system_cache()
 
 
+def folder_client(folder: Path) -> Any:
+    """A plain embedded client on ``folder``, outside any store and its manifest: the
+    baseline collection a benchmark compares against (``eval/retrieval_bench.py``)."""
+    import chromadb
+
+    return chromadb.PersistentClient(path=str(folder), settings=_chroma_settings())
+
+
 def _persistent_client(settings: Settings, path: str) -> Any:
     import chromadb
 
