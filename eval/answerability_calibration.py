@@ -27,11 +27,11 @@ from pathlib import Path
 from rag import evaluation, structured
 from rag.answer_policy import MIN_COVERAGE, decide, vet_text
 from rag.answerability import check_claims, quoted
-from rag.citations import Verifier
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.questions import analyse
 from rag.retrieval import Passage
+from rag.verifier import Verifier
 
 
 def ask(args: argparse.Namespace) -> None:

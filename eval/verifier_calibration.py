@@ -42,16 +42,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from rag import citations  # noqa: E402
 from rag.chunking import sentence_spans  # noqa: E402
-from rag.citations import (  # noqa: E402
+from rag.config import Settings  # noqa: E402
+from rag.embeddings import Embedder  # noqa: E402
+from rag.verifier import (  # noqa: E402
+    SUPPORT_THRESHOLD,
     ScoreRule,
     Support,
     Verifier,
     passage_units,
 )
-from rag.config import Settings  # noqa: E402
-from rag.embeddings import Embedder  # noqa: E402
 
 SQUAD = Path("/work/shared/benchmarks/squad2/squad2-open.json")
 REPORT = REPO / "eval" / "reports" / "verifier.md"
@@ -246,9 +246,9 @@ def main() -> None:
     tp, tr, tf05, tf1 = prf(labels, pred)
 
     committed = ScoreRule()
-    matches = rule == committed and abs(th - citations.SUPPORT_THRESHOLD) < 1e-9
+    matches = rule == committed and abs(th - SUPPORT_THRESHOLD) < 1e-9
     committed_pred = [
-        decide(committed, citations.SUPPORT_THRESHOLD, s) for s in test_by_pairs[committed.pairs]
+        decide(committed, SUPPORT_THRESHOLD, s) for s in test_by_pairs[committed.pairs]
     ]
     cp, cr, cf05, cf1 = prf(labels, committed_pred)
 
@@ -277,9 +277,9 @@ def main() -> None:
         f"- held-out with that choice: precision {tp:.3f}, recall {tr:.3f}, "
         f"F0.5 {tf05:.3f}, F1 {tf1:.3f}",
         "",
-        "## Committed setting (rag/citations.py)",
+        "## Committed setting (rag/verifier.py)",
         "",
-        f"{describe(committed)}, threshold {citations.SUPPORT_THRESHOLD:.2f}"
+        f"{describe(committed)}, threshold {SUPPORT_THRESHOLD:.2f}"
         + ("" if matches else "  **(differs from the best found above)**"),
         "",
         "| held-out | value |",

@@ -28,14 +28,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from rag.answerability import ClaimCheck, Evidence, evidence, usable
-from rag.citations import (
-    CheckedText,
-    Citation,
-    Sentence,
-    is_claim,
-    split_answer,
-    strip_markers,
-)
+from rag.citations import CheckedText, Citation, Sentence, is_claim
+from rag.markers import split_answer, strip_markers
 from rag.questions import Question, holds_type, qualifiers
 from rag.refusals import REFUSAL, is_refusal, is_refusal_sentence
 from rag.retrieval import Passage

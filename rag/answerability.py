@@ -21,11 +21,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from rag.citations import Verifier
 from rag.questions import Question, holds_type
 from rag.quotes import locate, sentence_with
 from rag.retrieval import Passage
 from rag.text import all_words, content_words, held_name, names, numbers
+from rag.verifier import Verifier
 
 # The verifier's support score a claim needs once its quote is found in its passage. Lower
 # than the verifier's own threshold for a sentence against a whole passage: the quote has

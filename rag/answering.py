@@ -32,23 +32,19 @@ from typing import Any
 from rag import answer_text, structured
 from rag.answer_policy import MIN_COVERAGE, Decision, decide
 from rag.answerability import ClaimCheck, check_claims, evidence, usable
-from rag.citations import (
-    Citation,
-    Sentence,
-    Verifier,
-    defuse_markers,
-    strip_markers,
-)
+from rag.citations import Citation, Sentence
 from rag.config import Settings
 from rag.conversation import condense
 from rag.errors import RagError
 from rag.extractive import extractive
 from rag.instructions import set_aside
 from rag.llm import LLM, LLMUnavailable
+from rag.markers import defuse_markers, strip_markers
 from rag.prompting import build_messages, by_article, oldest_first, select_context
 from rag.questions import Question, analyse, qualifiers
 from rag.retrieval import Filters, Passage, RetrievalError, Retriever
 from rag.timeframe import TimeFrame, resolve
+from rag.verifier import Verifier
 
 REFUSAL = answer_text.REFUSAL  # one refusal sentence for both answer paths
 MULTI_POOL = 2  # a question about several articles retrieves this many times k, to find every side

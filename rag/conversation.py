@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from rag.citations import strip_markers
 from rag.errors import RagError
 from rag.llm import LLM, LLMUnavailable
+from rag.markers import strip_markers
 
 MAX_TURNS = 4  # the last two exchanges
 MAX_TURN_CHARS = 300

@@ -10,10 +10,11 @@ import re
 from collections.abc import Sequence
 
 from rag.chunking import sentence_spans
-from rag.citations import Verifier, defuse_markers, parse_markers, strip_markers
+from rag.markers import defuse_markers, parse_markers, strip_markers
 from rag.prompting import clip
 from rag.retrieval import Passage
 from rag.text import content_words
+from rag.verifier import Verifier
 
 EXTRACTIVE_SENTENCES = 2
 EXTRACTIVE_MARGIN = 0.1  # cosine below the best sentence's at which others stop counting

@@ -13,10 +13,10 @@ import re
 from collections.abc import Sequence
 
 from rag.chunking import sentence_spans
-from rag.citations import Verifier
 from rag.conversation import prompt
 from rag.retrieval import Passage
 from rag.text import content_words
+from rag.verifier import Verifier
 
 MAX_TITLE_CHARS = 60
 MAX_SENTENCE_CHARS = 400

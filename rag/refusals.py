@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from rag.citations import split_answer, strip_markers
+from rag.markers import split_answer, strip_markers
 
 REFUSAL = "I cannot find the answer in the articles."
 

@@ -3,7 +3,7 @@
 One place for the stemmer (Snowball English, as the keyword side), the stopwords,
 accent folding ("Bolesław" is "Boleslaw"), numbers written in digits or words, and
 the rough test for a proper name (a capitalised word not opening a sentence).  The
-citation verifier (``rag.citations``), the question analysis (``rag.questions``),
+citation verifier (``rag.verifier``), the question analysis (``rag.questions``),
 the quote matching (``rag.quotes``) and the answerability checks all read text
 through these.
 """

@@ -9,11 +9,12 @@ import pytest
 
 from rag.answer_policy import Decision, TextDecision, decide, decide_text, vet_text
 from rag.answerability import check_claims
-from rag.citations import Verifier, check
+from rag.citations import check
 from rag.embeddings import Embedder
 from rag.questions import analyse
 from rag.retrieval import Passage
 from rag.structured import ReplyError, parse
+from rag.verifier import Verifier
 
 TALKS = (
     "Russian and Ukrainian delegations met in Istanbul for a second round of talks. "

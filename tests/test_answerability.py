@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from rag.answerability import check_claims, evidence, quoted
-from rag.citations import Verifier
 from rag.embeddings import Embedder
 from rag.questions import analyse
 from rag.retrieval import Passage
+from rag.verifier import Verifier
 
 TEXT = (
     "The council voted on Tuesday to close the Elm Street library in June. "

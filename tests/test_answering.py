@@ -34,16 +34,17 @@ from rag.answering import (
     Token,
     Writing,
 )
-from rag.citations import Verifier, parse_markers
 from rag.cli import app
 from rag.config import Settings
 from rag.conversation import prompt
 from rag.embeddings import Embedder
 from rag.extractive import extractive
+from rag.markers import parse_markers
 from rag.prompting import build_messages as build_checked_messages
 from rag.prompting import by_article, select_context
 from rag.refusals import is_refusal, is_refusal_sentence
 from rag.retrieval import Retriever
+from rag.verifier import Verifier
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 REJECTION_Q = "What reasons did Kremlin officials give for publicly rejecting Trump's peace plan?"

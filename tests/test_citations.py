@@ -17,17 +17,13 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from rag import indexer
-from rag.citations import (
-    Verifier,
-    check,
-    parse_markers,
-    split_answer,
-    strip_markers,
-)
+from rag.citations import check
 from rag.config import Settings
 from rag.embeddings import Embedder
+from rag.markers import parse_markers, split_answer, strip_markers
 from rag.retrieval import Passage, Retriever
 from rag.text import names, numbers
+from rag.verifier import Verifier
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 QUESTION = "Why did Kremlin officials reject Trump's peace plan?"

@@ -15,10 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag.chunking import chunk
-from rag.citations import Verifier, check, parse_markers, split_answer, strip_markers
+from rag.citations import check
 from rag.documents import DocumentError, FileEntry, content_hash, load
 from rag.embeddings import Embedder
+from rag.markers import parse_markers, split_answer, strip_markers
 from rag.retrieval import Passage
+from rag.verifier import Verifier
 
 SEED = Path(__file__).resolve().parents[1] / "seeds" / "004_3c5e144f33afb4e5.txt"
 

@@ -22,11 +22,11 @@ from typer.testing import CliRunner
 from rag import indexer
 from rag.answering import Answer, Answerer
 from rag.chunking import chunk
-from rag.citations import parse_markers
 from rag.cli import app
 from rag.config import Settings
 from rag.documents import iter_files, load
 from rag.embeddings import Embedder
+from rag.markers import parse_markers
 from rag.retrieval import Filters, Retriever
 from rag.store import ChunkFilter, Store
 

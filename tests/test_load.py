@@ -17,9 +17,9 @@ import pytest
 
 from rag import indexer
 from rag.answering import Answer, Answerer, Done, Retrieved, Token
-from rag.citations import parse_markers
 from rag.config import Settings
 from rag.embeddings import Embedder
+from rag.markers import parse_markers
 from rag.retrieval import Retriever
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"

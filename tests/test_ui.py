@@ -19,10 +19,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rag import indexer, llm_supervisor
-from rag.citations import Sentence, Verifier, check, strip_markers
+from rag.citations import Sentence, check
 from rag.config import Settings
 from rag.embeddings import Embedder
+from rag.markers import strip_markers
 from rag.retrieval import Passage
+from rag.verifier import Verifier
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "ui" / "app.py"

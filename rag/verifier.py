@@ -1,0 +1,187 @@
+"""How well a passage supports a claim: the support score and the ``Verifier`` that
+computes it (no entailment cross-encoder ships in a package here), built from what is on
+disk:
+
+- meaning: the embedding similarity of the sentence to the passage's best sentence;
+- words: the share of the sentence's content words (Snowball-stemmed) found in the
+  passage, counting only words the question did not already say (restating the
+  question asserts nothing), minus a penalty per word the passage lacks;
+- hard facts: every number and every name in the sentence must appear in the
+  passage (or its title); a claim with a number the passage lacks is unsupported
+  whatever the rest says.
+
+The weights and threshold were chosen on SQuAD 2.0 sentence/paragraph pairs, never
+on the product's labelled set; ``eval/verifier_calibration.py`` regenerates them
+and the held-out precision and recall in ``eval/reports/verifier.md``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from rag.chunking import sentence_spans
+from rag.embeddings import Embedder
+from rag.text import (
+    all_words,
+    content_words,
+    held_name,
+    names,
+    numbers,
+)
+
+__all__ = ["ScoreRule", "Support", "Verifier", "passage_units"]
+
+# Chosen on SQuAD 2.0 pairs, never on eval/seeds.jsonl: eval/verifier_calibration.py
+# picks them and writes eval/reports/verifier.md (precision and recall held out).
+SUPPORT_THRESHOLD = 0.75
+DENSE_WEIGHT = 0.5
+NAMES_REQUIRED = True
+PAIRS = False  # adjacent-sentence pairs as units: no better there, twice the embeddings
+QUESTION_AWARE = True
+WORD_PENALTY = 0.1
+
+
+@dataclass(frozen=True)
+class Support:
+    """How well one passage supports one claim, and why."""
+
+    score: float
+    quote: tuple[int, int]  # offsets in the passage's text of its best-matching sentence(s)
+    dense: float = 0.0  # cosine of the claim and the passage's best sentence (or pair)
+    lexical: float = 0.0  # share of the claim's content words found in the passage
+    lexical_new: float = 0.0  # the same over the words the question did not already say
+    missing_numbers: tuple[str, ...] = ()
+    missing_names: tuple[str, ...] = ()
+    missing_words: tuple[str, ...] = ()  # content words of the claim absent from the passage
+    missing_new: tuple[str, ...] = ()  # those of them the question did not already say
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return self.missing_numbers + self.missing_names
+
+
+@dataclass(frozen=True)
+class ScoreRule:
+    """How the features make a score; chosen on SQuAD 2.0 (eval/verifier_calibration.py)."""
+
+    dense_weight: float = DENSE_WEIGHT
+    names_required: bool = NAMES_REQUIRED
+    pairs: bool = PAIRS
+    question_aware: bool = QUESTION_AWARE
+    word_penalty: float = WORD_PENALTY
+
+    def score(self, s: Support) -> float:
+        """The support score of the features in ``s`` (its own ``score`` is ignored)."""
+        if self.question_aware:
+            lexical, missing = s.lexical_new, len(s.missing_new)
+        else:
+            lexical, missing = s.lexical, len(s.missing_words)
+        value = self.dense_weight * max(s.dense, 0.0) + (1 - self.dense_weight) * lexical
+        value -= self.word_penalty * missing
+        if self.hard_fail(s):
+            value = min(value, 0.5 * value)  # stays informative for ranking, fails the check
+        return value
+
+    def hard_fail(self, s: Support) -> bool:
+        """A number (or, when required, a name) of the claim is not in the passage."""
+        return bool(s.missing_numbers or (s.missing_names and self.names_required))
+
+
+# --- the support score -----------------------------------------------------------------
+
+
+class Verifier:
+    """Scores how well passages support answer sentences; embeddings are cached by text."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        threshold: float = SUPPORT_THRESHOLD,
+        rule: ScoreRule | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.threshold = threshold
+        self.rule = rule or ScoreRule()
+        self.cache: dict[str, np.ndarray] = {}  # text -> its embedding
+        self._lock = threading.Lock()
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Normalised embeddings of ``texts`` (one row each), cached by text."""
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self.cache))
+            if missing:
+                if len(self.cache) + len(missing) > 20_000:
+                    self.cache.clear()
+                for t, v in zip(missing, self.embedder.embed(missing), strict=True):
+                    self.cache[t] = np.asarray(v, dtype=np.float32)
+            if not texts:
+                return np.zeros((0, 1), dtype=np.float32)
+            return np.stack([self.cache[t] for t in texts])
+
+    def support(self, claim: str, text: str, title: str = "", question: str = "") -> Support:
+        """How well ``text`` (a passage, titled ``title``) supports ``claim``."""
+        return self.support_many([claim], [(text, title)], question)[0][0]
+
+    def support_many(
+        self, claims: Sequence[str], passages: Sequence[tuple[str, str]], question: str = ""
+    ) -> list[list[Support]]:
+        """``[i][j]``: the support of ``passages[j]`` (text, title) for ``claims[i]``.
+
+        Words the claim shares with ``question`` are restated, not asserted: the
+        word-overlap features also get a variant over the claim's other words.
+        """
+        units = [passage_units(text, self.rule.pairs) for text, _ in passages]
+        flat = [
+            text[a:b] for (text, _), spans in zip(passages, units, strict=True) for a, b in spans
+        ]
+        matrix = self.vectors(list(claims) + flat)
+        sims = matrix[: len(claims)] @ matrix[len(claims) :].T
+        facts = [
+            (
+                content_words(f"{text} {title}"),
+                numbers(f"{text} {title}"),
+                all_words(f"{text} {title}"),
+            )
+            for text, title in passages
+        ]
+        asked = content_words(question)
+        result: list[list[Support]] = []
+        for i, claim in enumerate(claims):
+            words, nums, nms = content_words(claim), numbers(claim), names(claim)
+            new = words - asked if len(words - asked) >= 2 else words
+            row: list[Support] = []
+            offset = 0
+            for spans, (p_words, p_nums, p_all) in zip(units, facts, strict=True):
+                block = sims[i, offset : offset + len(spans)]
+                offset += len(spans)
+                best = int(np.argmax(block))
+                features = Support(
+                    score=0.0,
+                    quote=spans[best],
+                    dense=float(block[best]),
+                    lexical=len(words & p_words) / len(words) if words else 0.0,
+                    lexical_new=len(new & p_words) / len(new) if new else 0.0,
+                    missing_numbers=tuple(n for n in sorted(nums) if n not in p_nums),
+                    missing_names=tuple(n for n in sorted(nms) if not held_name(n, p_all)),
+                    missing_words=tuple(sorted(words - p_words)),
+                    missing_new=tuple(sorted(new - p_words)),
+                )
+                row.append(replace(features, score=self.rule.score(features)))
+            result.append(row)
+        return result
+
+    def supports(self, s: Support) -> bool:
+        """Whether ``s`` is enough to show the citation as supported."""
+        return not self.rule.hard_fail(s) and s.score >= self.threshold
+
+
+def passage_units(text: str, pairs: bool = True) -> list[tuple[int, int]]:
+    """A passage's sentences (and pairs of adjacent sentences), as spans of its text."""
+    spans = sentence_spans(text) or [(0, len(text))]
+    if not pairs:
+        return spans
+    return spans + [(spans[i][0], spans[i + 1][1]) for i in range(len(spans) - 1)]
