@@ -380,14 +380,14 @@ def test_pdf_passages_and_citations_carry_their_page(
     from rag.retrieval import Filters
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # ui/ sits beside rag/
-    from ui import render
+    from ui import cards
 
     every = retriever.search("harbour pier storm", k=10, filters=Filters.parse("report.pdf"))
     spanning = [p for p in every if "\n\n" in p.text]
     assert spanning, [p.text for p in every]
     for p in spanning:
         assert p.last_page == p.page + len(p.page_breaks) > p.page
-        assert f"pp. {p.page}\u2013{p.last_page}" in render.passage_card(p)
+        assert f"pp. {p.page}\u2013{p.last_page}" in cards.passage_card(p)
         assert page_label(p) == f", pp. {p.page}\u2013{p.last_page}"
 
 

@@ -33,6 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from ui import render  # noqa: E402
+from ui.cards import source_card  # noqa: E402
 
 SMALL_LLM = "smollm2-135m"
 TIMEOUT = 300  # seconds for one page run that answers a question (shared CPU)
@@ -191,7 +192,7 @@ def test_source_card_marks_the_quote_and_escapes_the_passage() -> None:
     passage = "Intro. <img src=x onerror=alert(1)> The cited sentence. Outro."
     start = 100  # the passage's offset in its file
     q0 = start + passage.index("The cited")
-    card = render.source_card(
+    card = source_card(
         2, "T<i>", "a/b.txt", "2025-06-01", passage, start, q0, q0 + 19, supported=True
     )
     assert "<img" not in card and "&lt;img src=x onerror=alert(1)&gt;" in card
@@ -200,13 +201,13 @@ def test_source_card_marks_the_quote_and_escapes_the_passage() -> None:
 
 
 def test_source_card_shows_outlet_author_date_and_the_wire_copies() -> None:
-    card = render.source_card(
+    card = source_card(
         1, "Deal ends strike", "wire-a.md", "2025-06-11", "The strike ended.", 0,
         outlet="Harbour <Gazette>", author="Ines Duarte", copies=("wire-b.md", "wire-c.md"),
     )  # fmt: skip
     assert "Harbour &lt;Gazette&gt; · Ines Duarte · 2025-06-11 · <code>wire-a.md</code>" in card
     assert "Also in 2 other articles: <code>wire-b.md</code>, <code>wire-c.md</code>" in card
-    plain = render.source_card(1, "T", "a.md", None, "Text.", 0)
+    plain = source_card(1, "T", "a.md", None, "Text.", 0)
     assert "Also in" not in plain and 'class="rag-meta"><code>a.md</code></div>' in plain
 
 

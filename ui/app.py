@@ -15,7 +15,7 @@ import streamlit as st
 
 import rag
 from rag import eval_metrics
-from ui import chats_panel, render, sources_panel
+from ui import chats_panel, render, sources_panel, style
 from ui.article_view import article_view
 from ui.chat_view import TITLE, chat, dates_panel
 from ui.index_panel import index_panel, reindex, upload_panel
@@ -26,7 +26,7 @@ from ui.llm_panel import llm_panel
 
 def main() -> None:
     st.set_page_config(page_title=TITLE, page_icon=":material/newspaper:", layout="centered")
-    st.html(render.CSS)
+    st.html(style.CSS)
     try:
         settings = rag.load_settings()
     except rag.RagError as exc:  # one sentence naming the variable and the allowed values

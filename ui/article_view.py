@@ -7,8 +7,7 @@ from typing import Any
 import streamlit as st
 
 import rag
-from ui import render
-from ui.chat_view import _short
+from ui import render, style
 
 
 def _int(value: Any) -> int | None:
@@ -43,7 +42,7 @@ def article_view(settings: rag.Settings, params: Any) -> None:
     if doc.pages:
         meta.append(f"{len(doc.pages)} pages")
     st.html(
-        f'<div class="rag-article-head"><h1>{render.text(_short(doc.title, 160))}</h1>'
+        f'<div class="rag-article-head"><h1>{render.text(render.shorten(doc.title, 160))}</h1>'
         f'<div class="rag-meta">{" · ".join(meta)}</div></div>'
     )
     if article.changed:
@@ -60,4 +59,4 @@ def article_view(settings: rag.Settings, params: Any) -> None:
         f"The cited passage{on_page} is tinted and its sentence marked; close this tab to return."
     )
     st.html(render.article_body(doc.text, start, end, quote_start, quote_end))
-    st.html(render.SCROLL_TO_PASSAGE, unsafe_allow_javascript=True)
+    st.html(style.SCROLL_TO_PASSAGE, unsafe_allow_javascript=True)

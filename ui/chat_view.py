@@ -10,7 +10,7 @@ from typing import Any
 import streamlit as st
 
 from rag import IndexStatus, RagError, Settings, indexed_articles
-from ui import chats_panel, render
+from ui import cards, chats_panel, render
 from ui.cached import answerer
 from ui.llm_panel import llm_status
 
@@ -186,7 +186,7 @@ def show_library(settings: Settings) -> None:
         return
     shown = records[:6]
     rows = "".join(
-        f'<li><span class="rag-title">{render.text(_short(r.title or r.source, 90))}</span>'
+        f'<li><span class="rag-title">{render.text(render.shorten(r.title or r.source, 90))}</span>'
         f'<span class="rag-meta"> · <code>{render.text(r.source)}</code>'
         f"{' · ' + render.text(r.published) if r.published else ''}</span></li>"
         for r in shown
@@ -198,11 +198,6 @@ def show_library(settings: Settings) -> None:
     )
     st.html(f'<div class="rag-library"><b>In the index</b><ul>{rows}{more}</ul></div>')
     st.caption("Ask anything about them below; follow-up questions keep the context.")
-
-
-def _short(value: str, limit: int) -> str:
-    value = " ".join(value.split())
-    return value if len(value) <= limit else value[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def waiting_for_llm(settings: Settings) -> str:
@@ -220,7 +215,7 @@ def show_retrieved(passages: list[Any]) -> None:
         st.caption("No passage matches the question.")
         return
     st.caption(f"Found {len(passages)} passages:")
-    st.html(render.found_list(passages))
+    st.html(cards.found_list(passages))
 
 
 def show_answer(message: dict) -> None:
@@ -268,10 +263,10 @@ def show_answer(message: dict) -> None:
     stale = message.get("stale", {})  # a resumed answer's passages no longer in their article
     for n, c in citations.items():
         if c.chunk_id in stale:
-            st.html(render.stale_card(n, c.title, c.source, stale[c.chunk_id], f"src-{key}-{n}"))
+            st.html(cards.stale_card(n, c.title, c.source, stale[c.chunk_id], f"src-{key}-{n}"))
             continue
         st.html(
-            render.source_card(
+            cards.source_card(
                 n,
                 c.title,
                 c.source,
@@ -283,10 +278,10 @@ def show_answer(message: dict) -> None:
                 supported=c.supported,
                 anchor=f"src-{key}-{n}",
                 page=c.page,
-                **render.news_of(passages.get(c.chunk_id)),
+                **cards.news_of(passages.get(c.chunk_id)),
             )
         )
-        url = render.article_url(c.source, c.start, c.end, c.quote_start, c.quote_end)
+        url = cards.article_url(c.source, c.start, c.end, c.quote_start, c.quote_end)
         st.markdown(f"[Open the article at this passage ↗]({url})")
     cited = {c.chunk_id for c in citations.values()}
     others = [p for p in answer.passages if p.chunk_id not in cited and p.chunk_id not in stale]
@@ -294,16 +289,16 @@ def show_answer(message: dict) -> None:
         # The closest passages, said plainly to be no answer: never badged as support.
         st.markdown("**Related, but not an answer**")
         for p in others[:3]:
-            st.html(render.passage_card(p))
-            url = render.article_url(p.source, p.start, p.end, p.start, p.start)
+            st.html(cards.passage_card(p))
+            url = cards.article_url(p.source, p.start, p.end, p.start, p.start)
             st.markdown(f"[Open the article ↗]({url})")
         others = others[3:]
     if others:
         label = "More related passages" if answer.refused else "Other passages retrieved"
         with st.expander(f"{label} ({len(others)})"):
             for p in others:
-                st.html(render.passage_card(p))
-                url = render.article_url(p.source, p.start, p.end, p.start, p.start)
+                st.html(cards.passage_card(p))
+                url = cards.article_url(p.source, p.start, p.end, p.start, p.start)
                 st.markdown(f"[Open the article ↗]({url})")
     timings = answer.timings or {}
     if timings.get("total"):
