@@ -4,7 +4,8 @@ The followed feeds live in one JSON file under RAG_HOME (``feeds.json``), with, 
 feed, its validators (ETag, Last-Modified) for conditional requests, the time and
 outcome of its last sync, and the entries already saved (by entry id, or link when
 an entry has none) with a version (its ``updated`` stamp, or a hash of what it
-says), so a sync fetches only entries that are new or were edited.
+says; ``rag/feed_entries.py``), so a sync fetches only entries that are new or were
+edited.
 
 Each new or edited entry's page is fetched and saved like ``rag add`` does
 (``rag.clipping``); when the page cannot be had (a paywall, an error), the entry's
@@ -18,7 +19,6 @@ feedparser's (RSS 0.9x, 1.0, 2.0 and Atom).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import tempfile
@@ -34,8 +34,8 @@ from filelock import FileLock, Timeout
 
 from rag import clipping
 from rag.config import Settings
-from rag.documents import parse_date
 from rag.errors import RagError
+from rag.feed_entries import entry_date, entry_key, entry_text, entry_version
 from rag.fetching import FEED_TYPES, HTML_TYPES, PDF_TYPES, fetch, shown
 
 Progress = Callable[[int, int, str], None]
@@ -240,12 +240,12 @@ def _sync_one(
     failures: list[str] = []
     # The newest entries only: a feed carrying its whole archive must not turn the first
     # sync into thousands of fetches.  Most feeds list newest first; dated ones are sorted.
-    newest = sorted(parsed.entries, key=lambda e: _entry_date(e) or "", reverse=True)
+    newest = sorted(parsed.entries, key=lambda e: entry_date(e) or "", reverse=True)
     for entry in newest[: settings.feed_max_entries]:
-        key = _entry_key(entry)
+        key = entry_key(entry)
         if not key:
             continue  # no id, no link, no title: nothing to know it by next time
-        version = _entry_version(entry)
+        version = entry_version(entry)
         seen = feed.entries.get(key)
         if seen and seen.get("version") == version:
             continue
@@ -295,7 +295,7 @@ def _save_entry(
     """Save the entry's page (an article, or a PDF kept as it is), else its own content."""
     link = str(entry.get("link") or "")
     title = " ".join(str(entry.get("title", "")).split())
-    published = _entry_date(entry)
+    published = entry_date(entry)
     author = " ".join(str(entry.get("author", "")).split()) or None
     page_error: RagError | None = None
     article = None
@@ -310,7 +310,7 @@ def _save_entry(
     if article is None:
         try:
             article = clipping.article_from_text(
-                _entry_text(entry), url=link or feed.url, asked=link or feed.url, title=title
+                entry_text(entry), url=link or feed.url, asked=link or feed.url, title=title
             )
         except RagError:
             raise page_error or FeedError(
@@ -342,37 +342,6 @@ def _host(url: str) -> str:
         parsed = httpx.URL(url)
         return (f"{parsed.host}:{parsed.port}" if parsed.port else parsed.host).lower()
     return ""
-
-
-def _entry_text(entry: Any) -> str:
-    from bs4 import BeautifulSoup
-
-    parts = [c.get("value", "") for c in entry.get("content", [])] or [entry.get("summary", "")]
-    html = "\n".join(str(p) for p in parts if p)
-    return BeautifulSoup(html, "html.parser").get_text("\n") if html else ""
-
-
-def _entry_key(entry: Any) -> str:
-    return str(entry.get("id") or entry.get("link") or entry.get("title") or "").strip()
-
-
-def _entry_version(entry: Any) -> str:
-    # dict.get: feedparser's own get() maps a missing `updated` to `published`, warning.
-    stamp = dict.get(entry, "updated") or dict.get(entry, "published") or ""
-    said = json.dumps(
-        [entry.get("title", ""), entry.get("summary", ""), entry.get("link", "")],
-        ensure_ascii=False,
-    )
-    # An entry whose text changed is edited even when the feed forgot to bump `updated`.
-    return f"{stamp}|{hashlib.sha256(said.encode()).hexdigest()[:16]}"
-
-
-def _entry_date(entry: Any) -> str | None:
-    for key in ("published_parsed", "updated_parsed"):
-        stamp = dict.get(entry, key)
-        if stamp:
-            return time.strftime("%Y-%m-%d", stamp)
-    return parse_date(str(dict.get(entry, "published") or dict.get(entry, "updated") or ""))
 
 
 def _now() -> str:
