@@ -58,7 +58,7 @@ def rss_mb() -> float:
 def build(home: Path, size: int) -> dict[str, float]:
     from rag import lexical
     from rag.config import Settings
-    from rag.lexical import KeywordFile
+    from rag.keyword_updates import KeywordFile
 
     texts, _ = squad()
     index = lexical.open_index(Settings(home=home, _env_file=None))

@@ -349,7 +349,8 @@ def old_full_rebuild(store: Any, word: str) -> tuple[float, bool]:
     chunk read back, tokenized and indexed in memory by bm25s, then the query."""
     import bm25s
 
-    from rag.lexical import BM25_B, BM25_K1, indexed_text
+    from rag.keyword_updates import indexed_text
+    from rag.lexical import BM25_B, BM25_K1
     from rag.tokens import tokenize
 
     started = time.perf_counter()

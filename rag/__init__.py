@@ -48,8 +48,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "Filters": ("rag.retrieval", "Filters"),
     "index": ("rag.indexer", "run"),
     "index_status": ("rag.indexer", "status"),
-    "IndexReport": ("rag.indexer", "IndexReport"),
-    "IndexStatus": ("rag.indexer", "Status"),
+    "IndexReport": ("rag.index_report", "IndexReport"),
+    "IndexStatus": ("rag.index_report", "Status"),
     "Embedder": ("rag.embeddings", "Embedder"),
     "SUPPORTED_SUFFIXES": ("rag.documents", "SUPPORTED_SUFFIXES"),
     "indexed_articles": ("rag.library", "indexed_articles"),
@@ -141,8 +141,8 @@ if TYPE_CHECKING:  # what a type checker and an editor see; at run time __getatt
     from rag.documents import SUPPORTED_SUFFIXES
     from rag.embeddings import Embedder
     from rag.errors import RagError
-    from rag.indexer import IndexReport
-    from rag.indexer import Status as IndexStatus
+    from rag.index_report import IndexReport
+    from rag.index_report import Status as IndexStatus
     from rag.indexer import run as index
     from rag.indexer import status as index_status
     from rag.library import (

@@ -3,7 +3,8 @@
 SQLite in WAL mode, so readers never wait for the writer; one connection per thread
 (``sqlite3`` connections are not shared across threads here).  A file replaced by
 another process (after damage) is noticed by its inode and re-opened.  What the
-tables mean and how they are read and written is ``rag/lexical.py``.
+tables mean: how they are written is ``rag/keyword_updates.py``, how they are read
+and ranked ``rag/lexical.py``.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from rag import indexer
 from rag.config import Settings
 from rag.documents import SUPPORTED_SUFFIXES
 from rag.embeddings import Embedder, EmbeddingModelError
-from rag.indexer import IndexingError, IndexReport, Progress
+from rag.index_report import IndexingError, IndexReport, Progress
 from rag.store import StoreError
 
 # What changes a file's content or presence; "opened"/"closed_no_write" are reads.

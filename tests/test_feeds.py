@@ -251,7 +251,7 @@ def test_watching_polls_the_feeds_and_indexes_what_they_bring(
     # As `rag watch` runs them: the poller only writes article files, the watcher indexes.
     import time
 
-    from rag.indexer import IndexReport
+    from rag.index_report import IndexReport
     from rag.watch import Watcher
 
     site.routes["/feed"] = Route(rss(site, [("a", "First story", "/a")]), type="text/xml")

@@ -27,7 +27,8 @@ from rag.chunking import chunk
 from rag.config import Settings
 from rag.documents import iter_files, load
 from rag.embeddings import Embedder, model_path
-from rag.indexer import IndexingError, index_signature
+from rag.index_report import IndexingError, IndexReport
+from rag.index_state import index_signature
 from rag.retrieval import Retriever
 from rag.store import ChunkFilter, FileRecord, Store, StoredChunk, text_hash
 
@@ -397,7 +398,7 @@ def test_a_second_run_is_refused_while_one_is_in_progress(
     finally:
         release.set()
         thread.join(60)
-    assert isinstance(outcome[0], indexer.IndexReport)
+    assert isinstance(outcome[0], IndexReport)
     assert indexer.run(indexed, embedder=embedder).unchanged == 2  # the lock is free again
 
 
@@ -442,7 +443,7 @@ def test_queries_keep_working_during_a_reindex(
             release.set()
             thread.join(120)
             report = outcome[0]
-            assert isinstance(report, indexer.IndexReport), outcome
+            assert isinstance(report, IndexReport), outcome
             assert report.updated == 2 and report.added == (0 if round_ else 12)
     finally:
         stop.set()

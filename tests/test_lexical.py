@@ -20,6 +20,7 @@ from conftest import run_process, start_process
 from rag import indexer, lexical
 from rag.config import Settings
 from rag.embeddings import Embedder
+from rag.keyword_updates import indexed_text
 from rag.retrieval import Retriever
 from rag.store import Store
 
@@ -52,8 +53,7 @@ def test_scores_are_bm25_of_the_stemmed_tokens(indexed: Settings) -> None:
     store = Store(indexed)
     chunks = {c.chunk_id: c for c in store.iter_chunks()}
     docs = {
-        cid: lexical.tokenize(lexical.indexed_text(c.title, c.start, c.text))
-        for cid, c in chunks.items()
+        cid: lexical.tokenize(indexed_text(c.title, c.start, c.text)) for cid, c in chunks.items()
     }
     avg = sum(map(len, docs.values())) / len(docs)
     query = "Istanbul peace memorandum talks"
@@ -197,6 +197,7 @@ def test_a_damaged_or_missing_database_is_rebuilt_without_a_traceback(
 HALF_RUN = """
 from rag import lexical
 from rag.config import Settings
+from rag.keyword_updates import KeywordFile
 from rag.schema import StoredChunk
 from rag.store import Store
 
@@ -209,7 +210,7 @@ chunk = StoredChunk(
 Store(settings).add_chunks([chunk], [[384 ** -0.5] * 384])
 index = lexical.open_index(settings)
 with index.writing():
-    index.put([lexical.KeywordFile.of("half.txt", "h", None, "Half", [chunk])])
+    index.put([KeywordFile.of("half.txt", "h", None, "Half", [chunk])])
 """
 
 

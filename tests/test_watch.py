@@ -20,7 +20,7 @@ from conftest import start_process
 
 from rag.config import Settings
 from rag.embeddings import Embedder
-from rag.indexer import IndexReport
+from rag.index_report import IndexReport
 from rag.retrieval import Retriever
 from rag.watch import Watcher
 
