@@ -31,9 +31,12 @@ import httpx
 
 from rag import atomic
 from rag.config import Settings
-from rag.documents import DocumentError, front_matter, iter_files, parse_date, pdf_pages
+from rag.documents import DocumentError, iter_files
 from rag.errors import RagError
 from rag.fetching import FEED_TYPES, HTML_TYPES, PDF_TYPES, Fetched, fetch, shown
+from rag.front_matter import front_matter
+from rag.metadata import parse_date
+from rag.pdf_text import pdf_pages
 
 # Less main text than this is a teaser, a login or a consent wall, not an article.
 MIN_ARTICLE_CHARS = 200

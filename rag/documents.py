@@ -3,9 +3,10 @@
 A Document's ``text`` is the exact text that chunk offsets point into.  For
 ``.txt`` and ``.md`` that is the decoded file itself, so a reader opening the file
 finds a cited passage at the same offsets.  For ``.html`` it is the visible main
-text extracted from the markup (scripts, styles and navigation dropped).  For
-``.pdf`` it is the text layer of each page (pypdf), pages separated by a blank
-line, and ``pages`` holds where each page starts, so a passage knows its page.
+text extracted from the markup (``rag/html_text.py``).  For ``.pdf`` it is the text
+layer of each page, pages separated by a blank line (``rag/pdf_text.py``).  Front
+matter is read by ``rag/front_matter.py``; ``load`` dispatches on the file's type,
+importing a type's reader when the first file of that type is read.
 """
 
 from __future__ import annotations
@@ -16,21 +17,11 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
-from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 from rag.errors import RagError
-from rag.metadata import (
-    ArticleMeta,
-    date_in_text,
-    from_front_matter,
-    from_html,
-    from_text_head,
-    parse_date,
-    pdf_date,
-)
+from rag.front_matter import front_matter, without_front_matter
+from rag.metadata import ArticleMeta, date_in_text, from_front_matter, from_text_head
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")  # read as decoded text
@@ -170,33 +161,37 @@ def load(entry: FileEntry, max_bytes: int, data: bytes | None = None) -> Documen
     stat = entry.path.stat()
     suffix = entry.path.suffix.lower()
     if suffix == ".pdf":
-        return _load_pdf(entry, data, stat.st_mtime)
+        from rag.pdf_text import load_pdf
+
+        return load_pdf(entry, data, stat.st_mtime)
     raw = decode(data)
     meta: dict[str, str] = {}
     if suffix in (".html", ".htm"):
-        text, title, news = _from_html(raw)
+        from rag.html_text import html_article
+
+        text, title, news = html_article(raw)
     else:
         front = front_matter(raw)
         meta.update(front)
         text = raw
-        title = front.get("title") or _first_line(without_front_matter(raw))
+        title = front.get("title") or first_line(without_front_matter(raw))
         news = from_front_matter(front)
     if not text.strip():
         raise DocumentError("no readable text in the file; add text to it or remove it")
-    news = _with_text_head(news, without_front_matter(text))
+    news = with_text_head(news, without_front_matter(text))
     return Document(
         source=entry.source,
         text=text,
-        title=_clean_title(title) or entry.path.stem,
+        title=clean_title(title) or entry.path.stem,
         content_hash=content_hash(data),
         size=len(data),
         modified=stat.st_mtime,
         metadata=meta,
-        **_news_fields(news),
+        **news_fields(news),
     )
 
 
-def _with_text_head(news: ArticleMeta, text: str) -> ArticleMeta:
+def with_text_head(news: ArticleMeta, text: str) -> ArticleMeta:
     """Gaps filled from the article's own byline and date lines, else its first date."""
     news = news.filled_from(from_text_head(text))
     if news.published is None and news.date_note is None:
@@ -204,7 +199,8 @@ def _with_text_head(news: ArticleMeta, text: str) -> ArticleMeta:
     return news.tidy()
 
 
-def _news_fields(news: ArticleMeta) -> dict[str, str | None]:
+def news_fields(news: ArticleMeta) -> dict[str, str | None]:
+    """A Document's news fields, from what was read about the article."""
     return {
         "published": news.published,
         "updated": news.updated,
@@ -216,7 +212,8 @@ def _news_fields(news: ArticleMeta) -> dict[str, str | None]:
     }
 
 
-def _first_line(text: str) -> str:
+def first_line(text: str) -> str:
+    """The first line holding text (front matter fences skipped)."""
     for line in text.splitlines():
         line = line.strip()
         if line and line != "---":
@@ -224,210 +221,8 @@ def _first_line(text: str) -> str:
     return ""
 
 
-def _clean_title(title: str) -> str:
+def clean_title(title: str) -> str:
+    """A title without Markdown heading marks or runs of spaces, at most 200 characters."""
     title = re.sub(r"^#+\s*", "", title.strip())
     title = re.sub(r"\s+", " ", title)
     return title[:200]
-
-
-_FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.S)
-
-
-def without_front_matter(text: str) -> str:
-    m = _FRONT.match(text)
-    return text[m.end() :] if m else text
-
-
-def front_matter(text: str) -> dict[str, str]:
-    """The ``key: value`` pairs of a Markdown file's front matter, keys in lower case.
-
-    Read as YAML when it is valid YAML (so quoted values written by ``rag add``
-    come back unescaped); otherwise line by line, as hand-written front matter
-    such as ``title: Kyiv: the talks`` is not always valid YAML.
-    """
-    m = _FRONT.match(text)
-    if not m:
-        return {}
-    import yaml
-
-    try:
-        loaded = yaml.safe_load(m.group(1))
-    except (yaml.YAMLError, ValueError):  # ValueError: a date that is none (2025-02-30)
-        loaded = None
-    if isinstance(loaded, dict):
-        return {
-            str(key).strip().lower(): _scalar(value)
-            for key, value in loaded.items()
-            if _scalar(value)
-        }
-    out: dict[str, str] = {}
-    for line in m.group(1).splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip():
-            out[key.strip().lower()] = value.strip().strip("'\"")
-    return out
-
-
-def _scalar(value: Any) -> str:
-    """A front matter value as text; a list of plain values (``authors: [A, B]``) joined."""
-    if isinstance(value, list):
-        return ", ".join(_scalar(v) for v in value if _scalar(v))
-    if isinstance(value, str | int | float | date) and not isinstance(value, bool):
-        return str(value).strip()
-    return ""
-
-
-_BLOCK_MARK = "\ue000"  # a private-use character: never in real text
-_BLOCK_TAGS = [
-    "p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6",
-    "li", "ul", "ol", "dl", "dt", "dd", "blockquote", "pre", "figure", "figcaption",
-    "table", "tr", "td", "th", "caption", "hr", "address", "details", "summary",
-]  # fmt: skip
-
-
-def _from_html(raw: str) -> tuple[str, str, ArticleMeta]:
-    """Visible main text, title and news metadata of an HTML page."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(raw, "html.parser")
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    news = from_html(raw, soup)
-    if news.published is None and (tag := soup.find("time")) and tag.get("datetime"):
-        news = news.filled_from(ArticleMeta(published=parse_date(str(tag["datetime"]))))
-    for tag in soup(["script", "style", "noscript", "template", "iframe", "svg", "head"]):
-        tag.decompose()
-    for tag in soup(["nav", "header", "footer", "aside", "form"]):
-        tag.decompose()
-    body = soup.find("article") or soup.find("main") or soup.body or soup
-    # Line breaks in HTML source are just spaces; block elements are what end a line.
-    # Inline markup (<b>, <a>, <span>) must not cut a sentence in two.
-    for tag in body.find_all(_BLOCK_TAGS):
-        tag.insert_before(_BLOCK_MARK)
-        tag.insert_after(_BLOCK_MARK)
-    for tag in body.find_all("br"):
-        tag.replace_with(_BLOCK_MARK)
-    flat = re.sub(r"\s+", " ", body.get_text())
-    text = "\n".join(b.strip() for b in flat.split(_BLOCK_MARK) if b.strip())
-    if not title:
-        title = _first_line(text)
-    return text, title, news
-
-
-# --- PDF -------------------------------------------------------------------------------
-# A page whose text layer holds fewer characters than this is an image (a scan, a photo).
-_MIN_PAGE_CHARS = 20
-
-
-def pdf_pages(data: bytes) -> tuple[list[str], dict[str, str]]:
-    """The text layer of each page of a PDF and its info (title, author, ISO date).
-
-    Raises DocumentError, in words a user can act on, for an encrypted PDF, a file
-    that is not a readable PDF, and a PDF with no text layer (a scan).
-    """
-    import io
-    import logging
-
-    from pypdf import PdfReader
-    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
-
-    # pypdf logs what it repaired in a damaged file; the reason given here is enough.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            try:
-                # Many PDFs are encrypted with an empty user password: readable by anyone.
-                opened = reader.decrypt("")
-            except (DependencyError, NotImplementedError):
-                opened = 0
-            if not opened:
-                raise DocumentError(
-                    "encrypted PDF that needs a password; save an unprotected copy and add that"
-                )
-        pages = [_page_text(page) for page in reader.pages]
-        info = reader.metadata or {}
-    except DocumentError:
-        raise
-    except (FileNotDecryptedError, DependencyError):
-        raise DocumentError(
-            "encrypted PDF that needs a password; save an unprotected copy and add that"
-        ) from None
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
-        detail = " ".join(str(exc).split())[:80] or type(exc).__name__
-        raise DocumentError(
-            f"not a readable PDF ({detail}); open it in a PDF reader and save it again"
-        ) from None
-    if not pages:
-        raise DocumentError("PDF without pages; remove it")
-    if sum(len(p.strip()) for p in pages) < _MIN_PAGE_CHARS * len(pages):
-        raise DocumentError(
-            "PDF without a text layer (a scan or images only); run OCR on it "
-            "(for example ocrmypdf) and add the result"
-        )
-    meta = {
-        key: " ".join(str(info.get(name, "") or "").split())
-        for key, name in (("title", "/Title"), ("author", "/Author"), ("date", "/CreationDate"))
-    }
-    meta["date"] = pdf_date(meta["date"]) or ""
-    return pages, {k: v for k, v in meta.items() if v}
-
-
-def _page_text(page: Any) -> str:
-    text = page.extract_text() or ""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-    return unwrap(text)
-
-
-# A line this much shorter than the page's usual line ends its paragraph (or is a heading).
-_SHORT_LINE = 0.6
-
-
-def unwrap(text: str) -> str:
-    """A page's text with its printed line breaks undone: one line per paragraph.
-
-    The chunker and the citation checker take a line break for the end of a sentence,
-    and a PDF breaks a line wherever the column ends.  A full-width line runs on into
-    the next (a word hyphenated across the break is joined); a short line ends its
-    paragraph.  Blank lines are dropped: a blank line is what separates pages.
-    """
-    lines = [" ".join(line.split()) for line in text.split("\n")]
-    lines = [line for line in lines if line]
-    if not lines:
-        return ""
-    widths = sorted(len(line) for line in lines)
-    full = widths[len(widths) * 3 // 4] * _SHORT_LINE  # the usual full line: 3rd quartile
-    out = lines[0]
-    for previous, line in pairwise(lines):
-        if len(previous) < full:
-            out += "\n" + line
-        elif re.search(r"[a-z]-$", previous) and line[:1].islower():
-            out = out[:-1] + line  # "repa-" + "irs": one word again
-        else:
-            out += " " + line
-    return out
-
-
-def _load_pdf(entry: FileEntry, data: bytes, modified: float) -> Document:
-    pages, info = pdf_pages(data)
-    starts: list[int] = []
-    parts: list[str] = []
-    offset = 0
-    for text in pages:
-        starts.append(offset)
-        parts.append(text)
-        offset += len(text) + 2  # the blank line between pages
-    text = "\n\n".join(parts)
-    news = ArticleMeta(published=info.get("date") or None, author=info.get("author") or None)
-    news = _with_text_head(news, text)
-    title = info.get("title") or _first_line(text)
-    return Document(
-        source=entry.source,
-        text=text,
-        title=_clean_title(title) or entry.path.stem,
-        content_hash=content_hash(data),
-        size=len(data),
-        modified=modified,
-        metadata={k: v for k, v in info.items() if k != "date"},
-        pages=tuple(starts),
-        **_news_fields(news),
-    )

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.atomic import write_atomic
-from rag.documents import SUPPORTED_SUFFIXES, DocumentError, decode, pdf_pages
+from rag.documents import SUPPORTED_SUFFIXES, DocumentError, decode
 from rag.errors import RagError
+from rag.pdf_text import pdf_pages
 
 MAX_NAME_CHARS = 120
 _UNSAFE = re.compile(r"[^\w.\- ()]+", re.UNICODE)

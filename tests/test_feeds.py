@@ -12,9 +12,9 @@ from website import Route, Site, article_html
 
 from rag import feeds
 from rag.config import Settings
-from rag.documents import front_matter
 from rag.embeddings import Embedder
 from rag.errors import RagError
+from rag.front_matter import front_matter
 
 STORY = [
     "The council of Testville approved the new tram line on Monday by nine votes to four, "

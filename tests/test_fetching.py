@@ -17,8 +17,9 @@ from website import Route, Site, article_html
 
 from rag import clipping
 from rag.config import Settings
-from rag.documents import FileEntry, front_matter, load
+from rag.documents import FileEntry, load
 from rag.fetching import HTML_TYPES, FetchError, fetch
+from rag.front_matter import front_matter
 
 HARBOUR = [
     "The harbour of Testville reopened on Tuesday after the storm closed it for nine days, "
