@@ -1,47 +1,39 @@
-"""Question -> Answer: condense, retrieve, ask for a structured reply, check it, decide.
+"""Question -> Answer: condense, set aside instructions, retrieve, then one answer path.
 
 ``Answerer.stream`` yields, in order: ``Retrieved`` as soon as the passages are
 known (a page shows its sources within a second), ``Writing`` while the model
-writes, a ``Token`` for each claim of the
-answer as soon as the model has written it and it has passed its checks, any
+writes, a ``Token`` for each piece of the answer as soon as it can be shown, any
 ``Notice`` (the LLM is unreachable, stopped mid-answer ...), and ``Done`` with the
 checked ``Answer``.  Nothing the user can cause ends in a traceback.
 
-The model answers as JSON (``rag.structured``): claims, each with the passage it
-comes from and a quote copied from it.  Code then checks every claim against its
-quote and the question (``rag.answerability``), and one pure function decides to
-answer or refuse (``rag.answer_policy``).  A refusal shows the closest passages as
+This module holds the answer's types and the steps every answer shares (condensing a
+follow-up, setting aside instructions written into the question, the search within
+the question's date window, the passages by article); the model is asked by one of two
+paths: ``rag.answer_text`` (free text with [n] markers, checked and vetted: the
+default) or ``rag.answer_checked`` (a structured reply, every claim checked against
+its quote: ``RAG_ANSWER_MODE=checked``).  A refusal shows the closest passages as
 related, never as support.  When the LLM cannot be reached at all, the answer is
 quoted from the best passages (``Answer.fallback`` says why), under the same checks.
-
-The prompt is built for a small local model (1.5B parameters, ~86 prompt tokens/s
-on 2 cores): a fixed system prompt first (llama.cpp reuses its evaluated prefix
-across requests), then the passages grouped by article and trimmed to the sentences
-nearest the question within ``settings.answer_context_chars``, each wrapped in
-delimiters and marked as data, then the question.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from rag import answer_text, structured
-from rag.answer_policy import MIN_COVERAGE, Decision, decide
-from rag.answerability import ClaimCheck, check_claims, evidence, usable
+from rag import answer_checked, answer_text
+from rag.answer_policy import Decision
+from rag.answerability import ClaimCheck
 from rag.citations import Citation, Sentence
 from rag.config import Settings
 from rag.conversation import condense
 from rag.errors import RagError
-from rag.extractive import extractive
 from rag.instructions import set_aside
 from rag.llm import LLM, LLMUnavailable
-from rag.markers import defuse_markers, strip_markers
-from rag.prompting import build_messages, by_article, oldest_first, select_context
-from rag.questions import Question, analyse, qualifiers
+from rag.prompting import by_article, oldest_first
+from rag.questions import Question, analyse
 from rag.retrieval import Filters, Passage, RetrievalError, Retriever
 from rag.timeframe import TimeFrame, resolve
 from rag.verifier import Verifier
@@ -168,52 +160,6 @@ class Done:
 Event = Retrieved | Writing | Token | Notice | Done
 
 
-# --- from claims to the answer shown -------------------------------------------------------
-
-
-def _sentence(text: str) -> str:
-    text = strip_markers(defuse_markers(text)).strip()
-    return text if re.search(r"[.!?…][\"'”’)]*$", text) else text + "."
-
-
-def _cited(sentence: str, n: int) -> str:
-    """``sentence`` with its marker before the final punctuation: "It closed [2]."."""
-    end = re.search(r"[.!?…][\"'”’)]*$", sentence)
-    cut = end.start() if end else len(sentence)
-    return f"{sentence[:cut]} [{n}]{sentence[cut:]}"
-
-
-def compose(
-    decision: Decision, passages: Sequence[Passage]
-) -> tuple[str, list[Sentence], list[Citation]]:
-    """The answer text with [n] markers, its sentences and its citations, from the kept
-    claims; each citation points at the quote the claim was checked against."""
-    sentences: list[Sentence] = []
-    parts: list[str] = []
-    quotes: dict[int, ClaimCheck] = {}
-    for i, c in enumerate(decision.claims):
-        text = _sentence(c.text)
-        if i == 0 and decision.verdict:
-            text = f"{decision.verdict.capitalize()}: {text}"
-        sentences.append(Sentence(text=text, citations=[c.n], supported=True))
-        parts.append(_cited(text, c.n))
-        quotes.setdefault(c.n, c)
-    citations = []
-    for n in sorted(quotes):
-        p, c = passages[n - 1], quotes[n]
-        span = c.span or (0, len(p.text))
-        citations.append(
-            Citation.of(
-                n,
-                p,
-                supported=True,
-                score=min(x.score for x in decision.claims if x.n == n),
-                quote=span,
-            )
-        )
-    return " ".join(parts), sentences, citations
-
-
 # --- the answerer -----------------------------------------------------------------------
 
 
@@ -274,18 +220,21 @@ class Answerer:
         run = _Run(self, question, history)
         yield from run.retrieve(k, filters, dates)
         if not run.passages:
-            yield run.finish(Decision("refuse", reason="No passage matches the question."))
+            yield answer_checked.finish(
+                run, Decision("refuse", reason="No passage matches the question.")
+            )
             return
         llm = self.llm
         down = run.llm_down or self._llm_error or (None if llm else "no LLM is configured")
         if llm is None or down:
             reason = down or "no LLM is configured"
             if run.checked:
-                yield from run.quote_passages(reason, None)
+                yield from answer_checked.quote(run, reason, None)
             else:
                 yield from answer_text.quote(run, reason, None)
             return
-        yield from run.ask_model(llm) if run.checked else answer_text.stream(run, llm)
+        path = answer_checked if run.checked else answer_text
+        yield from path.stream(run, llm)
 
 
 class _Run:
@@ -389,142 +338,3 @@ class _Run:
             "every date was searched instead."
         )
         return search(self.query, k=k, filters=filters)
-
-    def finish(self, decision: Decision, fallback: str | None = None) -> Done:
-        self.timings["total"] = time.perf_counter() - self.t0
-        if decision.refused:
-            text, sentences, citations = REFUSAL, [], []
-        else:
-            text, sentences, citations = compose(decision, self.passages)
-        return Done(
-            Answer(
-                question=self.question,
-                query=self.query,
-                answer=text,
-                refused=decision.refused,
-                fallback=fallback,
-                citations=citations,
-                passages=list(self.passages),
-                sentences=sentences,
-                timings=self.timings,
-                notices=self.notices,
-                llm_answer=self.raw,
-                reason=decision.reason or None,
-                verdict=decision.verdict,
-                timeframe=self.timeframe,
-            )
-        )
-
-    def check(self, claims: Sequence[tuple[int, str, str]]) -> list[ClaimCheck]:
-        t = time.perf_counter()
-        checks = check_claims(self.shape, claims, self.passages, self.verifier)
-        self.timings["verify"] = self.timings.get("verify", 0.0) + time.perf_counter() - t
-        return checks
-
-    def shown_early(self, c: ClaimCheck) -> bool:
-        """Whether a claim can be streamed before the whole reply is in: it passes every
-        check that does not need the other claims."""
-        if not c.valid or (self.shape.expects and not c.typed):
-            return False
-        if not self.shape.qualifiers <= qualifiers(c.held):
-            return False
-        found = evidence(self.shape, [self.passages[c.n - 1]], self.passages)
-        return not found.missing and found.coverage >= MIN_COVERAGE
-
-    def ask_model(self, llm: LLM) -> Iterator[Event]:
-        excerpts = select_context(
-            self.query, self.passages, self.settings.answer_context_chars, self.verifier
-        )
-        messages = build_messages(
-            self.query,
-            self.passages,
-            excerpts,
-            self.shape.multi,
-            self.shape.yes_no,
-            self.shape.timeline,
-            self.shape.expects == "number",
-            bool(self.timeframe and self.timeframe.latest),
-        )
-        spec = structured.schema(len(self.passages), self.shape.yes_no)
-        reply: structured.Reply | None = None
-        problem = ""
-        t = time.perf_counter()
-        max_tokens = self.settings.llm_max_tokens
-        written = 0  # characters of reply so far, over both attempts
-        for attempt in (1, 2):
-            if attempt == 2:
-                # Asked again only when the reply was cut off (at temperature 0 the same
-                # request gives the same reply): with twice as many tokens.
-                max_tokens *= 2
-            pieces: list[str] = []
-            claims = structured.ClaimStream()
-            try:
-                for piece in llm.stream_json(messages, spec, max_tokens=max_tokens):
-                    if "first_token" not in self.timings:
-                        self.timings["first_token"] = time.perf_counter() - self.t0
-                    pieces.append(piece)
-                    written += len(piece)
-                    yield Writing(written)
-                    for raw in claims.feed(piece):
-                        yield from self._early(raw)
-            except LLMUnavailable as e:
-                if not pieces and not self.early:
-                    yield from self.quote_passages(str(e), None)
-                    return
-                yield self.notice(f"The LLM stopped mid-answer ({e}); the answer is cut short.")
-                stopped = True
-            else:
-                stopped = False
-            self.raw = "".join(pieces).strip()
-            try:
-                reply = structured.parse(self.raw, len(self.passages), self.shape.yes_no)
-                break
-            except structured.ReplyError as e:
-                problem = str(e)
-                if stopped or not e.cut_off or self.early:
-                    break
-        self.timings["generation"] = time.perf_counter() - t
-        if reply is None and self.early:
-            # The reply broke off after claims that were checked and shown: they stand.
-            reply = structured.Reply(answerable=True)
-            checks = list(self.early)
-        elif reply is None:
-            yield self.notice(f"The model's reply could not be read ({problem}); it is not shown.")
-            yield self.finish(Decision("refuse", reason="The model's reply could not be read."))
-            return
-        else:
-            checks = self.check([(c.passage, c.quote, c.text) for c in reply.claims])
-        yield self.finish(decide(self.shape, reply, checks, self.passages))
-
-    def _early(self, raw: dict[str, Any]) -> Iterator[Event]:
-        try:
-            claim = structured.validate(
-                {"answerable": True, "claims": [raw]}, len(self.passages)
-            ).claims[0]
-        except structured.ReplyError:
-            return
-        if len(self.early) >= structured.MAX_CLAIMS:
-            return  # the reply keeps no more claims than this
-        checked = usable(self.check([(claim.passage, claim.quote, claim.text)])[0])
-        if checked is None:
-            return
-        shown = _cited(_sentence(checked.text), checked.n)
-        if shown not in self.streamed and self.shown_early(checked):
-            self.streamed.add(shown)
-            self.early.append(checked)
-            yield Token(shown + " ")
-
-    def quote_passages(self, reason: str, raw: str | None) -> Iterator[Event]:
-        """No LLM: the passage sentences nearest the question, under the same checks."""
-        note = reason.rstrip()
-        if "extractive" not in note and "directly" not in note:
-            note += " Answering extractively from the best passages."
-        yield self.notice(note)
-        text = extractive(self.query, self.passages, self.verifier, hint=raw)
-        claims = []
-        for m in re.finditer(r"(.+?) \[(\d+)\](?:\s|$)", text):
-            sentence, n = m.group(1).strip(), int(m.group(2))
-            claims.append((n, sentence, sentence))
-        checks = self.check(claims)
-        reply = structured.Reply(answerable=bool(claims), claims=[])
-        yield self.finish(decide(self.shape, reply, checks, self.passages), fallback=note)
