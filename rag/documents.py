@@ -21,7 +21,8 @@ from pathlib import Path
 
 from rag.errors import RagError
 from rag.front_matter import front_matter, without_front_matter
-from rag.metadata import ArticleMeta, date_in_text, from_front_matter, from_text_head
+from rag.metadata import ArticleMeta, date_in_text, from_front_matter
+from rag.text_head import from_text_head
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")  # read as decoded text

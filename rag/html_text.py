@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 
 from rag.documents import first_line
-from rag.metadata import ArticleMeta, from_html, parse_date
+from rag.html_meta import from_html
+from rag.metadata import ArticleMeta, parse_date
 
 _BLOCK_MARK = "\ue000"  # a private-use character: never in real text
 _BLOCK_TAGS = [

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from rag.documents import FileEntry, load
-from rag.metadata import from_text_head, language_of
+from rag.language import language_of
+from rag.text_head import from_text_head
 
 TITLE = "Harbour strike ends after eleven days"
 BODY = "The strike at the port ended on Monday after the union accepted a pay rise."
