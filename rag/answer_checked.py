@@ -22,7 +22,7 @@ from rag.citations import Citation, Sentence
 from rag.extractive import extractive
 from rag.llm import LLM, LLMUnavailable
 from rag.markers import defuse_markers, strip_markers
-from rag.prompting import build_messages, select_context
+from rag.prompting import build_messages
 from rag.questions import qualifiers
 from rag.refusals import REFUSAL
 from rag.retrieval import Passage
@@ -126,9 +126,7 @@ def stream(run: _Run, llm: LLM) -> Iterator[Event]:
     """Ask the model for a structured reply, stream its claims as they pass, decide."""
     from rag.answering import Writing
 
-    excerpts = select_context(
-        run.query, run.passages, run.settings.answer_context_chars, run.verifier
-    )
+    excerpts = run.excerpts()
     messages = build_messages(
         run.query,
         run.passages,
@@ -137,7 +135,7 @@ def stream(run: _Run, llm: LLM) -> Iterator[Event]:
         run.shape.yes_no,
         run.shape.timeline,
         run.shape.expects == "number",
-        bool(run.timeframe and run.timeframe.latest),
+        run.latest,
     )
     spec = structured.schema(len(run.passages), run.shape.yes_no)
     reply: structured.Reply | None = None

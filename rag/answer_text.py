@@ -25,7 +25,7 @@ from rag.citations import (
 from rag.conversation import prompt
 from rag.extractive import extractive
 from rag.llm import LLM, LLMUnavailable
-from rag.prompting import passage_blocks, select_context, several_dates
+from rag.prompting import passage_blocks, several_dates
 from rag.refusals import REFUSAL
 from rag.retrieval import Passage
 
@@ -122,9 +122,7 @@ def quote(run: _Run, reason: str, raw: str | None) -> Iterator[Event]:
 
 def stream(run: _Run, llm: LLM) -> Iterator[Event]:
     """Ask the model for a free-text answer, stream it, then check and decide."""
-    excerpts = select_context(
-        run.query, run.passages, run.settings.answer_context_chars, run.verifier
-    )
+    excerpts = run.excerpts()
     messages = build_messages(
         run.query,
         run.passages,
@@ -132,7 +130,7 @@ def stream(run: _Run, llm: LLM) -> Iterator[Event]:
         run.shape.multi,
         run.shape.timeline,
         run.shape.expects == "number",
-        bool(run.timeframe and run.timeframe.latest),
+        run.latest,
     )
     t = time.perf_counter()
     raw, error = yield from _generate(run, llm, messages)

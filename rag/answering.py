@@ -32,7 +32,7 @@ from rag.conversation import condense
 from rag.errors import RagError
 from rag.instructions import set_aside
 from rag.llm import LLM, LLMUnavailable
-from rag.prompting import by_article, oldest_first
+from rag.prompting import by_article, oldest_first, select_context
 from rag.questions import Question, analyse
 from rag.retrieval import Filters, Passage, RetrievalError, Retriever
 from rag.timeframe import TimeFrame, resolve
@@ -267,6 +267,16 @@ class _Run:
         """Whether this answer takes the checked path (``RAG_ANSWER_MODE=checked``)."""
         return self.settings.answer_mode == "checked"
 
+    @property
+    def latest(self) -> bool:
+        """Whether the question asks for the latest (answered from the newest article)."""
+        return bool(self.timeframe and self.timeframe.latest)
+
+    def excerpts(self) -> list[str]:
+        """Each passage trimmed to its sentences nearest the query, within the budget."""
+        budget = self.settings.answer_context_chars
+        return select_context(self.query, self.passages, budget, self.verifier)
+
     def notice(self, message: str) -> Notice:
         self.notices.append(message)
         return Notice(message)
@@ -297,7 +307,7 @@ class _Run:
             # The window chose the articles: its words ("since May", "the latest") are not
             # words the evidence must also hold.
             self.shape = replace(analyse(self.timeframe.outside(self.query)), text=self.query)
-        if self.timeframe and self.timeframe.latest:
+        if self.latest:
             # "The latest": the newest relevant articles lead (undated ones last).
             found = sorted(found, key=lambda p: p.published or "", reverse=True)
         if self.checked or spread:
