@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rag.documents import Document
+from rag.front_matter import without_front_matter
 
 # Bump when the way text is cut changes: the store then re-embeds everything.
-CHUNKER_VERSION = "3"
+CHUNKER_VERSION = "4"  # 4: front matter is not chunked
 
 _SENTENCE_END = re.compile(
     r"""(?:(?<=[.!?…])|(?<=[.!?…]["'”’)\]]))\s+(?=["'“‘(\[]?[A-Z0-9À-ÖØ-Þ])|\n+"""
@@ -95,9 +96,12 @@ def chunk(document: Document, chunk_chars: int = 600, overlap: int = 1) -> list[
     if chunk_chars < 50:
         raise ValueError("chunk_chars must be at least 50")
     text = document.text
+    # Front matter is metadata (read into the document's title, date, author ...), not
+    # article text: no passage starts with it, offsets stay the file's.
+    body = len(text) - len(without_front_matter(text))
     sentences: list[tuple[int, int]] = []
-    for span in sentence_spans(text):
-        sentences.extend(_split_long(text, span, chunk_chars))
+    for a, b in sentence_spans(text[body:]):
+        sentences.extend(_split_long(text, (body + a, body + b), chunk_chars))
     windows: list[tuple[int, int]] = []  # sentence index ranges [i, j)
     covered = 0  # sentences [0, covered) are in some window already
     i = 0

@@ -179,6 +179,8 @@ def load(entry: FileEntry, max_bytes: int, data: bytes | None = None) -> Documen
         news = from_front_matter(front)
     if not text.strip():
         raise DocumentError("no readable text in the file; add text to it or remove it")
+    if not without_front_matter(text).strip():
+        raise DocumentError("no text after its front matter; add the article's text or remove it")
     news = with_text_head(news, without_front_matter(text))
     return Document(
         source=entry.source,

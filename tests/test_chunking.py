@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from rag.chunking import Chunk, chunk, sentence_spans
 from rag.documents import Document, content_hash
+from rag.front_matter import without_front_matter
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
@@ -149,9 +150,22 @@ def test_any_text_offsets_exact_full_coverage_and_bounded(
     doc = document(text)
     chunks = chunk(doc, limit, overlap)
     assert_exact(doc, chunks)
-    non_space = {i for i, ch in enumerate(text) if not ch.isspace()}
+    body = len(text) - len(without_front_matter(text))  # front matter is no passage
+    non_space = {i for i, ch in enumerate(text) if not ch.isspace() and i >= body}
     assert non_space <= covered(doc, chunks)
     for c in chunks:
         assert 0 < len(c.text) <= limit  # a cut is always possible, so never over
         assert not c.text[0].isspace() and not c.text[-1].isspace()
     assert all(b.start > a.start and b.end > a.end for a, b in pairwise(chunks))
+
+
+def test_front_matter_is_no_passage_and_offsets_stay_the_file_s() -> None:
+    text = (
+        "---\ntitle: Harbour opens\ndate: 2025-06-01\nauthor: Ann Lee\n---\n\n"
+        "# Harbour opens\n\nThe harbour opened on Monday. Ferries will call twice a day.\n"
+    )
+    doc = document(text, "harbour.md")
+    chunks = chunk(doc, 200)
+    assert_exact(doc, chunks)
+    assert chunks and chunks[0].text.startswith("# Harbour opens")
+    assert all("author:" not in c.text for c in chunks)

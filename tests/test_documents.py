@@ -185,6 +185,8 @@ def test_empty_and_blank_files(tmp_path: Path) -> None:
     assert "no readable text" in _reason(
         write(tmp_path / "blank.html", "<html><script>x()</script><body> </body></html>")
     )
+    only_front = write(tmp_path / "only.md", "---\ntitle: A title\ndate: 2025-06-01\n---\n\n")
+    assert "no text after its front matter" in _reason(only_front)
 
 
 def test_undecodable_bytes(tmp_path: Path) -> None:
