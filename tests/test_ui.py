@@ -149,6 +149,12 @@ def test_markdown_messages_keep_names_literal() -> None:
         if ch in "[]()*<>$`" and (i == 0 or escaped[i - 1] != "\\"):
             raise AssertionError(f"unescaped {ch!r} at {i} in {escaped!r}")
     assert render.code("a`b") == "`aˋb`"
+    # A URL or a figure shows as it is; a line's list or rule marker stays text.
+    assert render.md("The LLM at http://127.0.0.1:9/v1 fails.") == (
+        "The LLM at http://127.0.0.1:9/v1 fails."
+    )
+    assert render.md("1. one\n- two\n+ three\n---") == "1\\. one\n\\- two\n\\+ three\n\\---"
+    assert render.md("![x](y)").startswith("\\!\\[")
 
 
 def test_unsupported_sentences_are_found_despite_markers() -> None:

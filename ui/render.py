@@ -25,12 +25,16 @@ def text(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-_MARKDOWN_ACTIVE = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~])")
+_MARKDOWN_ACTIVE = re.compile(r"([\\`*_{}\[\]()#|<>$~])")
+# ".", "-", "+" and "!" act only as a line's list, rule or heading marker (or "!["): escaped
+# there, and left alone inside text, so a URL or a number shows without backslashes.
+_LINE_MARK = re.compile(r"^(\s*\d*)([.+=-])(?=\s|$|[=-])|(!)(?=\\?\[)", re.MULTILINE)
 
 
 def md(value: object) -> str:
     """Any value as literal text inside Streamlit markdown (alerts, captions)."""
-    return _MARKDOWN_ACTIVE.sub(r"\\\1", str(value))
+    text = _MARKDOWN_ACTIVE.sub(r"\\\1", str(value))
+    return _LINE_MARK.sub(lambda m: f"{m.group(1) or ''}\\{m.group(2) or m.group(3)}", text)
 
 
 def code(value: object) -> str:
