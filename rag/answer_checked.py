@@ -212,9 +212,7 @@ def _early(run: _Run, raw: dict[str, Any]) -> Iterator[Event]:
 
 def quote(run: _Run, reason: str, raw: str | None) -> Iterator[Event]:
     """No LLM: the passage sentences nearest the question, under the same checks."""
-    note = reason.rstrip()
-    if "extractive" not in note and "directly" not in note:
-        note += " Answering extractively from the best passages."
+    note = run.quoting(reason)
     yield run.notice(note)
     text = extractive(run.query, run.passages, run.verifier, hint=raw)
     claims = []

@@ -109,9 +109,7 @@ def finish(
 
 def quote(run: _Run, reason: str, raw: str | None) -> Iterator[Event]:
     """The fallback: the best passage sentences, cited, with a notice saying why."""
-    note = reason.rstrip()
-    if "extractive" not in note and "directly" not in note:
-        note += " Answering extractively from the best passages."
+    note = run.quoting(reason)
     yield run.notice(note)
     text = extractive(run.query, run.passages, run.verifier, hint=raw)
     if not text:

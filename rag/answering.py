@@ -277,6 +277,13 @@ class _Run:
         budget = self.settings.answer_context_chars
         return select_context(self.query, self.passages, budget, self.verifier)
 
+    def quoting(self, reason: str) -> str:
+        """The notice for an answer quoted from the passages instead of the model's."""
+        note = reason.rstrip()
+        if "extractive" not in note and "directly" not in note:
+            note += " Answering extractively from the best passages."
+        return note
+
     def notice(self, message: str) -> Notice:
         self.notices.append(message)
         return Notice(message)
