@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.config import Settings
@@ -170,3 +171,26 @@ def sync_feeds(settings: Settings) -> SyncReport:
     from rag.feeds import sync
 
     return sync(settings)
+
+
+def latest_eval(settings: Settings) -> Path | None:
+    """The newest saved ``rag eval`` run's results.json for these settings, if any."""
+    from rag.eval_report import latest_results
+
+    return latest_results(settings)
+
+
+def eval_summary(path: Path) -> dict[str, object]:
+    """A saved run's suite, start time, totals, and the metrics a page shows as
+    ``shown`` ((name, title) pairs from the metric registry); a file that is no saved
+    run is a RagError naming the fix."""
+    from rag.eval_metrics import ON_PAGE
+    from rag.eval_report import load_results
+
+    saved = load_results(path)
+    summary: dict[str, object] = {
+        key: saved.get(key, default)
+        for key, default in (("suite", "?"), ("started", ""), ("totals", {}))
+    }
+    summary["shown"] = list(ON_PAGE)
+    return summary

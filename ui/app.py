@@ -10,11 +10,11 @@ and model text is shown as text: it is escaped (``ui/render.py``) before it reac
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
 import rag
-from rag import eval_metrics
 from ui import chats_panel, render, sources_panel, style
 from ui.article_view import article_view
 from ui.chat_view import TITLE, chat, dates_panel
@@ -92,19 +92,13 @@ def sidebar(settings: rag.Settings) -> rag.IndexStatus | None:
     return status
 
 
-EVAL_SHOWN = eval_metrics.ON_PAGE  # (name, title): the registry marks what the page shows
-
-
 def eval_panel(settings: rag.Settings) -> None:
     """How far the citations can be trusted: the latest `rag eval` run's headline numbers."""
-    from rag import eval_report
-    from rag.evaluation import EvalError
-
     st.markdown("### :material/fact_check: Citation accuracy")
-    path = eval_report.latest_results(settings)
+    path = rag.latest_eval(settings)
     try:
         saved = _eval_summary(str(path), path.stat().st_mtime) if path else None
-    except (EvalError, OSError) as exc:
+    except (rag.RagError, OSError) as exc:
         st.caption(render.md(exc))
         return
     if not saved:
@@ -113,7 +107,7 @@ def eval_panel(settings: rag.Settings) -> None:
     totals = saved["totals"]
     rows = "".join(
         f"<li>{label}: <b>{totals[name]:.2f}</b></li>"
-        for name, label in EVAL_SHOWN
+        for name, label in saved["shown"]
         if isinstance(totals.get(name), int | float)
     )
     st.html(f'<ul class="rag-eval">{rows}</ul>')
@@ -126,16 +120,10 @@ def eval_panel(settings: rag.Settings) -> None:
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def _eval_summary(path: str, mtime: float) -> dict[str, object]:
-    """Suite, start and totals of a saved run, parsed once per file version (a seed run's
-    results.json holds every answer: too big to re-read on each rerun of the page)."""
-    from rag import eval_report
-
-    saved = eval_report.load_results(Path(path))
-    return {
-        key: saved.get(key, default)
-        for key, default in (("suite", "?"), ("started", ""), ("totals", {}))
-    }
+def _eval_summary(path: str, mtime: float) -> dict[str, Any]:
+    """The saved run's summary, parsed once per file version (a seed run's results.json
+    holds every answer: too big to re-read on each rerun of the page)."""
+    return rag.eval_summary(Path(path))
 
 
 main()

@@ -34,7 +34,7 @@ def dates_panel() -> None:
 def chosen_filters() -> Any:
     """The sidebar's date bounds as retrieval filters (None when neither is set); bounds
     given the wrong way round are swapped rather than refused."""
-    from rag.retrieval import Filters
+    from rag import Filters
 
     bounds = [st.session_state.get("date_from"), st.session_state.get("date_to")]
     if not any(bounds):
@@ -132,7 +132,7 @@ def stream_answer(
     The sources appear as soon as retrieval is done, then the text as it is written;
     the placeholders are cleared at the end for the finished answer.
     """
-    from rag.answering import Done, Notice, Retrieved, Token
+    from rag import Done, Notice, Retrieved, Token
 
     notices_box, answer_box, sources_box = st.empty(), st.empty(), st.empty()
     answer_box.markdown("*Searching the articles…*")
