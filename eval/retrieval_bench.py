@@ -20,262 +20,35 @@ the questions (a fixed split by question id) and the main table reports the othe
 tune half for each.
 
     .venv/bin/python eval/retrieval_bench.py --sweep --out eval/reports/retrieval.md
+
+Beside this file: ``retrieval_metrics.py`` (the questions and the metrics) and
+``retrieval_systems.py`` (plain BM25, plain dense, ours).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import math
-import re
 import shutil
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.append(str(HERE))  # the sibling modules, also when this file is imported
+
+from retrieval_metrics import BUDGET, Question, evaluate, load_squad, write_articles  # noqa: E402
+from retrieval_systems import PlainBM25, PlainDense, PrecomputedQueries, fixed_chunks, ours  # noqa: E402
 
 from rag.config import Settings  # noqa: E402
 from rag.embeddings import Embedder  # noqa: E402
 
-SQUAD = REPO.parent / "shared" / "benchmarks" / "squad2" / "squad2-open.json"
-BUDGET = 2000
-MRR_AT = 10
-FIXED_CHARS = 1000
 COMMAND = ".venv/bin/python eval/retrieval_bench.py --sweep --out eval/reports/retrieval.md"
 SWEEP = [(300, 1), (450, 1), (600, 1), (800, 1), (600, 0), (600, 2)]
-
-# A ranked list of (source, passage text) for one question.
-Ranked = list[tuple[str, str]]
-
-
-@dataclass(frozen=True)
-class Question:
-    qid: str
-    text: str
-    source: str
-    answers: tuple[str, ...]  # normalised gold answer strings
-
-    @property
-    def half(self) -> str:
-        """A fixed split, independent of order: ``tune`` or ``test``."""
-        return "tune" if hashlib.sha1(self.qid.encode()).digest()[0] % 2 == 0 else "test"
-
-
-def normalise(text: str) -> str:
-    return " ".join(text.lower().split())
-
-
-def load_squad(path: Path = SQUAD) -> tuple[dict[str, str], list[Question]]:
-    """Articles as ``{file name: text}`` and the answerable questions."""
-    data = json.loads(path.read_text(encoding="utf-8"))["data"]
-    articles: dict[str, str] = {}
-    questions: list[Question] = []
-    for article in data:
-        source = re.sub(r"[^\w,().-]+", "_", article["title"]) + ".txt"
-        title = article["title"].replace("_", " ")
-        paragraphs = [p["context"].strip() for p in article["paragraphs"]]
-        articles[source] = title + "\n\n" + "\n\n".join(paragraphs) + "\n"
-        for p in article["paragraphs"]:
-            for qa in p["qas"]:
-                if qa.get("is_impossible"):
-                    continue
-                answers = tuple(sorted({normalise(a["text"]) for a in qa["answers"]} - {""}))
-                if answers:
-                    questions.append(Question(qa["id"], qa["question"].strip(), source, answers))
-    return articles, questions
-
-
-def write_articles(articles: dict[str, str], folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in articles.items():
-        path = folder / name
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-
-
-# --- metrics ---------------------------------------------------------------------
-
-
-def is_hit(question: Question, source: str, text: str) -> bool:
-    if source != question.source:
-        return False
-    norm = normalise(text)
-    return any(a in norm for a in question.answers)
-
-
-@dataclass
-class Metrics:
-    hits1: list[float] = field(default_factory=list)
-    rr: list[float] = field(default_factory=list)
-    budget: list[float] = field(default_factory=list)
-    latency: list[float] = field(default_factory=list)  # seconds
-    chars: list[float] = field(default_factory=list)  # characters read within the budget
-
-    def add(self, question: Question, ranked: Ranked, seconds: float) -> None:
-        hits = [is_hit(question, s, t) for s, t in ranked[:MRR_AT]]
-        self.hits1.append(float(bool(hits) and hits[0]))
-        self.rr.append(next((1.0 / (i + 1) for i, h in enumerate(hits) if h), 0.0))
-        left, hit = BUDGET, False
-        for source, text in ranked:
-            if left <= 0:
-                break
-            part = text[:left]
-            hit = hit or is_hit(question, source, part)
-            left -= len(part)
-        self.budget.append(float(hit))
-        self.chars.append(float(BUDGET - max(left, 0)))
-        self.latency.append(seconds)
-
-    def row(self) -> dict[str, float]:
-        lat = sorted(self.latency)
-        return {
-            "n": len(self.hits1),
-            "hit@1": statistics.fmean(self.hits1),
-            "mrr@10": statistics.fmean(self.rr),
-            "budget": statistics.fmean(self.budget),
-            "p50_ms": 1000 * lat[len(lat) // 2],
-            "p95_ms": 1000 * lat[min(len(lat) - 1, int(0.95 * len(lat)))],
-        }
-
-
-def evaluate(search: Callable[[str], Ranked], questions: Sequence[Question]) -> Metrics:
-    metrics = Metrics()
-    for q in questions:
-        started = time.perf_counter()
-        ranked = search(q.text)
-        metrics.add(q, ranked, time.perf_counter() - started)
-    return metrics
-
-
-# --- the systems ---------------------------------------------------------------
-
-
-def fixed_chunks(articles: dict[str, str], size: int = FIXED_CHARS) -> list[tuple[str, str]]:
-    """Plain fixed-size windows, the usual starting point: (source, text)."""
-    return [
-        (name, text[i : i + size])
-        for name, text in articles.items()
-        for i in range(0, len(text), size)
-        if text[i : i + size].strip()
-    ]
-
-
-class PlainBM25:
-    """bm25s with its own defaults (English stopwords, no stemming) over fixed chunks."""
-
-    def __init__(self, chunks: list[tuple[str, str]]) -> None:
-        import bm25s
-
-        self.chunks = chunks
-        self.model = bm25s.BM25()
-        self.model.index(
-            bm25s.tokenize([t for _, t in chunks], stopwords="en", show_progress=False),
-            show_progress=False,
-        )
-        self.vocab = self.model.vocab_dict
-
-    def search(self, query: str, k: int = 20) -> Ranked:
-        import bm25s
-
-        tokens = bm25s.tokenize(query, stopwords="en", return_ids=False, show_progress=False)[0]
-        ids = [self.vocab[t] for t in tokens if t in self.vocab]
-        if not ids:
-            return []
-        docs, scores = self.model.retrieve([ids], k=k, show_progress=False, n_threads=0)
-        return [self.chunks[int(d)] for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
-
-
-class PlainDense:
-    """One Chroma collection (cosine) over the same fixed chunks, the usual default."""
-
-    def __init__(self, chunks: list[tuple[str, str]], embedder: Embedder, folder: Path) -> None:
-        from rag.chroma import folder_client
-
-        self.embedder = embedder
-        client = folder_client(folder)
-        self.collection = client.get_or_create_collection(
-            "plain", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-        )
-        if self.collection.count() != len(chunks):
-            vectors = embedder.embed([t for _, t in chunks])
-            for i in range(0, len(chunks), 1000):
-                part = range(i, min(i + 1000, len(chunks)))
-                self.collection.upsert(
-                    ids=[str(j) for j in part],
-                    embeddings=[vectors[j] for j in part],
-                    documents=[chunks[j][1] for j in part],
-                    metadatas=[{"source": chunks[j][0]} for j in part],
-                )
-
-    def search(self, query: str, k: int = 20) -> Ranked:
-        res = self.collection.query(
-            query_embeddings=[self.embedder.embed_query(query)],
-            n_results=k,
-            include=["metadatas", "documents"],
-        )
-        return [
-            (str(m["source"]), d)
-            for m, d in zip(res["metadatas"][0], res["documents"][0], strict=True)
-        ]
-
-
-class PrecomputedQueries(Embedder):
-    """The real model, with the questions' vectors computed once in batches.
-
-    Only for the chunk-size sweep, which reports quality, not latency: embedding each
-    question again for every configuration would only repeat the same numbers.
-    """
-
-    def __init__(self, embedder: Embedder, questions: Sequence[Question]) -> None:
-        super().__init__(embedder.name, embedder.batch_size)
-        self._model = embedder.model
-        texts = [q.text for q in questions]
-        self.vectors = dict(zip(texts, embedder.embed(texts), strict=True))
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.vectors.get(text) or super().embed_query(text)
-
-
-def ours(
-    articles_dir: Path, home: Path, embedder: Embedder, chunk_chars: int, overlap: int, **extra
-) -> tuple[Settings, Callable[[bool], Callable[[str], Ranked]]]:
-    """Index with the real indexer; return a factory of search functions (rerank on/off)."""
-    from rag import indexer
-    from rag.retrieval import Retriever
-
-    settings = Settings(
-        home=home,
-        articles_dir=articles_dir,
-        chunk_chars=chunk_chars,
-        chunk_overlap_sentences=overlap,
-        **extra,
-    )
-    report = indexer.run(settings, embedder=embedder)
-    print(
-        f"  indexed {report.documents} files, {report.chunks} chunks "
-        f"({chunk_chars} chars, overlap {overlap}) in {report.seconds:.0f}s",
-        file=sys.stderr,
-    )
-
-    def factory(rerank: bool) -> Callable[[str], Ranked]:
-        mode = settings.reranker if rerank else "none"
-        retriever = Retriever(settings.model_copy(update={"reranker": mode}), embedder=embedder)
-
-        def search(query: str) -> Ranked:
-            return [(p.source, p.text) for p in retriever.search(query, k=15)]
-
-        return search
-
-    return settings, factory
-
 
 # --- the run ---------------------------------------------------------------------
 
