@@ -1,6 +1,6 @@
 """The keyword database alone at N chunks, run on demand (not in CI): 1M chunks in minutes.
 
-    .venv/bin/python bench/keyword.py --chunks 100000 1000000 --json FILE
+    .venv/bin/python bench/keyword_side.py --chunks 100000 1000000 --json FILE
 
 No Chroma and no embedding model, so sizes the full benchmark (bench/scale.py) cannot
 reach on a 2-core machine are cheap: the chunk texts are the SQuAD 2.0 paragraphs
