@@ -21,8 +21,7 @@ the installed chromadb is another version, and checks each one still exists:
 - ``open_server``: ``client._server._session``, the HTTP client's ``httpx.Client``,
   given timeouts (Chroma sets none, so a hung server would hang a question);
 - ``peek_generation``: SQL against ``chroma.sqlite3`` (tables ``collections`` and
-  ``collection_metadata``), to read the generation without importing chromadb;
-  ``write_ahead_log`` sets that file's journal mode (Chroma sets none).
+  ``collection_metadata``), to read the generation without importing chromadb.
 
 Each degrades to a slower or less careful path, never a wrong answer, if the internal
 is gone; the test is what says so.
@@ -37,7 +36,6 @@ import sqlite3
 import string
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -250,9 +248,7 @@ def _persistent_client(settings: Settings, path: str) -> Any:
 
     try:
         settings.store_dir.mkdir(parents=True, exist_ok=True)
-        if path not in _EMBEDDED:  # see write_ahead_log: only before this process's first open
-            write_ahead_log(settings.store_dir / "chroma.sqlite3")
-        client = chromadb.PersistentClient(path=path, settings=_chroma_settings())
+        return chromadb.PersistentClient(path=path, settings=_chroma_settings())
     except PermissionError:
         raise StoreError(
             f"Cannot write the store at {settings.store_dir}; make it writable or set RAG_HOME."
@@ -267,33 +263,6 @@ def _persistent_client(settings: Settings, path: str) -> Any:
             f"Cannot open the store at {settings.store_dir} ({exc}); "
             "run `rag index --rebuild` to rebuild it from the articles."
         ) from None
-    return client
-
-
-def write_ahead_log(db: Path) -> None:
-    """Put Chroma's SQLite file in WAL mode (creating it if new), so reads never wait
-    for another process's write.
-
-    Chroma leaves it in rollback-journal mode, where each commit of an indexing run
-    locks the file: a search in another process then waits in SQLite's busy handler
-    (its catalogue read, its count, its fetches) until the commit is done, and a
-    commit waits for reads in flight.  WAL is kept in the file once set, and every
-    connection (Chroma's own included) follows it.  A file busy or unreadable right
-    now is left as it is: the next open tries again, and real damage is Chroma's to
-    report.
-
-    Only ever called before this process opens Chroma's engine on the file: Chroma
-    carries its own copy of SQLite, and POSIX file locks belong to the process, so
-    closing a connection of Python's SQLite would drop the locks the engine's
-    connections hold, and another process could then reset the WAL under them.
-    """
-    with contextlib.suppress(sqlite3.Error):
-        con = sqlite3.connect(db, timeout=1)
-        try:
-            if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                con.execute("PRAGMA journal_mode=WAL")
-        finally:
-            con.close()
 
 
 def where_clause(only: ChunkFilter | None) -> dict[str, Any] | None:
@@ -347,13 +316,6 @@ def peek_generation(settings: Settings) -> int | None:
     """
     if settings.chroma_url:
         return None
-    shared = _EMBEDDED.get(str(settings.store_dir.resolve()))
-    if shared is not None:  # the engine is open here: never the file (see write_ahead_log)
-        try:
-            col = shared.client.get_collection(settings.collection, embedding_function=None)
-            return int((col.metadata or {})["generation"])
-        except Exception:
-            return None
     db = settings.store_dir / "chroma.sqlite3"
     if not db.is_file():
         return None
