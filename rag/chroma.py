@@ -36,6 +36,7 @@ import sqlite3
 import string
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
