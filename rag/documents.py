@@ -179,9 +179,10 @@ def load(entry: FileEntry, max_bytes: int, data: bytes | None = None) -> Documen
         news = from_front_matter(front)
     if not text.strip():
         raise DocumentError("no readable text in the file; add text to it or remove it")
-    if not without_front_matter(text).strip():
+    body = without_front_matter(text)
+    if not body.strip():
         raise DocumentError("no text after its front matter; add the article's text or remove it")
-    news = with_text_head(news, without_front_matter(text))
+    news = with_text_head(news, body)
     return Document(
         source=entry.source,
         text=text,
