@@ -9,7 +9,6 @@ chats file cannot be used, the page still answers and says once that it is not s
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -136,14 +135,11 @@ def panel(settings: Settings) -> None:
         actions(settings, current)
 
 
-def _exporter(settings: Settings, chat_id: int, fmt: str) -> Callable[[], str]:
-    def build() -> str:
-        try:
-            return rag.export_chat(settings, chat_id, fmt)
-        except ChatsError as exc:  # the download then says why it holds no chat
-            return f"{exc}\n"
-
-    return build
+def _export(settings: Settings, chat_id: int, fmt: str) -> str:
+    try:
+        return rag.export_chat(settings, chat_id, fmt)
+    except ChatsError as exc:  # the download then says why it holds no chat
+        return f"{exc}\n"
 
 
 def actions(settings: Settings, current: rag.ChatSummary) -> None:
@@ -165,12 +161,16 @@ def actions(settings: Settings, current: rag.ChatSummary) -> None:
         ):
             st.download_button(
                 f"Download as {label}",
-                _exporter(settings, current.id, fmt),  # built on click, not on every rerun
+                # Built with the page, not on click: Streamlit gives a callable a new id on
+                # every rerun, and a click on a button drawn by the run before then saves
+                # nothing; the same bytes keep the same address across reruns.
+                _export(settings, current.id, fmt),
                 file_name=f"chat-{current.id}.{fmt}",
                 mime=mime,
                 icon=":material/download:",
                 width="stretch",
                 key=f"download-{fmt}-{current.id}",
+                on_click="ignore",
             )
         if state.confirm_delete != current.id:
             if st.button(
