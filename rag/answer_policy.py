@@ -35,6 +35,7 @@ from rag.refusals import REFUSAL, is_refusal, is_refusal_sentence
 from rag.retrieval import Passage
 from rag.structured import Reply
 from rag.text import unsourced
+from rag.verdicts import contradicts
 
 # The share of the question's content words the cited passages must hold. Chosen on the
 # SQuAD 2.0 tune half (eval/answerability_calibration.py), never on eval/seeds.jsonl.
@@ -89,6 +90,8 @@ def decide(
         # Lead with the claims that state what was asked; keep the others as context.
         valid = [c for c in valid if c.typed] + [c for c in valid if not c.typed]
     verdict = reply.verdict if question.yes_no else None
+    if contradicts(question.text, verdict, [c.held for c in valid[:1]]):
+        verdict = None  # the first claim's own quote says the opposite (rag.verdicts)
     return Decision("answer", claims=valid, verdict=verdict, evidence=found)
 
 

@@ -28,6 +28,7 @@ from rag.llm import LLM, LLMUnavailable
 from rag.prompting import passage_blocks, several_dates
 from rag.refusals import REFUSAL
 from rag.retrieval import Passage
+from rag.verdicts import contradicts, drop_verdict, leading_verdict
 
 if TYPE_CHECKING:
     from rag.answering import Done, Event, _Run
@@ -160,13 +161,18 @@ def _generate(
 
 
 def _conclude(run: _Run, raw: str) -> Iterator[Event]:
-    """Check the reply's citations, then answer, refuse or quote (``decide_text``)."""
+    """Check the reply's citations, then answer, refuse or quote (``decide_text``).  A
+    yes/no verdict that its own cited sentences contradict is dropped (``rag.verdicts``)."""
     checked = None
+    text = raw
     if raw:
         t = time.perf_counter()
         checked = check(raw, run.passages, run.verifier, question=run.query)
+        if run.shape.yes_no and contradicted(run.query, raw, checked):
+            text = drop_verdict(raw)
+            checked = check(text, run.passages, run.verifier, question=run.query)
         run.timings["verify"] = time.perf_counter() - t
-    decision = decide_text(run.shape, raw, checked, run.passages)
+    decision = decide_text(run.shape, text, checked, run.passages)
     if decision.kind == "quote":
         yield from quote(run, decision.reason, raw or None)
         return
@@ -175,4 +181,22 @@ def _conclude(run: _Run, raw: str) -> Iterator[Event]:
             yield run.notice(decision.reason)
         yield finish(run, decision.text, None, raw, True, reason=decision.reason)
         return
-    yield finish(run, raw, None, raw, checked=checked)
+    yield finish(run, text, None, raw, checked=checked)
+
+
+def contradicted(question: str, raw: str, checked: CheckedText) -> bool:
+    """Whether ``raw`` opens with a yes or no that the sentences it cites say the
+    opposite of: those of its first sentence, or of the whole answer when that one
+    ("Yes.") cites nothing."""
+    verdict = leading_verdict(raw)
+    if verdict is None or not checked.sentences:
+        return False
+    numbers = set(checked.sentences[0].citations) or {
+        n for s in checked.sentences if s.supported for n in s.citations
+    }
+    quotes = [
+        c.text[c.quote_start - c.start : c.quote_end - c.start]
+        for c in checked.citations
+        if c.n in numbers
+    ]
+    return contradicts(question, verdict, quotes)

@@ -278,3 +278,29 @@ def test_the_articles_date_and_outlet_back_a_sentence_that_states_them(
     ):
         checked = check(raw, dated, verifier, question=q)
         assert decide_text(analyse(q), raw, checked, dated).kind == "answer", raw
+
+
+def test_a_verdict_its_own_quote_contradicts_is_dropped(verifier: Verifier) -> None:
+    d = run(
+        "Has the White House endorsed the sanctions bill?",
+        {"answerable": True, "verdict": "yes", "claims": [
+            claim(2, "which the White House has not endorsed",
+                  "The White House has not endorsed the bill.")]},
+        verifier,
+    )  # fmt: skip
+    assert d.kind == "answer" and d.verdict is None and [c.n for c in d.claims] == [2]
+
+
+def test_a_free_text_yes_its_cited_sentence_contradicts_is_dropped(verifier: Verifier) -> None:
+    from rag.answer_text import contradicted
+    from rag.verdicts import drop_verdict
+
+    question = "Has the White House endorsed the sanctions bill?"
+    raw = "Yes, eighty senators back the bill, which the White House has not endorsed [2]."
+    checked = check(raw, PASSAGES, verifier, question=question)
+    assert contradicted(question, raw, checked)
+    kept = drop_verdict(raw)
+    assert kept.startswith("Eighty senators back the bill")
+    assert decided(question, kept, verifier).kind == "answer"
+    right = "No, the White House has not endorsed the bill [2]."
+    assert not contradicted(question, right, check(right, PASSAGES, verifier, question=question))
