@@ -12,9 +12,12 @@ Retriever, as the page's sessions share one) on SQuAD questions about the corpus
 - ``baseline``: nothing else runs;
 - ``during re-index``: meanwhile ``indexer.run`` re-indexes again and again, every
   round after editing every article, so each run replaces every chunk.  By default it
-  runs in its own process with its own model, as ``rag watch`` or ``rag index`` do
+  runs in its own process with its own model, at the CPU priority ``rag watch`` and
+  ``rag index`` give up (``RAG_INDEX_NICE``, ``rag.indexer.yield_cpu``), as they do
   beside a chat page; ``--indexer thread`` runs it in the searching process instead,
-  sharing its model (then each query embedding queues behind the indexer's batches).
+  sharing its model (then each query embedding queues behind the indexer's batches);
+- ``during re-index at full priority``: the same process without yielding (as before
+  ``RAG_INDEX_NICE``), in the same run, so the two ratios can be compared.
 
 It prints throughput (searches per second over the phase) and p50/p95 latency of
 each phase, the ratios of the loaded phase to the baseline, the number of errors and
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -74,6 +78,7 @@ from rag.embeddings import Embedder
 
 folder, home = Path(sys.argv[1]), Path(sys.argv[2])
 settings = Settings(home=home, articles_dir=folder, _env_file=None)
+indexer.yield_cpu(settings)  # as `rag watch` and `rag index` do, before the model loads
 embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
 embedder.embed(["warm up"])
 print("ready", flush=True)
@@ -91,12 +96,13 @@ for _ in sys.stdin:
 class ReindexProcess:
     """Another process that edits every article and re-indexes, once per call."""
 
-    def __init__(self, folder: Path, home: Path) -> None:
+    def __init__(self, folder: Path, home: Path, nice: int) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-c", REINDEXER, str(folder), str(home)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            env={**os.environ, "RAG_INDEX_NICE": str(nice)},
         )
         self._expect("ready")
 
@@ -228,8 +234,10 @@ def main(argv: list[str] | None = None) -> int:
                 path.write_text(f"{lines[0]}\nRevision {edits[0]}.\n{lines[-1]}", encoding="utf-8")
             indexer.run(settings, embedder=embedder, lock_timeout=600)
 
-        other = ReindexProcess(folder, settings.home) if args.indexer == "process" else None
-        reindex: Callable[[], None] = other if other is not None else in_thread
+        others = []
+        if args.indexer == "process":  # the default priority, as `rag watch` runs
+            others.append(ReindexProcess(folder, settings.home, settings.index_nice))
+        reindex: Callable[[], None] = others[0] if others else in_thread
         retriever = Retriever(settings, embedder=embedder)
 
         def search(question: str, source: str) -> bool:
@@ -239,6 +247,11 @@ def main(argv: list[str] | None = None) -> int:
         rows = {}
         for name, bg in (("baseline", None), ("during re-index", reindex)):
             rows[f"search, {name}"] = phase(search, pairs, args.threads, args.seconds, bg)
+        if args.indexer == "process" and settings.index_nice:  # the same, without yielding
+            others.append(ReindexProcess(folder, settings.home, 0))
+            rows["search, during re-index at full priority"] = phase(
+                search, pairs, args.threads, args.seconds, others[-1]
+            )
 
         if args.answers:
             from rag import llm_supervisor
@@ -263,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
                     rows[f"answer, {name}"] = phase(answer, pairs, args.threads, args.seconds, bg)
             finally:
                 llm_supervisor.stop(own)
-        if other is not None:
+        for other in others:
             other.close()
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -278,8 +291,12 @@ def main(argv: list[str] | None = None) -> int:
         )
     print("\n| ratio, during re-index / baseline | per second | p50 | p95 |")
     print("|---|---|---|---|")
-    for kind in ("search", "answer"):
-        base, load = rows.get(f"{kind}, baseline"), rows.get(f"{kind}, during re-index")
+    for kind, loaded in (
+        ("search", "search, during re-index"),
+        ("search, indexer at full priority", "search, during re-index at full priority"),
+        ("answer", "answer, during re-index"),
+    ):
+        base, load = rows.get(f"{kind.split(',')[0]}, baseline"), rows.get(loaded)
         if base and load:
             print(
                 f"| {kind} | {load['throughput'] / base['throughput']:.2f} "

@@ -37,6 +37,7 @@ def index_cmd(
 
     with friendly_errors():
         s = settings(articles_dir=path)
+        indexer.yield_cpu(s)
         with progress_bar(not as_json) as progress:
             report = indexer.run(s, rebuild=rebuild, progress=progress)
     if as_json:

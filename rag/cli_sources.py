@@ -24,7 +24,7 @@ def watch_cmd(
     import threading
     import time
 
-    from rag import feeds
+    from rag import feeds, indexer
     from rag.watch import Watcher
 
     def show(report: Any) -> None:
@@ -38,6 +38,7 @@ def watch_cmd(
 
     with friendly_errors():
         s = settings(articles_dir=path)
+        indexer.yield_cpu(s)  # before the Watcher loads the model
         watcher = Watcher(
             s,
             debounce=debounce,

