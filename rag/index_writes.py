@@ -4,9 +4,10 @@ New or changed files are embedded in batches that span files (the model is faste
 on big batches); vectors of chunks whose text did not change (a renamed file, an
 edited article's untouched paragraphs) are reused, not re-embedded.  Then, per
 group: manifest records -> ``pending``; upsert the new chunks (ids carry the content
-hash, so they never collide with the old ones); delete those files' other chunks;
-the keyword index takes the same files; records -> ``done``.  Queries running
-meanwhile see the old or the new version of a file, never neither.
+hash, so they never collide with the old ones); move the store's generation, so that
+searching processes re-open and see them; delete those files' other chunks; the
+keyword index takes the same files; records -> ``done``.  Queries running meanwhile,
+in this process or another, see the old or the new version of a file, never neither.
 """
 
 from __future__ import annotations
@@ -88,6 +89,11 @@ def write_group(
     store.put_files(pending)
     stored = [from_document(doc, p) for doc, pieces in group for p in pieces]
     store.add_chunks(stored, [reuse[text_hash(c.text)] for c in stored])
+    # Another process searching an embedded store sees new vectors only once it re-opens
+    # (rag.chroma.Embedded): moving the generation here makes it re-open while the old
+    # chunks are still there, so its searches find the old version or the new one, never
+    # neither, and the new chunks get their real similarity, not 0, for the rest of the run.
+    store.bump_generation(run_state="running")
     for doc, _pieces in group:
         if doc.source in records:  # only a known file can have an older version stored
             store.delete_chunks(doc.source, keep_hash=doc.content_hash)
