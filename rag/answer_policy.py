@@ -33,6 +33,7 @@ from rag.markers import split_answer, strip_markers
 from rag.questions import Question, holds_type, qualifiers
 from rag.refusals import REFUSAL, is_refusal, is_refusal_sentence
 from rag.retrieval import Passage
+from rag.several import without_references
 from rag.structured import Reply
 from rag.text import unsourced
 from rag.verdicts import contradicts
@@ -213,7 +214,10 @@ def decide_text(
         )
     if not checked.citable:
         read = [f"{p.about} {p.text}" for p in passages]
-        if any(is_claim(s.text) and unsourced(s.text, read) for s in checked.sentences):
+        if any(
+            is_claim(s.text) and unsourced(without_references(s.text), read)
+            for s in checked.sentences
+        ):
             return TextDecision(
                 "refuse",
                 reason=(

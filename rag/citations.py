@@ -20,6 +20,7 @@ from typing import Any
 
 from rag.markers import split_answer, with_markers
 from rag.retrieval import Passage
+from rag.several import without_references
 from rag.text import content_words
 from rag.verifier import Support, Verifier
 
@@ -168,8 +169,11 @@ def check(
     k = len(passages)
     dropped = sorted({n for p in pieces for n in p.numbers if not 1 <= n <= k})
     claims = [p.claim for p in pieces]
+    # Scored on what each sentence states, not its words pointing at the passages ("Both
+    # articles agree that ...", "... in the first passage"), which no passage holds.
+    stated = [without_references(c) for c in claims]
     table = (
-        verifier.support_many(claims, [(p.text, p.about) for p in passages], question)
+        verifier.support_many(stated, [(p.text, p.about) for p in passages], question)
         if claims and passages
         else [[] for _ in claims]
     )
@@ -178,18 +182,18 @@ def check(
     uses: dict[int, list[tuple[bool, Support]]] = {}
     parts: list[str] = []
     recited = attached = 0
-    for piece, claim, row in zip(pieces, claims, table, strict=True):
+    for piece, claim, said, row in zip(pieces, claims, stated, table, strict=True):
         cited = list(dict.fromkeys(n for n in piece.numbers if 1 <= n <= k))
         good = {n for n in cited if verifier.supports(row[n - 1])}
         if (
             not good
             and len(cited) > 1
-            and _joined_support(claim, cited, passages, verifier, question)
+            and _joined_support(said, cited, passages, verifier, question)
         ):
             # a claim joining facts of the passages it cites: each holding part of it counts
             good = {n for n in cited if row[n - 1].lexical > 0}
         if not good and (cited or attach) and is_claim(claim):
-            found = _supporting(claim, row, passages, verifier, question)
+            found = _supporting(said, row, passages, verifier, question)
             if found:  # the right claim cited to the wrong passage, or not cited at all
                 recited += bool(cited)
                 attached += not cited

@@ -4,12 +4,16 @@
 and the second": the question points at the articles themselves.  Such a question gets
 passages from each article and an instruction for a sentence from each
 (``rag.prompting.by_article``, the ``answer_multi`` prompts); its pointing words ask
-nothing of a passage (``without_articles``).
+nothing of a passage (``without_articles``).  An answer points at them too ("Both
+articles say that ...", "... in the first passage"): ``without_references`` leaves
+what such a sentence states, the part its passages can back.
 """
 
 from __future__ import annotations
 
 import re
+
+from rag.verdicts import drop_verdict
 
 # "the two articles", "the first piece": the question pointing at the articles themselves,
 # not a number, an order or a name the evidence must hold.
@@ -49,3 +53,40 @@ def is_multi_article(question: str) -> bool:
         and len(set(re.findall(r"\b(?:first|second|third|latter|former)\b", q))) > 1
     )
     return bool(several or ordinal or (compares and sources))
+
+
+_DOCS = r"(?:articles?|passages?|pieces?|reports?|stories|story|sources?|texts?)"
+_WHICH = r"(?:(?:the|both|all|these|each|two|the two|both the) )?(?:(?:first|second|third|other|two|latter|former) )?"
+_SAYS = (
+    r"(?:agree|agrees|say|says|state|states|mention|mentions|note|notes|report|reports|"
+    r"suggest|suggests|indicate|indicates|describe|describes|explain|explains|show|shows)"
+)
+# Opening frames (after a "Yes,"): "Both articles agree that", "The first passage says", "According to
+# the two articles,".  Inline: "in the first passage", "in both articles", "from passage 2".
+_FRAMES = [
+    re.compile(rf"^\s*{_WHICH}{_DOCS} {_SAYS}(?: that)?[,:]?\s+", re.IGNORECASE),
+    re.compile(rf"^\s*according to {_WHICH}{_DOCS}(?: \d+)?,?\s+", re.IGNORECASE),
+]
+_PLURAL = r"(?:articles|passages|pieces|reports|stories|sources|texts)"
+_INLINE = re.compile(
+    r",?\s+(?:in|from|according to|across) (?:"
+    rf"(?:(?:the|both|each) )?(?:first|second|third|other|latter|former) {_DOCS}"  # the first passage
+    rf"|(?:both|all|these|the two|both the|the|all the) {_PLURAL}"  # in both articles
+    r"|(?:the )?passages?(?: \d+(?: and \d+)*)?"  # "passage" is the prompt's word, not the news'
+    rf"|{_PLURAL} \d+(?: and \d+)*"  # in articles 1 and 2
+    r")\b",
+    re.IGNORECASE,
+)
+
+
+def without_references(claim: str) -> str:
+    """What ``claim`` states, without its words pointing at the articles or passages
+    ("Yes, both articles agree that X" -> "X"; "X in the first passage" -> "X"): the
+    part a passage can back.  The claim itself is returned when nothing else is left."""
+    text = drop_verdict(claim)  # "Yes," states nothing a passage holds
+    for frame in _FRAMES:
+        text = frame.sub("", text, count=1)
+    text = _INLINE.sub("", text).strip()
+    if len(text.split()) < 2:
+        return claim
+    return text[:1].upper() + text[1:]

@@ -251,3 +251,18 @@ def test_names_match_across_letters_with_and_without_diacritics() -> None:
     held = all_words("Bolesław II of Masovia met Recep Tayyip Erdoğan in Płock.")
     for name in names("x Boleslaw met Erdogan in Plock"):
         assert held_name(name, held), name
+
+
+def test_a_sentence_pointing_at_the_passages_is_checked_on_what_it_states(
+    passages: list[Passage], verifier: Verifier
+) -> None:
+    """ "Both articles say that X [n]" and "X in the first passage [n]" are backed when X
+    is: the words pointing at the passages are in no passage; the answer keeps them."""
+    n = holding(passages, "sanctions and NATO expansion")
+    for framed in (
+        f"Both articles say that {REJECTION[:-1]} [{n}].",
+        f"{REJECTION[:-1]}, in the first passage [{n}].",
+    ):
+        checked = check(framed, passages, verifier, question=QUESTION)
+        assert checked.sentences[0].supported and checked.sentences[0].citations == [n], framed
+        assert strip_markers(checked.answer) == strip_markers(framed)

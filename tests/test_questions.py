@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.questions import analyse, expects, holds_type, is_yes_no
-from rag.several import is_multi_article
+from rag.several import is_multi_article, without_references
 
 
 @pytest.mark.parametrize(
@@ -123,3 +123,20 @@ def test_an_ordinal_period_answers_which_year() -> None:
     assert holds_type("The conflict is in the third year of the war.", "date", q)
     assert not holds_type("The conflict continues.", "date", q)
 
+
+
+@pytest.mark.parametrize(
+    ("claim", "stated"),
+    [
+        ("Yes, the two articles agree that the Kremlin resists the plan.", "The Kremlin resists the plan."),
+        ("Trump is described as a former president in the first passage.", "Trump is described as a former president."),
+        ("According to the second article, Putin rejected the plan.", "Putin rejected the plan."),
+        ("The talks stalled in both articles, with Moscow firm.", "The talks stalled, with Moscow firm."),
+        ("Russia wants Ukraine out of NATO, as stated in passage 3.", "Russia wants Ukraine out of NATO, as stated."),
+        # News words are kept: "the report" here is the ministry's, not ours.
+        ("The ministry said in the report released Tuesday that 40 died.", "The ministry said in the report released Tuesday that 40 died."),
+        ("Both articles.", "Both articles."),  # nothing else to state: kept
+    ],
+)
+def test_an_answer_s_words_pointing_at_the_articles_are_set_apart(claim: str, stated: str) -> None:
+    assert without_references(claim) == stated
