@@ -154,9 +154,7 @@ def vet_text(
         kind = _KIND_NAMES.get(question.expects, question.expects)
         return f"The question asks for {kind}, and no supported sentence of the answer states one."
     numbers = {n for s in backed for n in s.citations}
-    quotes = [
-        c.text[c.quote_start - c.start : c.quote_end - c.start] for c in citations if c.n in numbers
-    ]
+    quotes = [c.quoted for c in citations if c.n in numbers]
     cited = [passages[n - 1] for n in sorted(numbers) if 1 <= n <= len(passages)]
     # The qualifiers are looked for in the quoted evidence alone: a small model repeats the
     # question's "not" in its answer whether or not the article says one.

@@ -194,9 +194,5 @@ def contradicted(question: str, raw: str, checked: CheckedText) -> bool:
     numbers = set(checked.sentences[0].citations) or {
         n for s in checked.sentences if s.supported for n in s.citations
     }
-    quotes = [
-        c.text[c.quote_start - c.start : c.quote_end - c.start]
-        for c in checked.citations
-        if c.n in numbers
-    ]
+    quotes = [c.quoted for c in checked.citations if c.n in numbers]
     return contradicts(question, verdict, quotes)

@@ -41,7 +41,7 @@ def _footnoted(text: str, position: int, cited: set[int]) -> str:
 
 def _quote(c: Citation) -> str:
     """The checked sentence of the citation, as it read when answered."""
-    return _one_line(c.text[c.quote_start - c.start : c.quote_end - c.start]) or _one_line(c.text)
+    return _one_line(c.quoted) or _one_line(c.text)
 
 
 def export_markdown(chat: Chat, stale: Mapping[int, Mapping[str, str]] | None = None) -> str:

@@ -45,6 +45,11 @@ class Citation:
     author: str | None = None
     outlet: str | None = None
 
+    @property
+    def quoted(self) -> str:
+        """The sentence of the passage this citation was checked against."""
+        return self.text[self.quote_start - self.start : self.quote_end - self.start]
+
     @classmethod
     def of(
         cls, n: int, p: Passage, supported: bool, score: float, quote: tuple[int, int]

@@ -145,7 +145,7 @@ def _print_answer(events: Iterator[Any]) -> Any:
         typer.secho(
             f"[{c.n}] {c.source}{page_label(c)}  chars {c.start}-{c.end}  ({mark})", bold=True
         )
-        quote = " ".join(c.text[c.quote_start - c.start : c.quote_end - c.start].split())
+        quote = " ".join(c.quoted.split())
         typer.echo(f"    \u201c{quote}\u201d")
     return answer
 
