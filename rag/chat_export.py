@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from rag.chat_store import Chat, ChatsError, ChatStore
@@ -19,7 +19,7 @@ from rag.chats import chat_staleness
 from rag.citations import Citation
 from rag.config import Settings
 
-__all__ = ["FORMATS", "export", "export_json", "export_markdown", "write_export"]
+__all__ = ["FORMATS", "export", "export_json", "export_markdown", "exports", "write_export"]
 
 
 _MARKERS = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
@@ -112,11 +112,21 @@ FORMATS = ("md", "json")
 def export(settings: Settings, chat_id: int, fmt: str) -> str:
     """Saved chat ``chat_id`` as ``fmt`` (md or json), each turn checked against the
     articles as they are now."""
-    if fmt not in FORMATS:
-        raise ChatsError(f"The export format {fmt!r} is not known; use md or json.")
+    return exports(settings, chat_id, (fmt,))[fmt]
+
+
+def exports(settings: Settings, chat_id: int, formats: Sequence[str]) -> dict[str, str]:
+    """Saved chat ``chat_id`` in each of ``formats``: the chat read, and checked against
+    the articles, once for all of them (the page offers every format on every rerun)."""
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise ChatsError(f"The export format {fmt!r} is not known; use md or json.")
     chat = ChatStore.from_settings(settings).get(chat_id)
     stale = chat_staleness(settings, chat)
-    return export_markdown(chat, stale) if fmt == "md" else export_json(chat, stale)
+    return {
+        fmt: export_markdown(chat, stale) if fmt == "md" else export_json(chat, stale)
+        for fmt in formats
+    }
 
 
 def write_export(path: Path, text: str) -> None:

@@ -106,11 +106,17 @@ def save_turn(settings: Settings, chat_id: int | None, answer: Answer) -> int:
         return record_turn(settings, store, None, answer)
 
 
-def staleness(settings: Settings, answer: Answer) -> dict[str, str]:
+def staleness(
+    settings: Settings, answer: Answer, current: dict[str, str | None] | None = None
+) -> dict[str, str]:
     """Passages of ``answer`` whose text is no longer in the article at its offsets:
-    ``chunk_id -> "changed" | "vanished"``.  Passages still there are left out."""
-    current: dict[str, str | None] = {}  # file -> its text now, None when gone
+    ``chunk_id -> "changed" | "vanished"``.  Passages still there are left out.
+    ``current`` (file -> its text now, None when gone) is filled as files are read, so
+    answers checked together read each file once."""
+    current = {} if current is None else current
     for source in _files(answer):
+        if source in current:
+            continue
         path = _article_path(settings, source)
         if path is None or not path.is_file():
             current[source] = None
@@ -134,8 +140,9 @@ def staleness(settings: Settings, answer: Answer) -> dict[str, str]:
 
 
 def chat_staleness(settings: Settings, chat: Chat) -> dict[int, dict[str, str]]:
-    """``staleness`` of every turn of ``chat``, by position."""
-    return {t.position: staleness(settings, t.to_answer()) for t in chat.turns}
+    """``staleness`` of every turn of ``chat``, by position; each article read once."""
+    current: dict[str, str | None] = {}
+    return {t.position: staleness(settings, t.to_answer(), current) for t in chat.turns}
 
 
 # --- a conversation being saved -----------------------------------------------------------

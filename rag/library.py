@@ -137,11 +137,12 @@ def stale_passages(settings: Settings, answer: Answer) -> dict[str, str]:
     return staleness(settings, answer)
 
 
-def export_chat(settings: Settings, chat_id: int, fmt: str) -> str:
-    """A saved chat as Markdown (``md``, citations as footnotes) or JSON (``json``)."""
-    from rag.chat_export import export
+def export_chat(settings: Settings, chat_id: int, *formats: str) -> dict[str, str]:
+    """A saved chat in each of ``formats``: Markdown (``md``, citations as footnotes) or
+    JSON (``json``), by format; the chat is read and checked once for all of them."""
+    from rag.chat_export import exports
 
-    return export(settings, chat_id, fmt)
+    return exports(settings, chat_id, formats)
 
 
 # --- articles from links and feeds ------------------------------------------------------

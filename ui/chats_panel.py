@@ -135,11 +135,15 @@ def panel(settings: Settings) -> None:
         actions(settings, current)
 
 
-def _export(settings: Settings, chat_id: int, fmt: str) -> str:
+EXPORTS = (("md", "Markdown", "text/markdown"), ("json", "JSON", "application/json"))
+
+
+def _exports(settings: Settings, chat_id: int) -> dict[str, str]:
+    formats = [fmt for fmt, _label, _mime in EXPORTS]
     try:
-        return rag.export_chat(settings, chat_id, fmt)
-    except ChatsError as exc:  # the download then says why it holds no chat
-        return f"{exc}\n"
+        return rag.export_chat(settings, chat_id, *formats)
+    except ChatsError as exc:  # each download then says why it holds no chat
+        return dict.fromkeys(formats, f"{exc}\n")
 
 
 def actions(settings: Settings, current: rag.ChatSummary) -> None:
@@ -155,16 +159,14 @@ def actions(settings: Settings, current: rag.ChatSummary) -> None:
                     st.error(render.md(exc))
                 else:
                     st.rerun()
-        for fmt, label, mime in (
-            ("md", "Markdown", "text/markdown"),
-            ("json", "JSON", "application/json"),
-        ):
+        # Built with the page, not on click: Streamlit gives a callable a new id on every
+        # rerun, and a click on a button drawn by the run before then saves nothing; the
+        # same bytes keep the same address across reruns.
+        exported = _exports(settings, current.id)
+        for fmt, label, mime in EXPORTS:
             st.download_button(
                 f"Download as {label}",
-                # Built with the page, not on click: Streamlit gives a callable a new id on
-                # every rerun, and a click on a button drawn by the run before then saves
-                # nothing; the same bytes keep the same address across reruns.
-                _export(settings, current.id, fmt),
+                exported[fmt],
                 file_name=f"chat-{current.id}.{fmt}",
                 mime=mime,
                 icon=":material/download:",
