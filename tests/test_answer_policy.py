@@ -141,15 +141,24 @@ def test_only_the_backed_claims_are_kept(verifier: Verifier) -> None:
     assert d.kind == "answer" and [c.n for c in d.claims] == [1]
 
 
-def test_a_yes_no_question_keeps_the_model_s_verdict(verifier: Verifier) -> None:
-    d = run(
-        "Did the Istanbul talks end with a ceasefire?",
-        {"answerable": True, "verdict": "no", "claims": [
-            claim(1, "The talks ended after an hour without a ceasefire",
-                  "The talks ended without a ceasefire.")]},
-        verifier,
-    )  # fmt: skip
-    assert d.kind == "answer" and d.verdict == "no"
+@pytest.mark.parametrize(
+    ("question", "verdict", "said", "kept"),
+    [
+        # A verdict its quote agrees with is kept.
+        ("Did the Istanbul talks end with a ceasefire?", "no",
+         claim(1, "The talks ended after an hour without a ceasefire",
+               "The talks ended without a ceasefire."), "no"),
+        # One its own quote contradicts is dropped; the claim stays.
+        ("Has the White House endorsed the sanctions bill?", "yes",
+         claim(2, "which the White House has not endorsed",
+               "The White House has not endorsed the bill."), None),
+    ],
+)  # fmt: skip
+def test_a_yes_no_verdict_is_held_to_its_quote(
+    question: str, verdict: str, said: dict[str, object], kept: str | None, verifier: Verifier
+) -> None:
+    d = run(question, {"answerable": True, "verdict": verdict, "claims": [said]}, verifier)
+    assert d.kind == "answer" and d.verdict == kept and [c.n for c in d.claims] == [said["passage"]]
 
 
 def test_a_verbatim_quote_stands_in_for_a_claim_it_does_not_back(verifier: Verifier) -> None:
@@ -278,17 +287,6 @@ def test_the_articles_date_and_outlet_back_a_sentence_that_states_them(
     ):
         checked = check(raw, dated, verifier, question=q)
         assert decide_text(analyse(q), raw, checked, dated).kind == "answer", raw
-
-
-def test_a_verdict_its_own_quote_contradicts_is_dropped(verifier: Verifier) -> None:
-    d = run(
-        "Has the White House endorsed the sanctions bill?",
-        {"answerable": True, "verdict": "yes", "claims": [
-            claim(2, "which the White House has not endorsed",
-                  "The White House has not endorsed the bill.")]},
-        verifier,
-    )  # fmt: skip
-    assert d.kind == "answer" and d.verdict is None and [c.n for c in d.claims] == [2]
 
 
 def test_a_free_text_yes_its_cited_sentence_contradicts_is_dropped(verifier: Verifier) -> None:
