@@ -41,8 +41,6 @@ sys.path.insert(0, str(REPO))
 from rag import indexer, llm, llm_supervisor  # noqa: E402
 from rag.answering import Answerer, Done, Token  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.prompting import build_messages, select_context  # noqa: E402
-from rag.questions import analyse  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
 
 
@@ -59,13 +57,20 @@ def stratified(items: list[dict], limit: int) -> list[dict]:
     return out
 
 
-def _messages(answerer: Answerer, answer: object) -> list[dict[str, str]]:
-    """The answer prompt the model was sent for ``answer``."""
-    q, passages = answer.query, answer.passages  # type: ignore[attr-defined]
-    budget = answerer.settings.answer_context_chars
-    excerpts = select_context(q, passages, budget, answerer.verifier)
-    shape = analyse(q)
-    return build_messages(q, passages, excerpts, shape.multi, shape.yes_no)
+class Recorder:
+    """Keeps the messages of the last answer request the answerer sends (either path),
+    so the model's read time is measured on the prompt it was actually given."""
+
+    def __init__(self, client: llm.LLM) -> None:
+        self.last: list[dict[str, str]] | None = None
+        for name in ("stream", "stream_json"):
+            original = getattr(client, name)
+
+            def recording(messages, *args, _original=original, **kwargs):  # type: ignore[no-untyped-def]
+                self.last = list(messages)
+                return _original(messages, *args, **kwargs)
+
+            setattr(client, name, recording)
 
 
 def prompt_tokens(server: llm_supervisor.EmbeddedServer, messages: list[dict[str, str]]) -> int:
@@ -151,11 +156,13 @@ def main() -> None:
         start_s = time.perf_counter() - t
         answerer = Answerer(s, retriever=Retriever(s))
         answerer.ask("What is this about?")  # warm-up: model, embedder, prompt prefix cache
+        recorder = Recorder(answerer.llm)
         first, total, retrieval, chars, tokens, prompt, read = [], [], [], [], [], [], []
         refused = fallback = 0
         for item in chosen:
             pieces = 0
             answer = None
+            recorder.last = None
             t_ask = time.perf_counter()
             first_words = None
             for event in answerer.stream(item["question"], item.get("history") or None):
@@ -171,8 +178,8 @@ def main() -> None:
             retrieval.append(answer.timings["retrieval"])
             chars.append(len(answer.answer))
             tokens.append(pieces)
-            if answer.llm_answer is not None:
-                messages = _messages(answerer, answer)
+            if answer.llm_answer is not None and recorder.last is not None:
+                messages = recorder.last
                 prompt.append(prompt_tokens(server, messages))
                 read.append(read_time(answerer.llm, messages))
             refused += answer.refused
