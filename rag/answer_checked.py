@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from rag import structured
@@ -26,6 +27,7 @@ from rag.prompting import build_messages
 from rag.questions import qualifiers
 from rag.refusals import REFUSAL
 from rag.retrieval import Passage
+from rag.timeline import cited_date, time_order, wanted_order
 
 if TYPE_CHECKING:
     from rag.answering import Done, Event, _Run
@@ -82,6 +84,11 @@ def finish(run: _Run, decision: Decision, fallback: str | None = None) -> Done:
     if decision.refused:
         text, sentences, citations = REFUSAL, [], []
     else:
+        wanted = wanted_order(run.shape, run.passages)
+        if wanted:  # a timeline oldest first, a figure across dates newest first
+            dates = [cited_date([c.n], run.passages) for c in decision.claims]
+            order = time_order(dates, newest_first=wanted == "newest")
+            decision = replace(decision, claims=[decision.claims[i] for i in order])
         text, sentences, citations = compose(decision, run.passages)
     return Done(
         Answer(
@@ -99,6 +106,7 @@ def finish(run: _Run, decision: Decision, fallback: str | None = None) -> Done:
             reason=decision.reason or None,
             verdict=decision.verdict,
             timeframe=run.timeframe,
+            window=run.window,
         )
     )
 

@@ -28,12 +28,13 @@ from rag.llm import LLM, LLMUnavailable
 from rag.prompting import passage_blocks, several_dates
 from rag.refusals import REFUSAL
 from rag.retrieval import Passage
+from rag.timeline import in_time_order, wanted_order
 from rag.verdicts import contradicts, drop_verdict, leading_verdict
 
 if TYPE_CHECKING:
     from rag.answering import Done, Event, _Run
 
-STOP = ["<passage", "</passage>", "\nQuestion:"]
+STOP = ["<passage", "</passage>", "<article", "</article>", "\nQuestion:"]
 
 
 def build_messages(
@@ -104,6 +105,7 @@ def finish(
             llm_answer=raw,
             reason=reason or None,
             timeframe=run.timeframe,
+            window=run.window,
         )
     )
 
@@ -164,12 +166,15 @@ def _conclude(run: _Run, raw: str) -> Iterator[Event]:
     """Check the reply's citations, then answer, refuse or quote (``decide_text``).  A
     yes/no verdict that its own cited sentences contradict is dropped (``rag.verdicts``)."""
     checked = None
-    text = raw
-    if raw:
+    # A timeline oldest first, a figure across dates newest first, whatever order the
+    # model wrote them in.
+    wanted = wanted_order(run.shape, run.passages)
+    text = in_time_order(raw, run.passages, wanted == "newest") if raw and wanted else raw
+    if text:
         t = time.perf_counter()
-        checked = check(raw, run.passages, run.verifier, question=run.query)
-        if run.shape.yes_no and contradicted(run.query, raw, checked):
-            text = drop_verdict(raw)
+        checked = check(text, run.passages, run.verifier, question=run.query)
+        if run.shape.yes_no and contradicted(run.query, text, checked):
+            text = drop_verdict(text)
             checked = check(text, run.passages, run.verifier, question=run.query)
         run.timings["verify"] = time.perf_counter() - t
     decision = decide_text(run.shape, text, checked, run.passages)

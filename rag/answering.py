@@ -35,7 +35,7 @@ from rag.llm import LLM, LLMUnavailable
 from rag.prompting import by_article, oldest_first, select_context
 from rag.questions import Question, analyse
 from rag.retrieval import Filters, Passage, RetrievalError, Retriever
-from rag.timeframe import TimeFrame, resolve
+from rag.timeframe import TimeFrame, given_window, resolve
 from rag.verifier import Verifier
 
 REFUSAL = answer_text.REFUSAL  # one refusal sentence for both answer paths
@@ -62,6 +62,7 @@ class Answer:
     reason: str | None = None  # why it refused, in one sentence
     verdict: str | None = None  # yes / no / partly, for a question comparing articles
     timeframe: TimeFrame | None = None  # the date window read from the question, if used
+    window: TimeFrame | None = None  # the user's own dates (--after/--since, the page's fields)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Answer:
@@ -82,7 +83,9 @@ class Answer:
         values["sentences"] = [build(Sentence, x) for x in data.get("sentences", [])]
         values.setdefault("timings", {})
         frame = data.get("date_filter")
-        values["timeframe"] = build(TimeFrame, frame) if frame else None
+        given = bool(frame) and frame.get("from") == "filters"
+        values["timeframe"] = build(TimeFrame, frame) if frame and not given else None
+        values["window"] = build(TimeFrame, frame) if given else None
         return build(cls, values)
 
     @property
@@ -90,7 +93,8 @@ class Answer:
         """The newest publication date among the cited articles, for an answer that
         depends on time: a question about time ("the latest", "last week") or one asking
         for a figure (counts and amounts change from one report to the next)."""
-        if self.refused or (self.timeframe is None and analyse(self.query).expects != "number"):
+        timely = self.timeframe is not None or self.window is not None
+        if self.refused or (not timely and analyse(self.query).expects != "number"):
             return None
         by_chunk = {p.chunk_id: p.published for p in self.passages}
         dates = [d for c in self.citations if (d := by_chunk.get(c.chunk_id))]
@@ -111,15 +115,19 @@ class Answer:
             "llm_answer": self.llm_answer,
             "reason": self.reason,
             "verdict": self.verdict,
-            "date_filter": _frame_dict(self.timeframe),
+            "date_filter": _frame_dict(self.timeframe, "question")
+            or _frame_dict(self.window, "filters"),
             "as_of": self.as_of,
         }
 
 
-def _frame_dict(frame: TimeFrame | None) -> dict[str, Any] | None:
+def _frame_dict(frame: TimeFrame | None, source: str) -> dict[str, Any] | None:
+    """The window an answer was searched in, saying whether the question's words
+    (``"from": "question"``) or the user's own dates (``"filters"``) gave it."""
     if frame is None:
         return None
     return {
+        "from": source,
         "after": frame.after,
         "before": frame.before,
         "latest": frame.latest,
@@ -261,6 +269,7 @@ class _Run:
         self.streamed: set[str] = set()  # claims already shown while the model wrote
         self.early: list[ClaimCheck] = []  # their checks
         self.timeframe: TimeFrame | None = None  # the question's date window, once applied
+        self.window: TimeFrame | None = None  # the user's own dates, when they were applied
 
     @property
     def checked(self) -> bool:
@@ -336,8 +345,10 @@ class _Run:
         in a notice (a wrong window must not hide the evidence)."""
         search = self.answerer.retriever.search
         frame = resolve(self.query, self.settings.current_date) if dates else None
-        given = filters is not None and bool(filters.after or filters.before)
-        if frame is None or given:
+        if filters is not None and (filters.after or filters.before):
+            self.window = given_window(filters.after, filters.before)
+            return search(self.query, k=k, filters=filters)
+        if frame is None:
             return search(self.query, k=k, filters=filters)
         if not (frame.after or frame.before):  # "the latest" alone: no window, newest first
             self.timeframe = frame

@@ -74,7 +74,8 @@ def write_report(run_: EvalRun, directory: Path, notes: str = "") -> Path:
         f"{run_.seconds / 60:.1f} min; LLM {setup.get('llm')}, top_k {setup.get('top_k')}, "
         f"chunk {setup.get('chunk_chars')} chars, commit {setup.get('commit') or '?'}; "
         f"{setup.get('cpus')} CPUs, load average {setup.get('load_before')} at the start, "
-        f"{setup.get('load_after')} at the end.",
+        f"{setup.get('load_after')} at the end."
+        + (f"  Asked as of {setup['today']} (pinned today)." if setup.get("today") else ""),
         "",
         f"{total['passed']} of {total['n']} items passed (right answer or refusal, and every "
         "sentence and citation supported).  Fallback answers: "

@@ -208,6 +208,14 @@ _QUALIFIERS = frozenset(
 )
 
 
+# Order words beyond "first" and "last": "Who won the second round?" is not answered by
+# the first round's winner (SQuAD 2.0's adversarial questions swap exactly such a word).
+_ORDINALS = frozenset(
+    ["second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"]
+)
+_PER = frozenset(["per", "a", "one", "each", "every", "split"])  # "per second": a unit
+
+
 @dataclass(frozen=True)
 class Question:
     """What a question asks for and what it pins down."""
@@ -272,6 +280,7 @@ def qualifiers(text: str) -> set[str]:
     words = [w.lower() for w in _WORD.findall(text.replace("’", "'"))]
     for i, w in enumerate(words):
         following = words[i + 1] if i + 1 < len(words) else ""
+        previous = words[i - 1] if i else ""
         if w.endswith("n't") or w in _NEGATIONS:
             found.add("not")
         elif w == "last" and (not following or following in _DATE_WORDS):
@@ -280,6 +289,8 @@ def qualifiers(text: str) -> set[str]:
             continue  # "the most recent round" asks for the newest (rag.timeframe), no more
         elif w in _QUALIFIERS:
             found.add(w)
+        elif w in _ORDINALS and previous not in _PER and not previous.isdigit():
+            found.add(w)  # "the second law" (not "per second", "a second", "30 second")
     return found
 
 

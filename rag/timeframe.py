@@ -282,6 +282,16 @@ def _window_label(after: date | None, before: date | None) -> str:
     return f"{_day(after)}–{_day(before)}"
 
 
+def given_window(after: str | None, before: str | None) -> TimeFrame | None:
+    """The window of dates the user chose (``--after``/``--before``/``--since``, the
+    page's date fields), as a TimeFrame with no phrase; None when neither is set."""
+    if not (after or before):
+        return None
+    start = date.fromisoformat(after) if after else None
+    end = date.fromisoformat(before) if before else None
+    return TimeFrame(after, before, False, "", _window_label(start, end))
+
+
 def _label(after: date | None, before: date | None, latest: bool) -> str:
     window = _window_label(after, before)
     if not latest:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -35,6 +36,18 @@ def sigint_default() -> None:
 def start_process(args: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
     """``subprocess.Popen`` for tests: the child starts with SIGINT's default action."""
     return subprocess.Popen(args, preexec_fn=sigint_default, **kwargs)
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def closed_port_url() -> str:
+    """An OpenAI-style URL on loopback where nothing listens."""
+    return f"http://127.0.0.1:{closed_port()}/v1"
 
 
 def run_process(args: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[Any]:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
+from conftest import closed_port
 
 from rag.conversation import (
     HistoryError,
@@ -26,13 +25,6 @@ HISTORY = [
     },
 ]
 FOLLOW_UP = "What did the Russian side demand there?"
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def client(endpoint: tuple[str, str], **opts: float) -> LLM:

@@ -55,6 +55,14 @@ def test_the_report_lists_failures_first_with_answer_and_citations(tmp_path: Pat
     assert "**A:** The Pope approved.[1]" in text
     assert "- [1] a.txt 400-600 (verifier: supported)" in text
     assert "| citation_recall | 0.500 | answered answerable |" in text
+    assert "pinned today" not in text
+
+
+def test_a_suite_asked_as_of_a_pinned_day_says_so(tmp_path: Path) -> None:
+    run = hand_run()
+    run.setup["today"] = "2025-06-16"
+    text = rep.write_report(run, tmp_path / "r").read_text()
+    assert "Asked as of 2025-06-16 (pinned today)." in text
 
 
 def test_the_report_comes_with_a_plot_and_results_the_page_can_load(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import MODELS_DIR, start_process
+from conftest import MODELS_DIR, closed_port_url, start_process
 
 from rag import llm, llm_supervisor
 from rag.config import Settings
@@ -52,13 +52,6 @@ def small_settings(home: Path, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)
-
-
-def closed_port_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
 
 
 def in_other_process(settings: Settings, code: str) -> subprocess.Popen[str]:
@@ -141,7 +134,9 @@ def test_second_process_reuses_the_running_server(shared: Settings) -> None:
     first = llm_supervisor.ensure_server(shared)
 
     again = llm_supervisor.ensure_server(shared)
-    other = in_other_process(shared, "srv = llm_supervisor.ensure_server(s); print(srv.pid, srv.port)")
+    other = in_other_process(
+        shared, "srv = llm_supervisor.ensure_server(s); print(srv.pid, srv.port)"
+    )
     out, _ = other.communicate(timeout=60)
 
     assert (again.pid, again.port) == (first.pid, first.port)
@@ -157,7 +152,10 @@ def test_two_processes_starting_at_once_share_one_server(own: Settings) -> None:
     outs = [r.communicate(timeout=180)[0].split() for r in racers]
 
     assert outs[0] == outs[1]
-    assert [str(llm_supervisor.read_state(own).pid), str(llm_supervisor.read_state(own).port)] == outs[0]
+    assert [
+        str(llm_supervisor.read_state(own).pid),
+        str(llm_supervisor.read_state(own).port),
+    ] == outs[0]
 
 
 def test_state_file_of_a_dead_server_is_replaced(own: Settings) -> None:

@@ -66,6 +66,19 @@ def test_time_words_of_the_question_are_not_constraints() -> None:
     assert analyse("Who announced she would not step down?").qualifiers == {"not"}
 
 
+@pytest.mark.parametrize(
+    ("question", "wanted"),
+    [
+        ("Who won the second round of talks?", {"second"}),
+        ("What is the third largest port?", {"third", "largest"}),
+        ("How many metres per second does it reach?", set()),  # a unit, not an order
+        ("What happened in a second attempt, 30 second later?", set()),
+    ],
+)
+def test_ordinals_are_order_words_the_evidence_must_hold(question: str, wanted: set[str]) -> None:
+    assert analyse(question).qualifiers == wanted
+
+
 def test_agreeing_people_are_not_several_articles_and_requests_are_not_yes_no() -> None:
     assert not is_multi_article("Did Russia agree to a ceasefire?")
     assert is_multi_article("Do the reports agree on the death toll?")
@@ -124,17 +137,31 @@ def test_an_ordinal_period_answers_which_year() -> None:
     assert not holds_type("The conflict continues.", "date", q)
 
 
-
 @pytest.mark.parametrize(
     ("claim", "stated"),
     [
-        ("Yes, the two articles agree that the Kremlin resists the plan.", "The Kremlin resists the plan."),
-        ("Trump is described as a former president in the first passage.", "Trump is described as a former president."),
+        (
+            "Yes, the two articles agree that the Kremlin resists the plan.",
+            "The Kremlin resists the plan.",
+        ),
+        (
+            "Trump is described as a former president in the first passage.",
+            "Trump is described as a former president.",
+        ),
         ("According to the second article, Putin rejected the plan.", "Putin rejected the plan."),
-        ("The talks stalled in both articles, with Moscow firm.", "The talks stalled, with Moscow firm."),
-        ("Russia wants Ukraine out of NATO, as stated in passage 3.", "Russia wants Ukraine out of NATO, as stated."),
+        (
+            "The talks stalled in both articles, with Moscow firm.",
+            "The talks stalled, with Moscow firm.",
+        ),
+        (
+            "Russia wants Ukraine out of NATO, as stated in passage 3.",
+            "Russia wants Ukraine out of NATO, as stated.",
+        ),
         # News words are kept: "the report" here is the ministry's, not ours.
-        ("The ministry said in the report released Tuesday that 40 died.", "The ministry said in the report released Tuesday that 40 died."),
+        (
+            "The ministry said in the report released Tuesday that 40 died.",
+            "The ministry said in the report released Tuesday that 40 died.",
+        ),
         ("Both articles.", "Both articles."),  # nothing else to state: kept
     ],
 )

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import run_process
+from conftest import closed_port_url, run_process
 from typer.testing import CliRunner
 
 from rag import indexer
@@ -311,6 +311,29 @@ def test_since_filters_a_real_search(
     assert sources("7d") == {"late.md"}  # counted back from the pinned today
     assert sources("2024-03-01") == {"middle.md", "late.md"}
     assert sources("1y") == {"early.md", "middle.md", "late.md"}
+
+    # rag ask --json says which window it answered from, whoever gave it (the LLM is down:
+    # the answer is quoted from the passages, as it would be on any machine without one).
+    monkeypatch.setenv("RAG_LLM_BASE_URL", closed_port_url())
+    monkeypatch.setenv("RAG_LLM_MAX_RETRIES", "0")
+    result = CliRunner().invoke(
+        app, ["ask", "When will ferries use the harbour?", "--json", "--since", "7d"]
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    window = out["date_filter"]
+    assert (window["from"], window["after"], window["before"]) == ("filters", "2024-06-18", None)
+    assert window["label"] == "since 18 Jun 2024"
+    assert out["citations"] and {c["source"] for c in out["citations"]} == {"late.md"}
+    for item in [*out["citations"], *out["passages"]]:
+        assert item["published"] == "2024-06-20" and {"author", "outlet"} <= set(item)
+    result = CliRunner().invoke(app, ["ask", "What happened in the last week?", "--json"])
+    window = json.loads(result.stdout)["date_filter"]
+    assert (window["from"], window["after"], window["before"]) == (
+        "question",
+        "2024-06-18",
+        "2024-06-25",
+    )  # "the last week": the past seven days, today included
 
 
 def test_the_words_that_gave_a_window_can_be_left_out_of_the_question() -> None:

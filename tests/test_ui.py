@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import closed_port_url
 from streamlit.testing.v1 import AppTest
 
 from rag import indexer, llm_supervisor
@@ -50,14 +50,6 @@ HOSTILE = (
 
 
 # --- fixtures ------------------------------------------------------------------------
-
-
-def closed_port_url() -> str:
-    """An OpenAI-style URL on loopback where nothing listens."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
 
 
 @pytest.fixture(scope="module")
