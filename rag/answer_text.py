@@ -34,7 +34,7 @@ from rag.verdicts import contradicts, drop_verdict, leading_verdict
 if TYPE_CHECKING:
     from rag.answering import Done, Event, _Run
 
-STOP = ["<passage", "</passage>", "<article", "</article>", "\nQuestion:"]
+STOP = ["<passage", "</passage>", "\nQuestion:"]
 
 
 def build_messages(

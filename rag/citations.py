@@ -157,6 +157,42 @@ def _supporting(
     return []
 
 
+# How much closer (cosine) another passage of the same article must be to a sentence than
+# the one it cites for the citation to move there: "clearly the passage that says it" (a
+# sentence and its near copy are ~0.95 apart, passages on the same subject ~0.7), not a
+# close call between two passages saying much the same.
+SAME_ARTICLE_MARGIN = 0.15
+
+
+def _in_its_own_words(
+    cited: Sequence[int],
+    good: set[int],
+    row: Sequence[Support],
+    passages: Sequence[Passage],
+    verifier: Verifier,
+) -> list[int]:
+    """``cited`` with each supported citation moved to another passage of its article whose
+    text is clearly closer to the sentence.  Every passage of an article shares its title
+    (and the title's words count as support), so a sentence restating the headline would
+    otherwise badge whichever passage of the article the model numbered, one that need
+    not say it; the reader opens the passage, not the headline."""
+    out: list[int] = []
+    for n in cited:
+        closer = [
+            m
+            for m in range(1, len(passages) + 1)
+            if n in good
+            and m not in cited
+            and passages[m - 1].source == passages[n - 1].source
+            and row[m - 1].dense > row[n - 1].dense + SAME_ARTICLE_MARGIN
+            and verifier.supports(row[m - 1])
+        ]
+        best = max(closer, key=lambda m: row[m - 1].dense, default=n)
+        if best not in out:
+            out.append(best)
+    return out
+
+
 def is_claim(claim: str) -> bool:
     """Whether a sentence states something checkable (not "Here is what I found:")."""
     return len(content_words(claim)) >= 2 and not claim.rstrip().endswith(":")
@@ -190,6 +226,10 @@ def check(
     for piece, claim, said, row in zip(pieces, claims, stated, table, strict=True):
         cited = list(dict.fromkeys(n for n in piece.numbers if 1 <= n <= k))
         good = {n for n in cited if verifier.supports(row[n - 1])}
+        moved = _in_its_own_words(cited, good, row, passages, verifier)
+        if moved != cited:
+            recited += 1
+            cited, good = moved, {n for n in moved if verifier.supports(row[n - 1])}
         if (
             not good
             and len(cited) > 1

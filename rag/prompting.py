@@ -90,41 +90,30 @@ def attribute(value: str) -> str:
 
 
 def as_data(text: str) -> str:
-    """Passage text that cannot close or open a passage or article delimiter."""
-    return re.sub(r"<\s*/?\s*(passage|article)", r"(\1", text, flags=re.IGNORECASE)
-
-
-def article_tag(p: Passage) -> str:
-    """The opening tag of an article's passages: its title, publication date and outlet
-    (news is about time: "as of" needs the date; "what did Reuters say" the outlet)."""
-    title = attribute(p.title)
-    if len(title) > MAX_TITLE_CHARS:
-        title = title[:MAX_TITLE_CHARS].rsplit(" ", 1)[0] + " …"
-    attrs = f' title="{title}"' if title else ""
-    if p.published:
-        attrs += f' published="{attribute(p.published)}"'
-    if p.outlet:
-        attrs += f' outlet="{attribute(p.outlet)}"'
-    return f"<article{attrs}>"
+    """Passage text that cannot close or open a passage delimiter."""
+    return re.sub(r"<\s*/?\s*passage", "(passage", text, flags=re.IGNORECASE)
 
 
 def passage_blocks(passages: Sequence[Passage], excerpts: Sequence[str]) -> str:
-    """The numbered, fenced passages of a prompt, inside one ``<article>`` per run of
-    passages from the same article, which carries its title, date and outlet once.  No
-    file names: they cost a small local model ~15 prompt tokens a passage (prompt tokens
-    are what it is slowest at), and it copied an example's file name into an answer."""
+    """The numbered, fenced passages of a prompt; each article's title, publication
+    date and outlet once, on its first passage (prompt tokens are what a small local model is
+    slowest at)."""
     template = prompt("passage").strip()
-    blocks: list[str] = []
-    source = None
+    blocks = []
+    titled: set[str] = set()
     for n, (p, text) in enumerate(zip(passages, excerpts, strict=True), 1):
-        if p.source != source:
-            if source is not None:
-                blocks.append("</article>")
-            blocks.append(article_tag(p))
-            source = p.source
-        blocks.append(template.format(n=n, text=as_data(text)))
-    if source is not None:
-        blocks.append("</article>")
+        title = attribute(p.title)
+        if len(title) > MAX_TITLE_CHARS:
+            title = title[:MAX_TITLE_CHARS].rsplit(" ", 1)[0] + " …"
+        title = "" if p.source in titled else f' title="{title}"'
+        if p.published and p.source not in titled:  # news is about time: "as of" needs it
+            title += f' published="{attribute(p.published)}"'
+        if p.outlet and p.source not in titled:  # "what did Reuters say" names the outlet
+            title += f' outlet="{attribute(p.outlet)}"'
+        titled.add(p.source)
+        blocks.append(
+            template.format(n=n, source=attribute(p.source), title=title, text=as_data(text))
+        )
     return "\n".join(blocks)
 
 

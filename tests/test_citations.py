@@ -28,6 +28,7 @@ from rag.verifier import Verifier
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 QUESTION = "Why did Kremlin officials reject Trump's peace plan?"
 REJECTION = "Kremlin officials have publicly rebuffed the plan, citing unresolved issues related to sanctions and NATO expansion."
+HEADLINE = "President Vladimir Putin remains steadfast in rejecting former U.S. President Donald Trump’s latest peace plan"
 DRONES = "Ukraine continues to strike deep into Russian territory using long-range drones"
 
 
@@ -153,6 +154,27 @@ def test_right_claim_cited_to_the_wrong_passage_is_recited(
     assert "sanctions and NATO expansion" in c.text and c.supported
     assert c.n == right or "sanctions and NATO expansion" in passages[c.n - 1].text
     assert f"[{c.n}]" in out.answer and f"[{wrong}]" not in out.answer
+
+
+def test_a_sentence_restating_the_headline_is_cited_where_the_text_says_it(
+    store: Settings, embedder: Embedder, verifier: Verifier
+) -> None:
+    # Every passage of an article shares its title, and the title's words count as
+    # support: the model cited the lead sentence (which restates the headline) to the
+    # article's table passage, and the table was badged as supporting it. The citation
+    # moves to the passage of the same article whose text says it.
+    retriever = Retriever(store, embedder=embedder)
+    lead = next(p for p in retriever.search(HEADLINE, k=5) if HEADLINE in p.text)
+    table = next(
+        p
+        for p in retriever.search("Military Presence Political Autonomy table", k=10)
+        if p.source == lead.source and "Military Presence" in p.text and HEADLINE not in p.text
+    )
+    other = next(p for p in retriever.search(DRONES, k=5) if p.source != lead.source)
+    article = [lead, other, table]
+    out = check(f"{HEADLINE} [3].", article, verifier)
+    assert out.sentences[0].citations == [1] and out.sentences[0].supported
+    assert out.recited == 1 and [c.n for c in out.citations] == [1]
 
 
 def test_uncited_supported_sentence_gets_a_citation_post_hoc(

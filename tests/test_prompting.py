@@ -69,23 +69,6 @@ def test_each_article_gives_its_outlet_once() -> None:
     assert user.count('outlet="Harbour Gazette"') == 1
 
 
-def test_passages_sit_in_one_article_tag_per_run_of_an_article_without_file_names() -> None:
-    ps = [
-        passage("a.txt", "2025-05-20", 0),
-        passage("a.txt", "2025-05-20", 1),
-        passage("b.txt", None, 0),
-        passage("a.txt", "2025-05-20", 2),  # out of its group: its tag is given again
-    ]
-    user = text_messages("Who?", ps, [p.text for p in ps])[1]["content"]
-    assert user.count('<article title="a.txt" published="2025-05-20">') == 2
-    assert user.count('<article title="b.txt">') == 1
-    assert user.count("</article>") == 3 and user.count("</passage>") == 4
-    assert 'file="' not in user
-    order = [user.index(f'<passage id="{n}">') for n in range(1, 5)]
-    assert order == sorted(order)
-    assert user.index("</article>") < user.index('<passage id="3">')
-
-
 def test_a_question_for_the_latest_is_asked_to_answer_from_the_newest_article() -> None:
     ps = [passage("new.txt", "2025-06-13"), passage("old.txt", "2025-05-20")]
     excerpts = [p.text for p in ps]
