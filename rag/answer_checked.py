@@ -27,7 +27,7 @@ from rag.prompting import build_messages
 from rag.questions import qualifiers
 from rag.refusals import REFUSAL
 from rag.retrieval import Passage
-from rag.timeline import cited_date, time_order, wanted_order
+from rag.timeline import answer_order
 
 if TYPE_CHECKING:
     from rag.answering import Done, Event, _Run
@@ -84,11 +84,9 @@ def finish(run: _Run, decision: Decision, fallback: str | None = None) -> Done:
     if decision.refused:
         text, sentences, citations = REFUSAL, [], []
     else:
-        wanted = wanted_order(run.shape, run.passages)
-        if wanted:  # a timeline oldest first, a figure across dates newest first
-            dates = [cited_date([c.n], run.passages) for c in decision.claims]
-            order = time_order(dates, newest_first=wanted == "newest")
-            decision = replace(decision, claims=[decision.claims[i] for i in order])
+        # A timeline oldest first, a figure across dates newest first.
+        order = answer_order(run.shape, run.passages, [[c.n] for c in decision.claims])
+        decision = replace(decision, claims=[decision.claims[i] for i in order])
         text, sentences, citations = compose(decision, run.passages)
     return Done(
         Answer(

@@ -28,7 +28,7 @@ from rag.llm import LLM, LLMUnavailable
 from rag.prompting import passage_blocks, several_dates
 from rag.refusals import REFUSAL
 from rag.retrieval import Passage
-from rag.timeline import in_time_order, wanted_order
+from rag.timeline import in_time_order
 from rag.verdicts import contradicts, drop_verdict, leading_verdict
 
 if TYPE_CHECKING:
@@ -168,8 +168,7 @@ def _conclude(run: _Run, raw: str) -> Iterator[Event]:
     checked = None
     # A timeline oldest first, a figure across dates newest first, whatever order the
     # model wrote them in.
-    wanted = wanted_order(run.shape, run.passages)
-    text = in_time_order(raw, run.passages, wanted == "newest") if raw and wanted else raw
+    text = in_time_order(raw, run.shape, run.passages) if raw else raw
     if text:
         t = time.perf_counter()
         checked = check(text, run.passages, run.verifier, question=run.query)

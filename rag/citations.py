@@ -178,16 +178,17 @@ def _in_its_own_words(
     not say it; the reader opens the passage, not the headline."""
     out: list[int] = []
     for n in cited:
-        closer = [
-            m
-            for m in range(1, len(passages) + 1)
-            if n in good
-            and m not in cited
-            and passages[m - 1].source == passages[n - 1].source
-            and row[m - 1].dense > row[n - 1].dense + SAME_ARTICLE_MARGIN
-            and verifier.supports(row[m - 1])
-        ]
-        best = max(closer, key=lambda m: row[m - 1].dense, default=n)
+        best = n
+        if n in good:
+            closer = [
+                m
+                for m in range(1, len(passages) + 1)
+                if m not in cited
+                and passages[m - 1].source == passages[n - 1].source
+                and row[m - 1].dense > row[n - 1].dense + SAME_ARTICLE_MARGIN
+                and verifier.supports(row[m - 1])
+            ]
+            best = max(closer, key=lambda m: row[m - 1].dense, default=n)
         if best not in out:
             out.append(best)
     return out

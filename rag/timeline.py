@@ -44,17 +44,6 @@ def time_order(dates: Sequence[str | None], newest_first: bool = False) -> list[
     return sorted(range(len(dates)), key=keys.__getitem__, reverse=newest_first)
 
 
-def in_time_order(reply: str, passages: Sequence[Passage], newest_first: bool = False) -> str:
-    """``reply`` (sentences with [n] markers) with its sentences oldest first, or newest
-    first."""
-    pieces = split_answer(reply)
-    order = time_order([cited_date(p.numbers, passages) for p in pieces], newest_first)
-    if order == sorted(order):
-        return reply
-    glue = "\n" if any("\n" in p.gap for p in pieces) else " "
-    return glue.join(pieces[i].raw.strip() for i in order)
-
-
 def wanted_order(question: Question, passages: Sequence[Passage]) -> Order | None:
     """The order an answer to ``question`` from ``passages`` goes in: "oldest" first for
     how something developed, "newest" first for a figure from articles of several
@@ -64,3 +53,26 @@ def wanted_order(question: Question, passages: Sequence[Passage]) -> Order | Non
     if question.expects == "number" and several_dates(passages):
         return "newest"
     return None
+
+
+def answer_order(
+    question: Question, passages: Sequence[Passage], cited: Sequence[Sequence[int]]
+) -> list[int]:
+    """The positions of an answer's sentences, each citing the passages numbered
+    ``cited[i]``, in the order the answer goes in (``wanted_order``); both answer paths
+    order their sentences with it."""
+    wanted = wanted_order(question, passages)
+    if wanted is None:
+        return list(range(len(cited)))
+    return time_order([cited_date(c, passages) for c in cited], wanted == "newest")
+
+
+def in_time_order(reply: str, question: Question, passages: Sequence[Passage]) -> str:
+    """``reply`` (sentences with [n] markers) with its sentences in the order an answer
+    to ``question`` goes in (``answer_order``)."""
+    pieces = split_answer(reply)
+    order = answer_order(question, passages, [p.numbers for p in pieces])
+    if order == sorted(order):
+        return reply
+    glue = "\n" if any("\n" in p.gap for p in pieces) else " "
+    return glue.join(pieces[i].raw.strip() for i in order)
