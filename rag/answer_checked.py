@@ -220,7 +220,9 @@ def quote(run: _Run, reason: str, raw: str | None) -> Iterator[Event]:
     """No LLM: the passage sentences nearest the question, under the same checks."""
     note = run.quoting(reason)
     yield run.notice(note)
-    text = extractive(run.query, run.passages, run.verifier, hint=raw)
+    text = extractive(
+        run.query, run.passages, run.verifier, hint=raw, each_article=run.shape.multi
+    )
     claims = []
     for m in re.finditer(r"(.+?) \[(\d+)\](?:\s|$)", text):
         sentence, n = m.group(1).strip(), int(m.group(2))

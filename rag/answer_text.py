@@ -114,7 +114,9 @@ def quote(run: _Run, reason: str, raw: str | None) -> Iterator[Event]:
     """The fallback: the best passage sentences, cited, with a notice saying why."""
     note = run.quoting(reason)
     yield run.notice(note)
-    text = extractive(run.query, run.passages, run.verifier, hint=raw)
+    text = extractive(
+        run.query, run.passages, run.verifier, hint=raw, each_article=run.shape.multi
+    )
     if not text:
         yield finish(run, REFUSAL, note, raw, refused=True)
         return

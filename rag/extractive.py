@@ -18,6 +18,7 @@ from rag.verifier import Verifier
 
 EXTRACTIVE_SENTENCES = 2
 EXTRACTIVE_MARGIN = 0.1  # cosine below the best sentence's at which others stop counting
+EXTRACTIVE_ARTICLES = 3  # a question about several articles: at most this many sides quoted
 
 
 def extractive(
@@ -26,15 +27,20 @@ def extractive(
     verifier: Verifier,
     hint: str | None = None,
     count: int = EXTRACTIVE_SENTENCES,
+    each_article: bool = False,
 ) -> str:
     """An answer made of the passage sentences nearest the query (or the model's text).
 
     The sentences come from the passages the model's text cites when it cites any (a
     small model sometimes answers with a bare "[2]": it points at the evidence without
-    stating it), otherwise from the three best passages.
+    stating it), otherwise from the three best passages.  For a question about several
+    articles (``each_article``) every side is quoted: the nearest sentence of each
+    article, from all the passages unless the cited ones already span two articles.
     """
     pointed = sorted({n for n in parse_markers(hint or "") if 1 <= n <= len(passages)})
     sources = pointed or list(range(1, min(len(passages), 3) + 1))
+    if each_article and len({passages[n - 1].source for n in sources}) < 2:
+        sources = list(range(1, len(passages) + 1))
     candidates: list[tuple[int, str]] = []
     headlines: list[tuple[int, str]] = []  # lines without a full stop: titles, table rows
     for n in sources:
@@ -52,8 +58,8 @@ def extractive(
     vectors = verifier.vectors(probes + [t for _, t in candidates])
     sims = (vectors[len(probes) :] @ vectors[: len(probes)].T).max(axis=1)
     order = sorted(range(len(candidates)), key=lambda i: -sims[i])
-    picked: list[int] = []
-    for i in order:
+    picked = _each_article(order, candidates, passages) if each_article else []
+    for i in order if len(picked) < 2 else ():
         if picked and sims[i] < sims[order[0]] - EXTRACTIVE_MARGIN:
             break  # much further from the question than the best: noise, not evidence
         if candidates[i][1] not in {candidates[j][1] for j in picked}:
@@ -66,3 +72,16 @@ def extractive(
         text = text if re.search(r"[.!?…][\"'”’)]*$", text) else text + "."
         out.append(f"{clip(text)} [{n}]")
     return " ".join(out)
+
+
+def _each_article(
+    order: Sequence[int], candidates: Sequence[tuple[int, str]], passages: Sequence[Passage]
+) -> list[int]:
+    """The nearest sentence of each article (``order`` is nearest first), however far:
+    a question about several articles asked for every side.  Empty when only one
+    article has a sentence (the nearest sentences are then taken as usual)."""
+    best: dict[str, int] = {}
+    for i in order:
+        best.setdefault(passages[candidates[i][0] - 1].source, i)
+    chosen = list(best.values())[:EXTRACTIVE_ARTICLES]
+    return chosen if len(chosen) > 1 else []

@@ -24,9 +24,20 @@ _ABOUT_ARTICLES = re.compile(
 )
 
 
+# "... named in the first article, and which analyst is quoted in the second?": the noun
+# left out after an ordinal that ends its clause is the article named before it.
+_ELIDED = re.compile(
+    r"\b(?:(?:in|from|by|of) )?the (?:first|second|third|other|latter|former|last)"
+    r"(?=\s*(?:[?.,;:!)]|$|\b(?:and|or|but|does|did|is|was|says?|said|quotes?|quoted|"
+    r"mentions?|reports?|states?|notes?|describes?|claims?|argues?|adds?)\b))",
+    re.IGNORECASE,
+)
+
+
 def without_articles(question: str) -> str:
     """``question`` without the words that point at the articles themselves."""
-    return _ABOUT_ARTICLES.sub(" ", question)
+    bare = _ABOUT_ARTICLES.sub(" ", question)
+    return _ELIDED.sub(" ", bare) if is_multi_article(question) else bare
 
 
 def is_multi_article(question: str) -> bool:

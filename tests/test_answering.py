@@ -39,7 +39,7 @@ from rag.config import Settings
 from rag.conversation import prompt
 from rag.embeddings import Embedder
 from rag.extractive import extractive
-from rag.markers import parse_markers
+from rag.markers import parse_markers, strip_markers
 from rag.prompting import build_messages as build_checked_messages
 from rag.prompting import by_article, select_context
 from rag.refusals import is_refusal, is_refusal_sentence
@@ -269,6 +269,26 @@ def test_extractive_answer_quotes_passages_with_citations(
     text = extractive(REJECTION_Q, passages, Verifier(embedder))
     assert 1 <= len(parse_markers(text)) <= 2
     assert "sanctions" in text, "the best sentence for the question is the answer's evidence"
+
+
+def test_extractive_answer_to_a_question_about_several_articles_quotes_each(
+    corpus: Settings, embedder: Embedder
+) -> None:
+    """"Is Trump called a current or a former president in these articles?": one article
+    says "former", the other "his second term"; the fallback quotes each side."""
+    question = "Is Donald Trump described as a current or a former president in these articles?"
+    passages = Retriever(corpus, embedder=embedder).search(question, k=5)
+    articles = {p.source for p in passages}
+    assert len(articles) >= 2
+    for hint in (None, "Yes, he is described as a former president [1]."):
+        text = extractive(question, passages, Verifier(embedder), hint=hint, each_article=True)
+        cited = [passages[n - 1].source for n in parse_markers(text)]
+        assert len(cited) == len(set(cited)) == min(len(articles), 3), text
+        for sentence in re.split(r"(?<=\]) ", text):
+            n = parse_markers(sentence)[0]
+            assert strip_markers(sentence).strip().rstrip(".") in " ".join(
+                passages[n - 1].text.split()
+            )
 
 
 def test_a_bare_marker_answer_is_taken_from_the_passage_it_points_at(

@@ -73,6 +73,11 @@ def test_time_words_of_the_question_are_not_constraints() -> None:
         ("What is the third largest port?", {"third", "largest"}),
         ("How many metres per second does it reach?", set()),  # a unit, not an order
         ("What happened in a second attempt, 30 second later?", set()),
+        ("Who won in the second?", {"second"}),  # one article: an order the evidence must hold
+        # several articles: "the second" left bare is the second article, asking nothing
+        ("Which outlet is named in the first article, and which analyst in the second?", set()),
+        ("What does the first article say, and what does the second say of Crimea?", set()),
+        ("Do the two articles agree on the second round of talks?", {"second"}),
     ],
 )
 def test_ordinals_are_order_words_the_evidence_must_hold(question: str, wanted: set[str]) -> None:
