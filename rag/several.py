@@ -84,7 +84,7 @@ _INLINE = re.compile(
     rf"(?:(?:the|both|each) )?(?:first|second|third|other|latter|former) {_DOCS}"  # the first passage
     rf"|(?:both|all|these|the two|both the|the|all the) {_PLURAL}"  # in both articles
     r"|(?:the )?passages?(?: \d+(?: and \d+)*)?"  # "passage" is the prompt's word, not the news'
-    rf"|{_PLURAL} \d+(?: and \d+)*"  # in articles 1 and 2
+    rf"|{_DOCS} \d+(?: and \d+)*(?! of\b)"  # in article 2, in articles 1 and 2 (not "Article 5 of")
     r")\b",
     re.IGNORECASE,
 )

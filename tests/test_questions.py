@@ -162,7 +162,15 @@ def test_an_ordinal_period_answers_which_year() -> None:
             "Russia wants Ukraine out of NATO, as stated in passage 3.",
             "Russia wants Ukraine out of NATO, as stated.",
         ),
-        # News words are kept: "the report" here is the ministry's, not ours.
+        (
+            "The sanctions relief in article 2 suggests Russia wants sanctions lifted.",
+            "The sanctions relief suggests Russia wants sanctions lifted.",
+        ),
+        # News words are kept: "the report" here is the ministry's, not ours; a treaty's article.
+        (
+            "Members pledged to act as set out in Article 5 of the treaty.",
+            "Members pledged to act as set out in Article 5 of the treaty.",
+        ),
         (
             "The ministry said in the report released Tuesday that 40 died.",
             "The ministry said in the report released Tuesday that 40 died.",
