@@ -19,6 +19,7 @@ from typing import Any
 from rag.errors import RagError
 from rag.llm import LLM, LLMUnavailable
 from rag.markers import strip_markers
+from rag.text import content_words
 
 MAX_TURNS = 4  # the last two exchanges
 MAX_TURN_CHARS = 300
@@ -113,4 +114,15 @@ def condense(
     query = clean(reply, question)
     if query is None:
         return Condensed(concatenate(turns, question), "concatenated")
-    return Condensed(query, "llm")
+    return Condensed(keep_words(query, question), "llm")
+
+
+def keep_words(rewrite: str, question: str) -> str:
+    """The rewrite, followed by the user's own question when it lost some of its words.
+
+    A small model's rewrite resolves "that article" but may swap what was asked for
+    ("countermeasures ... for the West" became "strategies for addressing Putin's
+    resistance"); the user's words then still reach retrieval and the answer."""
+    if content_words(question) <= content_words(rewrite):
+        return rewrite
+    return f"{rewrite.rstrip()} ({question.strip()})"

@@ -274,9 +274,18 @@ def expects(question: str) -> Expect:
     return ""
 
 
+# "After that, tell me ...": a sentence ordering the requests, not the events asked about.
+_SEQUENCING = re.compile(
+    r"(?:^|(?<=[.!?;:]))\s*(?:after|before) (?:that|this),?\s+(?:please )?(?=(?:tell|give|say|"
+    r"answer|list|explain|show|print|write|describe|summari[sz]e|repeat|let)\b)",
+    re.IGNORECASE,
+)
+
+
 def qualifiers(text: str) -> set[str]:
     """The negation, order and comparison words of ``text`` ("n't" counts as "not")."""
     found: set[str] = set()
+    text = _SEQUENCING.sub(" ", text)
     words = [w.lower() for w in _WORD.findall(text.replace("’", "'"))]
     for i, w in enumerate(words):
         following = words[i + 1] if i + 1 < len(words) else ""

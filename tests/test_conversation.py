@@ -10,6 +10,7 @@ from rag.conversation import (
     clean,
     concatenate,
     condense,
+    keep_words,
     messages,
     render_history,
     validate_history,
@@ -89,6 +90,15 @@ def test_clean(reply: str, expected: str | None) -> None:
 def test_malformed_history_is_one_clear_error(history: list) -> None:
     with pytest.raises(HistoryError, match="History item 1"):
         validate_history(history)
+
+
+def test_a_rewrite_that_loses_the_user_s_words_keeps_the_question_beside_it() -> None:
+    follow_up = "And what countermeasures does that article suggest for the West?"
+    swapped = "What strategies does the Moscow Times suggest for addressing Putin's resistance?"
+    kept = keep_words(swapped, follow_up)
+    assert kept.startswith(swapped) and kept.endswith(f"({follow_up})")
+    resolved = "What countermeasures does the Moscow Times piece suggest for the West?"
+    assert keep_words(resolved, follow_up) == resolved
 
 
 def test_concatenate_uses_the_last_user_turn() -> None:
