@@ -25,9 +25,8 @@ from rag.citations import (
 from rag.conversation import prompt
 from rag.extractive import extractive
 from rag.llm import LLM, LLMUnavailable
-from rag.markers import split_answer
 from rag.prompting import passage_blocks, several_dates
-from rag.refusals import REFUSAL, is_refusal_sentence
+from rag.refusals import REFUSAL
 from rag.retrieval import Passage
 from rag.timeline import in_time_order
 from rag.verdicts import contradicts, drop_verdict, leading_verdict
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
     from rag.answering import Done, Event, _Run
 
 STOP = ["<passage", "</passage>", "\nQuestion:"]
-MAX_SIDES = 3  # a question about several articles is asked of at most this many
 
 
 def build_messages(
@@ -47,19 +45,15 @@ def build_messages(
     timeline: bool = False,
     figures: bool = False,
     latest: bool = False,
-    numbers: Sequence[int] = (),
 ) -> list[dict[str, str]]:
     """The chat messages asking the model to answer ``question`` in sentences with [n];
     a question about several articles (``multi``) is asked for a sentence from each, one
     about a development (``timeline``) for dated sentences, oldest first, and one asking
     for a figure (``figures``) from articles of several dates for the newest first, and
-    one asking for the latest (``latest``) to answer from the newest article.  Passages
-    numbered ``numbers`` are one article's of several: the model is asked what that
-    article alone says (``answer_one_article``)."""
-    blocks = passage_blocks(passages, excerpts, numbers)
+    one asking for the latest (``latest``) to answer from the newest article."""
+    blocks = passage_blocks(passages, excerpts)
     for name, wanted in (
-        ("answer_one_article", bool(numbers)),
-        ("answer_multi", multi and not numbers),
+        ("answer_multi", multi),
         ("answer_timeline", timeline),
         ("answer_dated", figures and several_dates(passages)),
         ("answer_latest", latest),
@@ -142,11 +136,7 @@ def stream(run: _Run, llm: LLM) -> Iterator[Event]:
         run.latest,
     )
     t = time.perf_counter()
-    sides = _sides(run.passages) if run.shape.multi else []
-    if len(sides) > 1:
-        raw, error = yield from _each_side(run, llm, excerpts, sides)
-    else:
-        raw, error = yield from _generate(run, llm, messages)
+    raw, error = yield from _generate(run, llm, messages)
     run.timings["generation"] = time.perf_counter() - t
     if error and not raw:
         yield from quote(run, error, None)
@@ -172,54 +162,6 @@ def _generate(
     except LLMUnavailable as e:
         return "".join(pieces).strip(), str(e)
     return "".join(pieces).strip(), None
-
-
-def _sides(passages: Sequence[Passage]) -> list[list[int]]:
-    """The numbers of each article's passages, articles in order, at most ``MAX_SIDES``."""
-    groups: dict[str, list[int]] = {}
-    for n, p in enumerate(passages, 1):
-        groups.setdefault(p.source, []).append(n)
-    return list(groups.values())[:MAX_SIDES]
-
-
-def _each_side(
-    run: _Run, llm: LLM, excerpts: Sequence[str], sides: Sequence[Sequence[int]]
-) -> Generator[Event, None, tuple[str, str | None]]:
-    """A question about several articles, asked of each article in turn (its passages
-    alone, keeping their numbers): a small model given both at once tends to restate
-    the question ("Yes, the two articles agree that ...") or to answer from one.  The
-    replies are joined; an article's "cannot find" is left out when another answers."""
-    from rag.answering import Token
-
-    parts: list[str] = []
-    for numbers in sides:
-        messages = build_messages(
-            run.query,
-            [run.passages[n - 1] for n in numbers],
-            [excerpts[n - 1] for n in numbers],
-            timeline=run.shape.timeline,
-            latest=run.latest,
-            numbers=numbers,
-        )
-        if parts:
-            yield Token("\n")
-        raw, error = yield from _generate(run, llm, messages)
-        if raw:
-            parts.append(raw)
-        if error:
-            return _joined(parts), error
-    return _joined(parts), None
-
-
-def _joined(parts: Sequence[str]) -> str:
-    """The articles' replies as one answer, without the "cannot find" of those that had
-    nothing when another did (the answer then states what it found)."""
-    said = [p for p in parts if not all(is_refusal_sentence(s.claim) for s in split_answer(p))]
-    said = said or list(parts[:1])
-    first = leading_verdict(said[0]) if said else None
-    # "Yes, A says ... [1]. Yes, B says ... [4].": the shared verdict is said once
-    rest = [drop_verdict(p) if first and leading_verdict(p) == first else p for p in said[1:]]
-    return "\n".join(said[:1] + rest)
 
 
 def _conclude(run: _Run, raw: str) -> Iterator[Event]:

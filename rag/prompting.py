@@ -94,18 +94,14 @@ def as_data(text: str) -> str:
     return re.sub(r"<\s*/?\s*passage", "(passage", text, flags=re.IGNORECASE)
 
 
-def passage_blocks(
-    passages: Sequence[Passage], excerpts: Sequence[str], numbers: Sequence[int] = ()
-) -> str:
+def passage_blocks(passages: Sequence[Passage], excerpts: Sequence[str]) -> str:
     """The numbered, fenced passages of a prompt; each article's title, publication
     date and outlet once, on its first passage (prompt tokens are what a small local model is
-    slowest at).  ``numbers``: the passages' own numbers when they are a part of the
-    answer's passages (1, 2, ... by default)."""
+    slowest at)."""
     template = prompt("passage").strip()
     blocks = []
     titled: set[str] = set()
-    numbered = numbers or range(1, len(passages) + 1)
-    for n, p, text in zip(numbered, passages, excerpts, strict=True):
+    for n, (p, text) in enumerate(zip(passages, excerpts, strict=True), 1):
         title = attribute(p.title)
         if len(title) > MAX_TITLE_CHARS:
             title = title[:MAX_TITLE_CHARS].rsplit(" ", 1)[0] + " …"

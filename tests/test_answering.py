@@ -525,32 +525,6 @@ def test_passages_are_grouped_by_article_and_shared_for_multi_article_questions(
     assert {p.source for p in multi} == sources, "every article gets evidence"
 
 
-def test_a_question_about_several_articles_is_asked_of_each_article(
-    corpus: Settings, small_llm: tuple[str, str], embedder: Embedder
-) -> None:
-    """One request per article, holding that article's passages alone under the numbers
-    the answer cites them by; the answer's citations still point at the right passages."""
-    worker = answerer(with_small_llm(corpus, small_llm), embedder)
-    sent: list[str] = []
-    original = worker.llm.stream
-
-    def recording(messages, *args, **kwargs):  # type: ignore[no-untyped-def]
-        sent.append(messages[-1]["content"])
-        return original(messages, *args, **kwargs)
-
-    worker.llm.stream = recording  # type: ignore[method-assign]
-    events = list(worker.stream("Do the two articles agree on why the Kremlin rejects the plan?"))
-    answer = events[-1].answer
-    articles: dict[str, list[int]] = {}
-    for n, p in enumerate(answer.passages, 1):
-        articles.setdefault(p.source, []).append(n)
-    assert len(articles) > 1 and len(sent) == min(len(articles), 3)
-    for content, numbers in zip(sent, articles.values(), strict=False):
-        assert re.findall(r'<passage id="(\d+)"', content) == [str(n) for n in numbers]
-        assert "from one of them" in content
-    assert_consistent(answer, corpus)
-
-
 def test_yes_no_and_multi_article_questions_get_their_instructions(
     corpus: Settings, embedder: Embedder
 ) -> None:
