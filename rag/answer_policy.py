@@ -197,7 +197,10 @@ def decide_text(
     3. a reply with no supported sentence that names facts no passage holds (outside
        knowledge, or a guess): refuse, said in a notice; one that is only unchecked:
        quote the passages;
-    4. a supported reply that misses what the question pins down (``vet_text``): refuse;
+    4. a supported reply that misses what the question pins down (``vet_text``): refuse,
+       unless the question is about several articles: then quote each article's nearest
+       sentence instead (a small model's one answer often speaks for one article, or
+       restates the question); the quote is vetted the same way, so a miss still refuses;
     5. otherwise: answer.
     """
     if not raw.strip() or checked is None:
@@ -233,6 +236,8 @@ def decide_text(
             ),
         )
     why = vet_text(question, checked.sentences, checked.citations, passages, min_coverage)
+    if why and question.multi:
+        return TextDecision("quote", reason=why)
     if why:
         return TextDecision("refuse", reason=why, text=REFUSAL)
     return TextDecision("answer")

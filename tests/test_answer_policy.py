@@ -274,6 +274,18 @@ def test_the_free_text_rules_in_order(verifier: Verifier) -> None:
     assert good.kind == "answer"
 
 
+def test_a_near_miss_about_several_articles_gives_way_to_a_quote_of_each(
+    verifier: Verifier,
+) -> None:
+    """The same near miss refuses a question about one article; about several, each
+    article's nearest sentence is quoted instead (and vetted by the same rules)."""
+    raw = "Russian and Ukrainian delegations met in Istanbul for a second round of talks [1]."
+    one = decided("On what date did the Istanbul talks take place?", raw, verifier)
+    both = decided("On what date did the Istanbul talks take place, in both articles?", raw, verifier)
+    assert one.refused and "date" in one.reason
+    assert both.kind == "quote" and both.reason == one.reason
+
+
 def test_the_articles_date_and_outlet_back_a_sentence_that_states_them(
     verifier: Verifier,
 ) -> None:
