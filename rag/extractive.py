@@ -59,7 +59,7 @@ def extractive(
     sims = (vectors[len(probes) :] @ vectors[: len(probes)].T).max(axis=1)
     order = sorted(range(len(candidates)), key=lambda i: -sims[i])
     picked = _each_article(order, candidates, passages) if each_article else []
-    for i in order if len(picked) < 2 else ():
+    for i in order if not picked else ():
         if picked and sims[i] < sims[order[0]] - EXTRACTIVE_MARGIN:
             break  # much further from the question than the best: noise, not evidence
         if candidates[i][1] not in {candidates[j][1] for j in picked}:
