@@ -23,7 +23,7 @@ from rag.citations import (
     check,
 )
 from rag.conversation import prompt
-from rag.extractive import extractive
+from rag.extractive import extractive, other_sides
 from rag.llm import LLM, LLMUnavailable
 from rag.prompting import passage_blocks, several_dates
 from rag.refusals import REFUSAL
@@ -187,7 +187,22 @@ def _conclude(run: _Run, raw: str) -> Iterator[Event]:
             yield run.notice(decision.reason)
         yield finish(run, decision.text, None, raw, True, reason=decision.reason)
         return
+    if run.shape.multi and checked is not None:
+        text, checked = every_side(run, text, checked)
     yield finish(run, text, None, raw, checked=checked)
+
+
+def every_side(run: _Run, text: str, checked: CheckedText) -> tuple[str, CheckedText]:
+    """A question about several articles answered from one of them: the nearest sentence
+    of each other article retrieved is added (a small model often writes "Yes, the two
+    articles agree that ..." citing one), and an opening yes/no, which spoke for articles
+    it did not cite, is dropped."""
+    cited = [n for s in checked.sentences if s.supported for n in s.citations]
+    more = other_sides(run.query, cited, run.passages, run.verifier)
+    if not more:
+        return text, checked
+    joined = f"{drop_verdict(text).rstrip()}\n{more}"
+    return joined, check(joined, run.passages, run.verifier, question=run.query)
 
 
 def contradicted(question: str, raw: str, checked: CheckedText) -> bool:

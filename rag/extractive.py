@@ -85,3 +85,26 @@ def _each_article(
         best.setdefault(passages[candidates[i][0] - 1].source, i)
     chosen = list(best.values())[:EXTRACTIVE_ARTICLES]
     return chosen if len(chosen) > 1 else []
+
+
+def other_sides(
+    query: str, cited: Sequence[int], passages: Sequence[Passage], verifier: Verifier
+) -> str:
+    """For a question about several articles answered from some of them: the nearest
+    sentence of each retrieved article that none of the ``cited`` passages is from
+    (cited, as :func:`extractive` cites), so every side the question asked about is shown.
+    "" when the answer already cites every article (or only one was retrieved)."""
+    articles: dict[str, list[int]] = {}
+    for n, p in enumerate(passages, 1):
+        articles.setdefault(p.source, []).append(n)
+    if len(articles) < 2:
+        return ""
+    covered = {passages[n - 1].source for n in cited if 1 <= n <= len(passages)}
+    if not covered:
+        return ""
+    sides = [s for s in list(articles)[:EXTRACTIVE_ARTICLES] if s not in covered]
+    found = [
+        extractive(query, passages, verifier, hint="".join(f"[{n}]" for n in articles[s]), count=1)
+        for s in sides
+    ]
+    return " ".join(f for f in found if f)

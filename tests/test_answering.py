@@ -38,8 +38,8 @@ from rag.cli import app
 from rag.config import Settings
 from rag.conversation import prompt
 from rag.embeddings import Embedder
-from rag.extractive import extractive
-from rag.markers import parse_markers, strip_markers
+from rag.extractive import extractive, other_sides
+from rag.markers import defuse_markers, parse_markers, strip_markers
 from rag.prompting import build_messages as build_checked_messages
 from rag.prompting import by_article, select_context
 from rag.refusals import is_refusal, is_refusal_sentence
@@ -289,6 +289,25 @@ def test_extractive_answer_to_a_question_about_several_articles_quotes_each(
             assert strip_markers(sentence).strip().rstrip(".") in " ".join(
                 passages[n - 1].text.split()
             )
+
+
+def test_an_answer_citing_one_of_several_articles_gets_the_others_nearest_sentence(
+    corpus: Settings, embedder: Embedder
+) -> None:
+    question = "Do the two articles agree on what Russia demands in the peace talks?"
+    passages = Retriever(corpus, embedder=embedder).search(question, k=6)
+    articles = list(dict.fromkeys(p.source for p in passages))
+    assert len(articles) >= 2
+    first = [n for n, p in enumerate(passages, 1) if p.source == articles[0]]
+    more = other_sides(question, first[:1], passages, Verifier(embedder))
+    sides = [passages[n - 1].source for n in parse_markers(more)]
+    assert sides and articles[0] not in sides and len(sides) == len(set(sides)), more
+    for sentence in re.split(r"(?<=\]) ", more):
+        n = parse_markers(sentence)[0]
+        text = strip_markers(sentence).strip().rstrip(".")
+        assert text in defuse_markers(" ".join(passages[n - 1].text.split()))
+    every = [next(n for n, p in enumerate(passages, 1) if p.source == a) for a in articles]
+    assert other_sides(question, every, passages, Verifier(embedder)) == ""
 
 
 def test_a_bare_marker_answer_is_taken_from_the_passage_it_points_at(
