@@ -14,7 +14,8 @@ One pure function, :func:`decide`, over what the model replied and what the chec
    "largest") is answered only by quotes that say one too;
 5. the passages the kept claims cite must hold the question's own numbers and names,
    and most of its content words: a passage about the subject that lacks what the
-   question pins down ("in 1977", "the Franks") is a near miss, not an answer;
+   question pins down ("in 1977", "the Franks") is a near miss, not an answer; so is
+   one that never names the role a "who is the ...?" question asks about ("spokesman");
 6. the model's own "answerable: false" with nothing that passes 2-4 is a refusal; its
    "true" alone never makes an answer.
 
@@ -126,6 +127,12 @@ def near_miss(
     if found.missing:
         listed = ", ".join(found.missing)
         return f"The passages do not mention {listed}, which the question asks about.", found
+    if found.unsaid:
+        return (
+            f"The question asks who the {found.unsaid} is, and the passages the answer cites "
+            f"never call anyone that.",
+            found,
+        )
     if found.coverage < min_coverage:
         return "The passages the answer cites are about something else than the question.", found
     return "", found

@@ -13,7 +13,9 @@ So the decision rests on what can be checked in the text:
   already says: a "when" question needs a date, "how many" a number, "who"/"where" a
   name;
 - the question's own constraints (its numbers and names, "in 1977", "the Franks") are
-  in the evidence: SQuAD 2.0's adversarial questions are built by swapping one.
+  in the evidence: SQuAD 2.0's adversarial questions are built by swapping one;
+- the role a "who is the ... ?" question asks about is named in the cited passages: an
+  analyst quoted near the word "Kremlin" is not the Kremlin's spokesman.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class Evidence:
     missing: tuple[str, ...] = ()  # the question's numbers and names absent from them
     coverage: float = 1.0  # share of the question's content words they hold
     unasked: tuple[str, ...] = field(default_factory=tuple)
+    unsaid: str = ""  # the role the question asks about ("spokesman"), when they never say it
 
 
 def check_claims(
@@ -186,4 +189,16 @@ def evidence(
     words = question.words
     unasked = tuple(sorted(w for w in words if w not in held_content))
     coverage = 1.0 - len(unasked) / len(words) if words else 1.0
-    return Evidence(missing=missing, coverage=coverage, unasked=unasked)
+    unsaid = "" if says_role(question.role, held_content) else question.role
+    return Evidence(missing=missing, coverage=coverage, unasked=unasked, unsaid=unsaid)
+
+
+def says_role(role: str, words: set[str]) -> bool:
+    """Whether ``words`` (stemmed) name ``role``, or a form of it sharing its first six
+    letters ("spokesperson" for "spokesman", "presidency" for "president")."""
+    if not role:
+        return True
+    stems = content_words(role)
+    if stems & words:
+        return True
+    return any(w.startswith(stem[:6]) for stem in stems for w in words)

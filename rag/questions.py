@@ -229,6 +229,7 @@ class Question:
     multi: bool  # about several articles: "do the two articles agree", "across both pieces"
     yes_no: bool  # asks yes or no ("Do ...", "Is ...")
     timeline: bool = False  # asks how something developed: answered oldest first, dated
+    role: str = ""  # the role a "who is the ... of" question asks about ("spokesman")
 
 
 def analyse(question: str) -> Question:
@@ -248,6 +249,7 @@ def analyse(question: str) -> Question:
         multi=is_multi_article(text),
         yes_no=is_yes_no(text),
         timeline=timeline,
+        role=role_asked(text),
     )
 
 
@@ -317,6 +319,37 @@ _TIMELINE = re.compile(
     r"|\btimeline\b|\bchronolog|\bover time\b|\bsequence of events\b",
     re.IGNORECASE,
 )
+
+
+# "Who is the Kremlin's spokesman?", "Who was the director of the society in 1914?": the
+# noun after the determiner or possessive, up to a preposition or the end.
+_ROLE = re.compile(
+    r"^\s*who(?:['’]s|\s+(?:is|was|are|were|will be|has been|had been))\s+"
+    r"(?:(?:the|an|a)\s+|[\w.-]+['’]s?\s+)"
+    r"(?:[\w'’-]+\s+){0,3}?([A-Za-z-]+)"
+    r"(?=\s+(?:of|for|at|in|on|to|behind|from|that|who|with|during|under|between|since|"
+    r"according)\b|\s*[?.!]*\s*$)",
+    re.IGNORECASE,
+)
+# Nouns that name no role: "Who was the first person to ...".
+_NO_ROLE = frozenset(
+    ["person", "people", "man", "men", "woman", "women", "one", "ones", "individual", "someone"]
+)
+
+
+def role_asked(question: str) -> str:
+    """The role a "who is the <role> ...?" question asks to fill, lower case, or "".
+
+    "Who is the Kremlin's spokesman?" is not answered by a sentence about an analyst:
+    whoever the answer names, the evidence has to call them the spokesman.
+    """
+    found = _ROLE.match(question)
+    if not found:
+        return ""
+    role = found.group(1).lower()
+    if role in _NO_ROLE or role in _STOP or role.endswith(("ed", "ing")):
+        return ""
+    return role
 
 
 def is_timeline(question: str) -> bool:

@@ -244,6 +244,22 @@ def test_a_negated_question_needs_negated_evidence(verifier: Verifier) -> None:
     )
 
 
+def test_a_who_question_needs_its_role_named_in_the_evidence(verifier: Verifier) -> None:
+    # The sentence is real and names a person; it never calls him the bill's author.
+    why = vetted(
+        "Who is the author of the sanctions bill?",
+        "The author of the sanctions bill is Senator Lindsey Graham [2].",
+        verifier,
+    )
+    assert "author" in why
+    # Named as what the question asks, it stands.
+    assert vetted(
+        "Who is the senator behind the sanctions bill?",
+        "Senator Lindsey Graham is behind the sanctions bill [2].",
+        verifier,
+    ) == ""
+
+
 def test_an_unsupported_text_answer_is_left_to_the_caller(verifier: Verifier) -> None:
     assert vetted("Who is the mayor?", "The mayor is Jane Doe [1].", verifier) == ""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.questions import analyse, expects, holds_type, is_yes_no
+from rag.questions import analyse, expects, holds_type, is_yes_no, role_asked
 from rag.several import is_multi_article, without_references
 
 
@@ -194,3 +194,24 @@ def test_an_ordinal_period_answers_which_year() -> None:
 )
 def test_an_answer_s_words_pointing_at_the_articles_are_set_apart(claim: str, stated: str) -> None:
     assert without_references(claim) == stated
+
+
+@pytest.mark.parametrize(
+    ("question", "role"),
+    [
+        ("Who is the Kremlin's spokesman?", "spokesman"),
+        ("Who's the lead negotiator for Ukraine?", "negotiator"),
+        ("Who was the director of the American Geographical Society in 1914?", "director"),
+        ("Who is Ukraine's president?", "president"),
+        ("Who are the sponsors of the bill?", "sponsors"),
+        # no role: a generic noun, an adjective, a verb, a bare name
+        ("Who was the first person to walk on the moon?", ""),
+        ("Who is responsible for the sanctions bill?", ""),
+        ("Who headed the Russian delegation?", ""),
+        ("Who is Putin?", ""),
+        ("What did the spokesman say?", ""),
+    ],
+)
+def test_the_role_a_who_question_asks_about(question: str, role: str) -> None:
+    assert role_asked(question) == role
+    assert analyse(question).role == role
