@@ -384,6 +384,41 @@ def _question_names(text: str) -> set[str]:
     return found
 
 
+# Units a number can measure in, by kind: "How many bombers?" is not answered by
+# "thousands of kilometres", "How many years?" is by "three decades".
+_UNIT_WORDS = {
+    "time": "second seconds minute minutes hour hours day days week weeks month months year "
+    "years decade decades century centuries",
+    "distance": "mm cm km kilometre kilometres kilometer kilometers metre metres meter meters "
+    "mile miles foot feet inch inches yard yards",
+    "weight": "kg kilogram kilograms gram grams tonne tonnes ton tons",
+    "area": "hectare hectares acre acres",
+    "volume": "litre litres liter liters gallon gallons barrel barrels",
+    "money": "dollar dollars euro euros",
+}
+_UNITS = {word: kind for kind, words in _UNIT_WORDS.items() for word in words.split()}
+_MEASURE = re.compile(
+    r"(\d[\d,.]*|\b(?:" + "|".join(sorted(_QUANTITY_WORDS)) + r"|[a-z]+teen|[a-z]+ty|one|two|"
+    r"three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b)\s+(?:of\s+)?([a-z]+)\b",
+    re.IGNORECASE,
+)
+
+
+def foreign_measures(text: str, question: str) -> set[str]:
+    """The numbers and quantity words of ``text`` that measure in a unit of another kind
+    than a "how many ...?" question counts: its answer is a count of that thing."""
+    asked = re.search(r"\bhow many ((?:[\w-]+\s+){0,2}[\w-]+)", question, re.IGNORECASE)
+    if not asked:
+        return set()
+    kinds = {_UNITS[w] for w in asked.group(1).lower().split() if w in _UNITS}
+    found: set[str] = set()
+    for m in _MEASURE.finditer(text):
+        kind = _UNITS.get(m.group(2).lower())
+        if kind and kind not in kinds:
+            found |= numbers(m.group(1)) | {m.group(1).lower()}
+    return found
+
+
 # A period counted by an ordinal answers "which year/day ...": "the third year of the war".
 _ORDINAL_PERIOD = re.compile(
     r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|"
@@ -400,7 +435,10 @@ def holds_type(text: str, kind: Expect, question: Question) -> bool:
     lower = [w.lower() for w in words]
     new_numbers = numbers(text) - question.numbers
     if kind == "number":
-        return bool(new_numbers) or any(w in _QUANTITY_WORDS for w in lower)
+        measures = foreign_measures(text, question.text)
+        return bool(new_numbers - measures) or any(
+            w in _QUANTITY_WORDS and w not in measures for w in lower
+        )
     if kind == "date":
         years = {n for n in new_numbers if re.fullmatch(r"\d{3,4}s?", n)}
         asked = question.text.lower()

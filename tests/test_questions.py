@@ -215,3 +215,23 @@ def test_an_answer_s_words_pointing_at_the_articles_are_set_apart(claim: str, st
 def test_the_role_a_who_question_asks_about(question: str, role: str) -> None:
     assert role_asked(question) == role
     assert analyse(question).role == role
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "holds"),
+    [
+        # a distance does not count bombers, a duration does not count the dead
+        ("How many bombers were damaged?", "Bases thousands of kilometres away were hit.", False),
+        ("How many people were killed?", "The fighting lasted 12 days.", False),
+        ("How many bombers were damaged?", "Drones damaged 12 bombers 4,000 km away.", True),
+        # a unit of the kind asked for is an answer
+        ("How many years did the war last?", "The war lasted three decades.", True),
+        ("How long did the fighting last?", "The fighting lasted 12 days.", True),
+        ("How many people live in Warsaw?", "About 1.7 million people live there.", True),
+    ],
+)
+def test_a_count_is_not_answered_by_a_measure_of_something_else(
+    question: str, answer: str, holds: bool
+) -> None:
+    shape = analyse(question)
+    assert holds_type(answer, shape.expects, shape) is holds
