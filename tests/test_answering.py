@@ -38,7 +38,7 @@ from rag.cli import app
 from rag.config import Settings
 from rag.conversation import prompt
 from rag.embeddings import Embedder
-from rag.extractive import extractive, other_sides
+from rag.extractive import extractive, other_sides, quoting
 from rag.markers import defuse_markers, parse_markers, strip_markers
 from rag.prompting import build_messages as build_checked_messages
 from rag.prompting import by_article, select_context
@@ -289,6 +289,22 @@ def test_extractive_answer_to_a_question_about_several_articles_quotes_each(
             assert strip_markers(sentence).strip().rstrip(".") in " ".join(
                 passages[n - 1].text.split()
             )
+
+
+def test_the_fallback_quotes_the_passage_holding_the_models_quoted_words(
+    corpus: Settings, embedder: Embedder
+) -> None:
+    """The model quoted the right word and numbered the wrong passage: the fallback
+    still finds the sentence that says it."""
+    question = "What word do the authors of the Senate sanctions bill use for its penalties?"
+    passages = Retriever(corpus, embedder=embedder).search(question, k=5)
+    holding = [n for n, p in enumerate(passages, 1) if "devastating" in p.text]
+    wrong = next(n for n, p in enumerate(passages, 1) if n not in holding)
+    assert holding and quoting(f'They call them "Devastating" [{wrong}].', passages) == holding
+    assert quoting(f"They call them devastating [{wrong}].", passages) == []
+    hint = f'The authors use the word "devastating" [{wrong}].'
+    text = extractive(question, passages, Verifier(embedder), hint=hint)
+    assert "devastating" in text and set(parse_markers(text)) & set(holding), text
 
 
 def test_an_answer_citing_one_of_several_articles_gets_the_others_nearest_sentence(
