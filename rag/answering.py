@@ -330,6 +330,7 @@ class _Run:
             self.passages = by_article(found, k, spread)
         else:
             self.passages = list(found[:k])
+        self.passages = self.answerer.retriever.continued(self.passages)
         if self.shape.timeline:
             # "How did it develop": the articles oldest first (undated last), so the
             # answer can go in time order.

@@ -18,7 +18,7 @@ import contextlib
 import fnmatch
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -213,6 +213,50 @@ class Retriever:
         clock.lap("wire_copies")
         self.timings = clock.laps
         return passages
+
+    def continued(self, passages: Sequence[Passage]) -> list[Passage]:
+        """``passages`` with the first one run on into the chunk that follows it in its
+        article, as far as no other passage shows that text already.
+
+        An article often introduces a list in one chunk and gives it in the next ("...
+        presented an uncompromising memorandum." / "Among its demands: ..."); the best
+        passage's continuation is the likeliest place for the answer when the passage
+        itself only leads up to it.  The answer prompt is trimmed to the sentences
+        nearest the question within a fixed budget (``rag.prompting.select_context``),
+        so the added text only competes for the space; it does not lengthen the prompt.
+        """
+        if not passages:
+            return list(passages)
+        first = passages[0]
+        try:
+            chunks = list(self.store.iter_chunks(ChunkFilter(sources=(first.source,))))
+        except StoreError:
+            return list(passages)
+        own = next((c for c in chunks if c.chunk_id == first.chunk_id), None)
+        if own is None:
+            return list(passages)
+        after = next(
+            (c for c in chunks if c.index == own.index + 1 and c.content_hash == own.content_hash),
+            None,
+        )
+        if after is None or not after.start <= first.end < after.end:
+            return list(passages)
+        # Up to the next text another passage of the article already shows.
+        stop = min(
+            [after.end]
+            + [p.start for p in passages[1:] if p.source == first.source and p.start >= first.end]
+        )
+        if any(p.source == first.source and p.start < first.end < p.end for p in passages[1:]):
+            return list(passages)
+        end = stop
+        while end > first.end and after.text[end - 1 - after.start].isspace():
+            end -= 1
+        if end <= first.end:
+            return list(passages)
+        text = first.text + after.text[first.end - after.start : end - after.start]
+        breaks = tuple(b for b in after.page_breaks if first.end <= b < end)
+        longer = replace(first, end=end, text=text, page_breaks=first.page_breaks + breaks)
+        return [longer, *passages[1:]]
 
     # --- stages --------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +72,30 @@ def test_top_k_are_distinct_non_overlapping_spans(indexed: Settings, embedder: E
             assert p.end <= start or end <= p.start, f"{p.source} {p.start}-{p.end} overlaps"
         spans.setdefault(p.source, []).append((p.start, p.end))
     assert len({p.text for p in passages}) == len(passages)
+
+
+def test_the_best_passage_runs_on_into_the_chunk_after_it(
+    indexed: Settings, embedder: Embedder
+) -> None:
+    """The seed article on the talks says the memorandum was presented in one chunk and
+    lists its demands in the next: the best passage is continued into it."""
+    r = retriever(indexed, embedder)
+    found = r.search("What did the Russian negotiators present in Istanbul?", k=3)
+    assert "memorandum" in found[0].text and "Among its demands" not in found[0].text
+    more = r.continued(found)
+    first = more[0]
+    assert (first.source, first.start, first.chunk_id) == (
+        found[0].source, found[0].start, found[0].chunk_id
+    )  # fmt: skip
+    assert first.end > found[0].end and "Among its demands" in first.text
+    assert file_text(indexed, first.source)[first.start : first.end] == first.text
+    assert more[1:] == found[1:]
+    spans = [(p.source, p.start, p.end) for p in more]
+    for i, (src, a, b) in enumerate(spans):  # still no text shown twice
+        for src2, c, d in spans[i + 1 :]:
+            assert src != src2 or b <= c or d <= a
+    # A passage list whose next text is already shown stays as it is.
+    assert r.continued([found[0], replace(more[0], start=found[0].end)])[0] == found[0]
 
 
 def test_fusion_gives_every_candidate_both_true_scores(
