@@ -128,9 +128,10 @@ def near_miss(
         listed = ", ".join(found.missing)
         return f"The passages do not mention {listed}, which the question asks about.", found
     if found.unsaid:
+        of = f" of {question.role_of.title()}" if question.role_of else ""
         return (
-            f"The question asks who the {found.unsaid} is, and the passages the answer cites "
-            f"never call anyone that.",
+            f"The question asks about the {found.unsaid}{of}, and the passages the answer "
+            "cites never name one.",
             found,
         )
     if found.coverage < min_coverage:

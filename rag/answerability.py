@@ -20,6 +20,7 @@ So the decision rests on what can be checked in the text:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -189,16 +190,29 @@ def evidence(
     words = question.words
     unasked = tuple(sorted(w for w in words if w not in held_content))
     coverage = 1.0 - len(unasked) / len(words) if words else 1.0
-    unsaid = "" if says_role(question.role, held_content) else question.role
+    said = " ".join(f"{p.title} {p.text}" for p in cited)
+    unsaid = "" if says_role(question.role, said, question.role_of) else question.role
     return Evidence(missing=missing, coverage=coverage, unasked=unasked, unsaid=unsaid)
 
 
-def says_role(role: str, words: set[str]) -> bool:
-    """Whether ``words`` (stemmed) name ``role``, or a form of it sharing its first six
-    letters ("spokesperson" for "spokesman", "presidency" for "president")."""
+def says_role(role: str, text: str, owner: str = "") -> bool:
+    """Whether ``text`` names ``role``, or a form of it sharing its first six letters
+    ("spokesperson" for "spokesman", "presidency" for "president"); with an ``owner``,
+    within four words of a form of the owner's name ("Ukrainian President", "president
+    of Ukraine")."""
     if not role:
         return True
-    stems = content_words(role)
-    if stems & words:
-        return True
-    return any(w.startswith(stem[:6]) for stem in stems for w in words)
+    words = [w.lower() for w in re.findall(r"[^\W_]+", text)]
+    stem = role[:6]
+    for i, w in enumerate(words):
+        if not w.startswith(stem):
+            continue
+        if not owner:
+            return True
+        around = set(words[max(0, i - 4) : i + 5])
+        if all(
+            held_name(part, around) or any(x.startswith(part[:5]) for x in around)
+            for part in owner.split()
+        ):
+            return True
+    return False

@@ -230,12 +230,14 @@ class Question:
     yes_no: bool  # asks yes or no ("Do ...", "Is ...")
     timeline: bool = False  # asks how something developed: answered oldest first, dated
     role: str = ""  # the role a "who is the ... of" question asks about ("spokesman")
+    role_of: str = ""  # whose role it is, when the question says ("kremlin" in "the Kremlin's")
 
 
 def analyse(question: str) -> Question:
     """The answer type and constraints of ``question``."""
     text = " ".join(question.split())
     bare = without_articles(text)
+    office = office_of(text)
     timeline = is_timeline(text)
     if timeline:  # "how did it develop" says how to answer, not what the evidence must hold
         bare = _DEVELOPING.sub(" ", bare)
@@ -249,7 +251,8 @@ def analyse(question: str) -> Question:
         multi=is_multi_article(text),
         yes_no=is_yes_no(text),
         timeline=timeline,
-        role=role_asked(text),
+        role=office[1] or role_asked(text),
+        role_of=office[0],
     )
 
 
@@ -350,6 +353,31 @@ def role_asked(question: str) -> str:
     if role in _NO_ROLE or role in _STOP or role.endswith(("ed", "ing")):
         return ""
     return role
+
+
+# Offices a person holds for a country or an organisation: "Ukraine's president".
+_OFFICES = (
+    "president|spokesman|spokeswoman|spokesperson|minister|leader|chief|head|ambassador|"
+    "envoy|negotiator|commander|secretary|chancellor|premier|king|queen|ceo|chairman|"
+    "chairwoman|governor|mayor|director|founder"
+)
+_OFFICE = re.compile(
+    r"\b((?:[A-Z][\w-]*\s+){0,2}[A-Z][\w-]*)['’]s\s+(?:[\w-]+\s+){0,2}?(?i:(" + _OFFICES + r"))\b"
+)
+
+
+def office_of(question: str) -> tuple[str, str]:
+    """(whose, which office) for a question naming someone by their office ("How did
+    Ukraine's president respond?" -> ("ukraine", "president")), else ("", "").
+
+    Whoever the answer names, the evidence must give them that office *of that owner*:
+    a passage calling someone else "President" does not make him Ukraine's.
+    """
+    found = _OFFICE.search(question)
+    if not found:
+        return "", ""
+    owner = [w for w in found.group(1).split() if w.lower() not in _STOP]
+    return " ".join(owner).lower(), found.group(2).lower()
 
 
 def is_timeline(question: str) -> bool:

@@ -258,6 +258,13 @@ def test_a_who_question_needs_its_role_named_in_the_evidence(verifier: Verifier)
         "Senator Lindsey Graham is behind the sanctions bill [2].",
         verifier,
     ) == ""
+    # An office is someone's: a senator is not the White House's spokesman.
+    why = vetted(
+        "What did the White House's spokesman say about the bill?",
+        "The White House has not endorsed the bill [2].",
+        verifier,
+    )
+    assert "spokesman of White House" in why
 
 
 def test_an_unsupported_text_answer_is_left_to_the_caller(verifier: Verifier) -> None:

@@ -214,7 +214,22 @@ def test_an_answer_s_words_pointing_at_the_articles_are_set_apart(claim: str, st
 )
 def test_the_role_a_who_question_asks_about(question: str, role: str) -> None:
     assert role_asked(question) == role
-    assert analyse(question).role == role
+
+
+@pytest.mark.parametrize(
+    ("question", "role", "owner"),
+    [
+        ("How did Ukraine's president respond to the plan?", "president", "ukraine"),
+        ("Who is the Kremlin's spokesman?", "spokesman", "kremlin"),
+        ("What did Russia's foreign minister say?", "minister", "russia"),
+        ("Who is the author of the article?", "author", ""),
+        ("What did the president say?", "", ""),
+        ("Why did Putin's position harden?", "", ""),
+    ],
+)
+def test_the_office_a_question_names_someone_by(question: str, role: str, owner: str) -> None:
+    shape = analyse(question)
+    assert (shape.role, shape.role_of) == (role, owner)
 
 
 @pytest.mark.parametrize(
