@@ -426,8 +426,11 @@ _UNIT_WORDS = {
 }
 _UNITS = {word: kind for kind, words in _UNIT_WORDS.items() for word in words.split()}
 _MEASURE = re.compile(
-    r"(\d[\d,.]*|\b(?:" + "|".join(sorted(_QUANTITY_WORDS)) + r"|[a-z]+teen|[a-z]+ty|one|two|"
-    r"three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b)\s+(?:of\s+)?([a-z]+)\b",
+    r"(\d[\d,.]*|\b(?:"
+    + "|".join(sorted(_QUANTITY_WORDS))
+    + r"|(?:thir|four|fif|six|seven|eigh|nine)teen|"
+    r"(?:twen|thir|for|fif|six|seven|eigh|nine)ty|one|two|three|four|five|six|seven|eight|nine|"
+    r"ten|eleven|twelve)\b)\s+(?:of\s+)?([a-z]+)\b",
     re.IGNORECASE,
 )
 
