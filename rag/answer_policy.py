@@ -31,7 +31,7 @@ from typing import Literal
 from rag.answerability import ClaimCheck, Evidence, evidence, usable
 from rag.citations import CheckedText, Citation, Sentence, is_claim
 from rag.markers import split_answer, strip_markers
-from rag.questions import Question, holds_type, qualifiers
+from rag.questions import Question, holds_type, office_phrase, qualifiers
 from rag.refusals import REFUSAL, is_refusal, is_refusal_sentence
 from rag.retrieval import Passage
 from rag.several import without_references
@@ -128,10 +128,9 @@ def near_miss(
         listed = ", ".join(found.missing)
         return f"The passages do not mention {listed}, which the question asks about.", found
     if found.unsaid:
-        of = f" of {question.role_of.title()}" if question.role_of else ""
+        asked = office_phrase(question.text) or f"the {found.unsaid}"
         return (
-            f"The question asks about the {found.unsaid}{of}, and the passages the answer "
-            "cites never name one.",
+            f"The question asks about {asked}, and the passages the answer cites never name one.",
             found,
         )
     if found.coverage < min_coverage:

@@ -380,6 +380,17 @@ def office_of(question: str) -> tuple[str, str]:
     return " ".join(owner).lower(), found.group(2).lower()
 
 
+def office_phrase(question: str) -> str:
+    """The words ``question`` names an office by, as written: "the Kremlin's spokesman"
+    ("the" kept when the question has it), or "" when it names none."""
+    found = _OFFICE.search(question)
+    if not found:
+        return ""
+    the = re.search(r"\bthe\s+$", question[: found.start()], re.IGNORECASE)
+    start = the.start() if the else found.start()
+    return " ".join(question[start : found.end()].split())
+
+
 def is_timeline(question: str) -> bool:
     """Whether ``question`` asks how something developed over time ("how did the talks
     unfold", "what has happened with the sanctions bill", "a timeline of ...")."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.questions import analyse, expects, holds_type, is_yes_no, role_asked
+from rag.questions import analyse, expects, holds_type, is_yes_no, office_phrase, role_asked
 from rag.several import is_multi_article, without_references
 
 
@@ -230,6 +230,12 @@ def test_the_role_a_who_question_asks_about(question: str, role: str) -> None:
 def test_the_office_a_question_names_someone_by(question: str, role: str, owner: str) -> None:
     shape = analyse(question)
     assert (shape.role, shape.role_of) == (role, owner)
+
+
+def test_an_office_is_reported_in_the_questions_own_words() -> None:
+    assert office_phrase("Who is the Kremlin's spokesman?") == "the Kremlin's spokesman"
+    assert office_phrase("How did Ukraine's president respond?") == "Ukraine's president"
+    assert office_phrase("Who wrote the article?") == ""
 
 
 @pytest.mark.parametrize(
