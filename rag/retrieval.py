@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from rag import lexical, wire_copies
+from rag.chunking import chunk_id
 from rag.config import Settings
 from rag.documents import page_at
 from rag.embeddings import Embedder
@@ -228,27 +229,24 @@ class Retriever:
         if not passages:
             return list(passages)
         first = passages[0]
-        try:
-            chunks = list(self.store.iter_chunks(ChunkFilter(sources=(first.source,))))
+        if any(p.source == first.source and p.start < first.end < p.end for p in passages[1:]):
+            return list(passages)
+        try:  # two lookups by id, not a read of the whole article
+            own = self.store.get_chunks([first.chunk_id])
+            if not own:
+                return list(passages)
+            following = chunk_id(own[0].source, own[0].content_hash, own[0].index + 1)
+            found = self.store.get_chunks([following])
         except StoreError:
             return list(passages)
-        own = next((c for c in chunks if c.chunk_id == first.chunk_id), None)
-        if own is None:
-            return list(passages)
-        after = next(
-            (c for c in chunks if c.index == own.index + 1 and c.content_hash == own.content_hash),
-            None,
-        )
+        after = found[0] if found else None
         if after is None or not after.start <= first.end < after.end:
             return list(passages)
         # Up to the next text another passage of the article already shows.
-        stop = min(
+        end = min(
             [after.end]
             + [p.start for p in passages[1:] if p.source == first.source and p.start >= first.end]
         )
-        if any(p.source == first.source and p.start < first.end < p.end for p in passages[1:]):
-            return list(passages)
-        end = stop
         while end > first.end and after.text[end - 1 - after.start].isspace():
             end -= 1
         if end <= first.end:
