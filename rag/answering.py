@@ -331,6 +331,7 @@ class _Run:
         else:
             self.passages = list(found[:k])
         self.passages = self.answerer.retriever.continued(self.passages)
+        self.passages = self.answerer.retriever.headed(self.passages)
         if self.shape.timeline:
             # "How did it develop": the articles oldest first (undated last), so the
             # answer can go in time order.

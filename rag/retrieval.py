@@ -32,6 +32,7 @@ from rag.embeddings import Embedder
 from rag.errors import RagError
 from rag.rerank import Reranker, RerankerError, make_reranker
 from rag.store import ChunkFilter, Store, StoredChunk, StoreError, date_ordinal
+from rag.tables import cells, header_above, is_rule
 
 # Weight of BM25 (scaled to [0, 1] by the query's best score) against cosine
 # similarity, chosen on the tune half of the SQuAD questions (eval/retrieval_bench.py).
@@ -256,6 +257,48 @@ class Retriever:
         longer = replace(first, end=end, text=text, page_breaks=first.page_breaks + breaks)
         return [longer, *passages[1:]]
 
+    def headed(self, passages: Sequence[Passage]) -> list[Passage]:
+        """``passages`` with each one that starts inside a Markdown table run back to
+        the table's header row, when its own chunk or the one before holds it.
+
+        A row without its header does not say which column is whose (``rag.tables``);
+        the prompt and the verifier read a row with its header's names.  Only the
+        passages whose first line is a table row are looked up, by id."""
+        starts = [i for i, p in enumerate(passages) if _opens_mid_table(p.text)]
+        if not starts:
+            return list(passages)
+        out = list(passages)
+        try:
+            own = {
+                c.chunk_id: c for c in self.store.get_chunks([passages[i].chunk_id for i in starts])
+            }
+            before = {
+                c.chunk_id: c
+                for c in self.store.get_chunks(
+                    [chunk_id(c.source, c.content_hash, c.index - 1) for c in own.values()]
+                )
+            }
+        except StoreError:
+            return out
+        for i in starts:
+            p = passages[i]
+            c = own.get(p.chunk_id)
+            if c is None:
+                continue
+            previous = before.get(chunk_id(c.source, c.content_hash, c.index - 1))
+            base, text, breaks = c.start, c.text, c.page_breaks
+            if previous is not None and previous.start < c.start <= previous.end:
+                # The chunks overlap: the article's text from the previous chunk's start.
+                base, breaks = previous.start, previous.page_breaks + c.page_breaks
+                text = previous.text + c.text[previous.end - c.start :]
+            if not base <= p.start <= base + len(text):
+                continue
+            at = header_above(text, p.start - base)
+            if at is None or any(base + at <= b < p.start for b in breaks):
+                continue  # no header, or one on another page
+            out[i] = replace(p, start=base + at, text=text[at : p.start - base] + p.text)
+        return out
+
     # --- stages --------------------------------------------------------------------
 
     def candidates(
@@ -433,3 +476,11 @@ def _uncovered(c: StoredChunk, spans: list[tuple[int, int]]) -> tuple[int, int]:
     while y > x and text[y - 1 - c.start].isspace():
         y -= 1
     return x, y
+
+
+def _opens_mid_table(text: str) -> bool:
+    """Whether ``text`` starts with a table row that is not its table's header."""
+    lines = text.lstrip().split("\n", 2)
+    if cells(lines[0]) is None or is_rule(lines[0]):
+        return False
+    return not (len(lines) > 1 and is_rule(lines[1]))

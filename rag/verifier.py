@@ -25,6 +25,7 @@ import numpy as np
 
 from rag.chunking import sentence_spans
 from rag.embeddings import Embedder
+from rag.tables import spoken
 from rag.text import (
     all_words,
     content_words,
@@ -135,8 +136,11 @@ class Verifier:
         word-overlap features also get a variant over the claim's other words.
         """
         units = [passage_units(text, self.rule.pairs) for text, _ in passages]
+        # A table row is embedded as a sentence naming its columns (rag.tables).
         flat = [
-            text[a:b] for (text, _), spans in zip(passages, units, strict=True) for a, b in spans
+            spoken(text, a, b) or text[a:b]
+            for (text, _), spans in zip(passages, units, strict=True)
+            for a, b in spans
         ]
         matrix = self.vectors(list(claims) + flat)
         sims = matrix[: len(claims)] @ matrix[len(claims) :].T

@@ -1,12 +1,15 @@
-"""Prompt building: passage order for questions about time, instructions by question shape."""
+"""Prompt building: passage order for questions about time, instructions by question shape,
+excerpts that keep an article's lines and read its tables."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 from rag.answer_text import build_messages as text_messages
-from rag.prompting import build_messages, oldest_first
+from rag.embeddings import Embedder
+from rag.prompting import build_messages, oldest_first, select_context
 from rag.retrieval import Passage
+from rag.verifier import Verifier
 
 
 def passage(source: str, published: str | None, n: int = 0) -> Passage:
@@ -81,3 +84,27 @@ def test_a_question_for_the_latest_is_asked_to_answer_from_the_newest_article() 
         in build_messages("Latest?", ps, excerpts, latest=True)[1]["content"]
     )
     assert "most recently published" not in text_messages("What?", ps, excerpts)[1]["content"]
+
+
+def test_excerpts_keep_lines_and_read_table_rows_with_their_headers(embedder: Embedder) -> None:
+    text = (
+        "Analysts compared the two positions. They differ most on territory.\n"
+        "| Aspect | Trump Plan | Putin's Position |\n"
+        "|---|---|---|\n"
+        "| Territorial Control | Supports Russian influence zones | Seeks full recognition |\n"
+        "Countermeasures include:\n"
+        "- Reinforcing NATO's eastern flank.\n"
+        "- Increasing investment in cyber defense."
+    )
+    p = Passage("a.txt", "a.txt:0", 0, len(text), text)
+    [whole] = select_context("What is Putin's position?", [p], 2000, Verifier(embedder))
+    assert whole == (
+        "Analysts compared the two positions. They differ most on territory.\n"
+        "Aspect: Territorial Control; Trump Plan: Supports Russian influence zones; "
+        "Putin's Position: Seeks full recognition.\n"
+        "Countermeasures include:\n"
+        "- Reinforcing NATO's eastern flank.\n"
+        "- Increasing investment in cyber defense."
+    )
+    [short] = select_context("What is Putin's position on territory?", [p], 120, Verifier(embedder))
+    assert short.startswith("Aspect: Territorial Control;") or " … Aspect: Territorial" in short

@@ -17,6 +17,7 @@ from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.retrieval import BM25_WEIGHT, Filters, Passage, RetrievalError, Retriever
 from rag.store import Store
+from rag.tables import spoken
 
 RARE = "Okonkwo-Baptiste"
 
@@ -295,3 +296,49 @@ def test_cli_search_on_empty_index(settings: Settings) -> None:
 
     assert result.exit_code == 1
     assert "rag index" in result.stderr and "Traceback" not in result.output
+
+
+TABLED = """Ministers compare three budget plans
+
+The finance ministry published a comparison of the three budget plans before the vote.
+Officials said the figures were final and that no further changes would be made this year.
+Each plan was scored on the same six areas, and the ministry listed them side by side.
+
+| Area | Green plan | Blue plan |
+|---|---|---|
+| Schools | Two new schools | One new school |
+| Hospitals | Longer opening hours | A new wing in the capital |
+| Roads | Repairs only | A ring road around the port |
+| Railways | Electrified northern line | No change |
+| Housing | Rent caps in cities | Grants for first homes |
+| Energy | Wind farms on the coast | A gas plant near the border |
+| Water | New reservoirs | Leak repairs in old towns |
+
+The vote on the budget takes place next week in the lower house.
+"""
+
+
+def test_a_passage_starting_inside_a_table_runs_back_to_its_header(
+    indexed: Settings, embedder: Embedder
+) -> None:
+    """A row without its header does not say which plan is which: the passage is run
+    back to the header row, and the rows are read with the columns' names."""
+    (indexed.articles_dir / "budget.txt").write_text(TABLED, encoding="utf-8")
+    indexer.run(indexed, embedder=embedder)
+    r = retriever(indexed, embedder)
+    found = [p for p in r.search("Which plan builds a gas plant near the border?", k=5)
+             if p.source == "budget.txt"]  # fmt: skip
+    row = next(p for p in found if "gas plant" in p.text)
+    assert row.text.startswith("|") and "Green plan" not in row.text, row.text
+    headed = r.headed(found)
+    mine = next(p for p in headed if p.chunk_id == row.chunk_id)
+    text = file_text(indexed, "budget.txt")
+    assert mine.text.startswith("| Area | Green plan | Blue plan |")
+    assert mine.end == row.end and text[mine.start : mine.end] == mine.text
+    assert "Area: Energy; Green plan: Wind farms on the coast; Blue plan: A gas plant" in spoken(
+        mine.text
+    )
+    # Passages that do not open inside a table are left as they are.
+    others = [p for p in found if p.chunk_id != row.chunk_id]
+    assert [p for p in headed if p.chunk_id != row.chunk_id] == others
+    assert r.headed(others) == others
