@@ -32,22 +32,18 @@ def select_context(
     Every passage keeps at least its best sentence (so every [n] has something to
     cite); the rest of the budget goes to the best sentences overall, each sentence
     once even when neighbouring passages share it.  Kept sentences stay in their
-    order, a line of the passage (a list item, a table row) on a line of its own; a gap
-    between them shows as " …".  A table row whose header the passage holds is given
-    as a sentence naming its columns (``rag.tables``), the header row itself left out.
+    order; a gap between them shows as " … ".  A table row whose header the passage
+    holds is given as a sentence naming its columns (``rag.tables``), the header row
+    itself left out.
     """
     if not passages:
         return []
     sentences: list[list[str]] = []
-    on_line: list[list[bool]] = []  # whether each sentence starts a line of its passage
     for p in passages:
-        group, starts = [], []
-        for a, b in sentence_spans(p.text) or [(0, len(p.text))]:
-            if text := clip(spoken(p.text, a, b)):  # a table row with its header's names
-                group.append(text)
-                starts.append(a == 0 or p.text[a - 1] == "\n")
+        spans = sentence_spans(p.text) or [(0, len(p.text))]
+        # A table row with its header's names; the header row itself says nothing more.
+        group = [text for a, b in spans if (text := clip(spoken(p.text, a, b)))]
         sentences.append(group or [clip(p.text)])
-        on_line.append(starts or [True])
     flat = [text for group in sentences for text in group]
     vectors = verifier.vectors([query, *flat])
     q_words = content_words(query)
@@ -77,14 +73,11 @@ def select_context(
             used += len(text) + 1
 
     excerpts = []
-    for group, starts, chosen in zip(sentences, on_line, kept, strict=True):
+    for group, chosen in zip(sentences, kept, strict=True):
         order = sorted(chosen)
         text = group[order[0]]
         for a, b in itertools.pairwise(order):
-            # Lines stay lines (list items, table rows); a gap shows as " …".
-            gap = " …" if b != a + 1 else ""
-            text += gap + ("\n" if starts[b] else " ")
-            text += group[b]
+            text += (" … " if b != a + 1 else " ") + group[b]
         excerpts.append(text)
     return excerpts
 

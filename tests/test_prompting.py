@@ -1,5 +1,5 @@
 """Prompt building: passage order for questions about time, instructions by question shape,
-excerpts that keep an article's lines and read its tables."""
+excerpts that read an article's tables row by row."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def test_a_question_for_the_latest_is_asked_to_answer_from_the_newest_article() 
     assert "most recently published" not in text_messages("What?", ps, excerpts)[1]["content"]
 
 
-def test_excerpts_keep_lines_and_read_table_rows_with_their_headers(embedder: Embedder) -> None:
+def test_excerpts_read_table_rows_with_their_headers(embedder: Embedder) -> None:
     text = (
         "Analysts compared the two positions. They differ most on territory.\n"
         "| Aspect | Trump Plan | Putin's Position |\n"
@@ -99,11 +99,11 @@ def test_excerpts_keep_lines_and_read_table_rows_with_their_headers(embedder: Em
     p = Passage("a.txt", "a.txt:0", 0, len(text), text)
     [whole] = select_context("What is Putin's position?", [p], 2000, Verifier(embedder))
     assert whole == (
-        "Analysts compared the two positions. They differ most on territory.\n"
+        "Analysts compared the two positions. They differ most on territory. "
         "Aspect: Territorial Control; Trump Plan: Supports Russian influence zones; "
-        "Putin's Position: Seeks full recognition.\n"
-        "Countermeasures include:\n"
-        "- Reinforcing NATO's eastern flank.\n"
+        "Putin's Position: Seeks full recognition. "
+        "Countermeasures include: "
+        "- Reinforcing NATO's eastern flank. "
         "- Increasing investment in cyber defense."
     )
     [short] = select_context("What is Putin's position on territory?", [p], 120, Verifier(embedder))
