@@ -70,6 +70,11 @@ def main(argv: list[str] | None = None) -> int:
         field = eval_metrics.BY_NAME[name].item_field or name
         n = sum(getattr(s, field) is not None for s in subset)
         floors[name] = floor(sub[name], n)
+    # A floor never goes down: one an earlier measurement set higher stays.
+    path = floors_path(args.suite)
+    if path.exists():
+        before = json.loads(path.read_text(encoding="utf-8")).get("floors", {})
+        floors = {m: max(v, before.get(m, v)) for m, v in floors.items()}
     data = {
         "suite": args.suite,
         "subset": args.subset,
@@ -78,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             "stratified by category "
             "(evenly spaced items of each category, in file order). Each floor is the subset's "
             "value in the full measurement below minus max(0.05, two items of the metric's "
-            "denominator), rounded down to 2 decimals (eval/set_floors.py). Raise floors as "
+            "denominator), rounded down to 2 decimals (eval/set_floors.py), unless an earlier "
+            "measurement set it higher: a floor never goes down. Raise floors as "
             "the product improves; never lower them to pass."
         ),
         "measured": {
