@@ -28,12 +28,31 @@ def save_results(run_: EvalRun, path: Path) -> Path:
 
 
 def latest_results(settings: Settings, extra_dirs: Iterable[Path] = ()) -> Path | None:
-    """The newest saved results.json: the last `rag eval` runs, then committed reports."""
+    """The newest saved results.json of the last `rag eval` runs (and ``extra_dirs``);
+    with none, the committed report the eval floors were measured on (the product as it
+    ships, not the newest experiment), else the newest committed report."""
     candidates = list((settings.home / "eval-results").glob("*.json"))
-    for d in [*extra_dirs, checkout.committed_reports()]:
+    for d in extra_dirs:
         candidates += list(Path(d).glob("*/results.json"))
     candidates = [c for c in candidates if c.is_file()]
-    return max(candidates, key=lambda p: p.stat().st_mtime, default=None)
+    if candidates:
+        return max(candidates, key=lambda p: p.stat().st_mtime)
+    measured = _measured_report()
+    if measured is not None:
+        return measured
+    committed = [c for c in checkout.committed_reports().glob("*/results.json") if c.is_file()]
+    return max(committed, key=lambda p: p.stat().st_mtime, default=None)
+
+
+def _measured_report() -> Path | None:
+    """The results.json of the run ``eval/floors.json`` names as its measurement."""
+    floors = checkout.committed_reports().parent / "floors.json"
+    try:
+        report = json.loads(floors.read_text(encoding="utf-8"))["measured"]["report"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    results = checkout.ROOT / Path(str(report)).parent / "results.json"
+    return results if results.is_file() else None
 
 
 def load_results(path: Path) -> dict[str, Any]:

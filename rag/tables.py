@@ -13,7 +13,10 @@ never changed: citations and the reader's view keep the article's own text.
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 _RULE_CELL = re.compile(r"^:?-{2,}:?$")
 
@@ -42,13 +45,24 @@ def _lines(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def headers(text: str) -> dict[int, tuple[list[str], list[str]]]:
-    """For each data row of a table in ``text`` whose header row is also in ``text``:
-    the row's line start -> (its header cells, its cells).  Header rows and rules are
-    not in it."""
-    found: dict[int, tuple[list[str], list[str]]] = {}
-    header: list[str] | None = None
-    previous: list[str] | None = None
+@dataclass(frozen=True)
+class Row:
+    """A data row of a table, with where its table's header row and rule are."""
+
+    header_at: int  # line start of the header row
+    rule_at: int  # line start of the rule under it
+    header: list[str]
+    cells: list[str]
+
+
+def headers(text: str) -> dict[int, Row]:
+    """The data rows of the tables in ``text`` whose header row is also in ``text``, by
+    line start.  A table is a header row, a rule under it, and the rows that follow up
+    to the first line that is not a row; a row with more or fewer cells than its header
+    still belongs to it (read as Markdown does: a missing cell is empty)."""
+    found: dict[int, Row] = {}
+    header: tuple[int, int, list[str]] | None = None  # header start, rule start, cells
+    previous: tuple[int, list[str]] | None = None
     for a, b in _lines(text):
         line = text[a:b]
         row = cells(line)
@@ -56,18 +70,21 @@ def headers(text: str) -> dict[int, tuple[list[str], list[str]]]:
             header = previous = None
             continue
         if is_rule(line):
-            header = previous  # the row just above a rule names the columns
+            # the row just above a rule names the columns
+            header = (previous[0], a, previous[1]) if previous else None
             previous = None
             continue
-        if header is not None and len(row) == len(header):
-            found[a] = (header, row)
-        previous = row
+        if header is not None:
+            found[a] = Row(header[0], header[1], header[2], row)
+        previous = (a, row)
     return found
 
 
 def said(header: list[str], row: list[str]) -> str:
-    """One row as a sentence: each cell after its column's name."""
-    parts = [f"{h}: {c}" if h else c for h, c in zip(header, row, strict=True) if c]
+    """One row as a sentence: each cell after its column's name (a cell past the last
+    column on its own)."""
+    named = itertools.zip_longest(header, row, fillvalue="")
+    parts = [f"{h}: {c}" if h else c for h, c in named if c]
     return "; ".join(parts) + "." if parts else ""
 
 
@@ -75,21 +92,38 @@ def spoken(text: str, start: int = 0, end: int | None = None) -> str:
     """``text[start:end]`` with every table row whose header ``text`` holds said as a
     sentence (:func:`said`), and those tables' header rows and rules left out; the rest
     is unchanged.  Text without such a row comes back as it is."""
-    end = len(text) if end is None else end
+    return spoken_spans(text, [(start, len(text) if end is None else end)])[0]
+
+
+def spoken_spans(text: str, spans: Sequence[tuple[int, int]]) -> list[str]:
+    """:func:`spoken` for each ``(start, end)`` of ``spans``, reading ``text``'s tables
+    once."""
+    if "|" not in text or not (rows := headers(text)):
+        return [text[a:b] for a, b in spans]
+    furniture = {r.header_at for r in rows.values()} | {r.rule_at for r in rows.values()}
+    lines = _lines(text)
+    return [_spoken(text, start, end, rows, furniture, lines) for start, end in spans]
+
+
+def _spoken(
+    text: str,
+    start: int,
+    end: int,
+    rows: dict[int, Row],
+    furniture: set[int],
+    lines: list[tuple[int, int]],
+) -> str:
     piece = text[start:end]
     if "|" not in piece:
         return piece
-    rows = headers(text)
-    if not rows:
-        return piece
-    furniture = _furniture(text, rows)
     out: list[str] = []
-    for a, b in _lines(text):
+    for a, b in lines:
         if b <= start or a >= end:
             continue
-        if a in rows and start <= a and b <= end:
-            out.append(said(*rows[a]))
-        elif a in furniture and start <= a and b <= end:
+        whole = start <= a and b <= end
+        if a in rows and whole:
+            out.append(said(rows[a].header, rows[a].cells))
+        elif a in furniture and whole:
             continue
         else:
             out.append(text[max(a, start) : min(b, end)])
@@ -98,30 +132,11 @@ def spoken(text: str, start: int = 0, end: int | None = None) -> str:
     return lead + "\n".join(out).strip("\n") + trail if out else ""
 
 
-def _furniture(text: str, rows: dict[int, tuple[list[str], list[str]]]) -> set[int]:
-    """The line starts of the header rows and rules of the tables that ``rows`` reads."""
-    lines = _lines(text)
-    out: set[int] = set()
-    for i in range(1, len(lines) - 1):
-        (h, _), (a, b), (r, _) = lines[i - 1], lines[i], lines[i + 1]
-        if r in rows and is_rule(text[a:b]):
-            out |= {h, a}
-    return out
-
-
 def header_above(text: str, offset: int) -> int | None:
-    """The start of the header row of the table that the line at ``offset`` of ``text``
-    continues, when every line between them is a row of that table; else None."""
-    end = text.find("\n", offset)
-    here = text[offset : len(text) if end < 0 else end]
-    if cells(here) is None or is_rule(here):
+    """The start of the header row of the table whose data row starts at ``offset`` of
+    ``text`` (:func:`headers`); None when no such row starts there."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    if text[line_start:offset].strip():
         return None
-    lines = [(a, b) for a, b in _lines(text[:offset]) if b > a]
-    for i in range(len(lines) - 1, 0, -1):
-        line = text[lines[i][0] : lines[i][1]]
-        if cells(line) is None:
-            return None
-        if is_rule(line):
-            above = lines[i - 1]
-            return above[0] if cells(text[above[0] : above[1]]) else None
-    return None
+    row = headers(text).get(line_start)
+    return row.header_at if row else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,13 @@ def test_a_file_that_is_no_saved_run_fails_in_one_sentence(tmp_path: Path) -> No
     with pytest.raises(ev.EvalError) as err:
         rep.load_results(bad)
     assert str(err.value) == f"{bad} is not a saved evaluation; run `rag eval --report DIR`."
+
+
+def test_with_no_run_of_its_own_the_page_shows_the_run_the_floors_were_measured_on(
+    tmp_path: Path,
+) -> None:
+    # Not the newest committed report: that may be an experiment or another suite.
+    root = Path(rep.__file__).resolve().parents[1]
+    measured = json.loads((root / "eval" / "floors.json").read_text())["measured"]["report"]
+    found = rep.latest_results(Settings(home=tmp_path / "home"))
+    assert found == root / Path(measured).parent / "results.json"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.tables import cells, header_above, headers, is_rule, said, spoken
+from rag.tables import cells, header_above, headers, is_rule, said, spoken, spoken_spans
 
 ARTICLE = """Analysts compared the two positions.
 | Aspect | Trump Plan | Putin's Position |
@@ -47,9 +47,19 @@ def test_rows_without_their_header_are_left_as_they_are() -> None:
     rows = "| Territorial Control | Supports Russian influence zones | Seeks full recognition |"
     assert spoken(rows) == rows
     assert spoken("No table here | at all.") == "No table here | at all."
-    # A row with another number of cells than the header is not read against it.
-    odd = "| A | B |\n|---|---|\n| one | two | three |"
-    assert spoken(odd) == odd
+
+
+def test_a_row_with_another_number_of_cells_is_read_as_markdown_does() -> None:
+    odd = "| A | B | C |\n|---|---|---|\n| one | two |\n| x | y | z | extra |"
+    assert spoken(odd) == "A: one; B: two.\nA: x; B: y; C: z; extra."
+    assert header_above(odd, odd.index("| one")) == 0
+    assert header_above(odd, odd.index("| x")) == 0
+
+
+def test_spans_are_said_from_one_reading() -> None:
+    spans = [(0, ARTICLE.index("\n| Aspect")), (ARTICLE.index("| Territorial"), len(ARTICLE))]
+    assert spoken_spans(ARTICLE, spans) == [spoken(ARTICLE, a, b) for a, b in spans]
+    assert spoken_spans("plain text", [(0, 5)]) == ["plain"]
 
 
 def test_the_header_above_a_row() -> None:
@@ -58,3 +68,7 @@ def test_the_header_above_a_row() -> None:
     assert header_above(ARTICLE, ARTICLE.index("Why")) is None  # the table ended
     assert header_above(ARTICLE, ARTICLE.index("| Aspect")) is None
     assert header_above("| a | b |\n| c | d |\n", 10) is None  # no rule: no header
+    assert header_above(ARTICLE, at + 2) is None  # not where a row starts
+    # A blank line ends a table, as in Markdown.
+    gap = "| A | B |\n|---|---|\n\n| one | two |"
+    assert header_above(gap, gap.index("| one")) is None
