@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from rag.chunking import sentence_spans
 from rag.conversation import prompt
 from rag.retrieval import Passage
-from rag.tables import spoken
+from rag.tables import spoken_spans
 from rag.text import content_words
 from rag.verifier import Verifier
 
@@ -42,7 +42,7 @@ def select_context(
     for p in passages:
         spans = sentence_spans(p.text) or [(0, len(p.text))]
         # A table row with its header's names; the header row itself says nothing more.
-        group = [text for a, b in spans if (text := clip(spoken(p.text, a, b)))]
+        group = [text for said in spoken_spans(p.text, spans) if (text := clip(said))]
         sentences.append(group or [clip(p.text)])
     flat = [text for group in sentences for text in group]
     vectors = verifier.vectors([query, *flat])
