@@ -3,6 +3,8 @@ computes it (no entailment cross-encoder ships in a package here), built from wh
 disk:
 
 - meaning: the embedding similarity of the sentence to the passage's best sentence;
+- meaning, as an answer: the same similarity for the question followed by the sentence,
+  so a short answer ("CNN", "the Carnegie Center") is read as what it answers;
 - words: the share of the sentence's content words (Snowball-stemmed) found in the
   passage, counting only words the question did not already say (restating the
   question asserts nothing), minus a penalty per word the passage lacks;
@@ -25,7 +27,7 @@ import numpy as np
 
 from rag.chunking import sentence_spans
 from rag.embeddings import Embedder
-from rag.tables import spoken
+from rag.tables import spoken_spans
 from rag.text import (
     all_words,
     content_words,
@@ -38,12 +40,14 @@ __all__ = ["ScoreRule", "Support", "Verifier", "passage_units"]
 
 # Chosen on SQuAD 2.0 pairs, never on eval/seeds.jsonl: eval/verifier_calibration.py
 # picks them and writes eval/reports/verifier.md (precision and recall held out).
-SUPPORT_THRESHOLD = 0.75
-DENSE_WEIGHT = 0.5
+SUPPORT_THRESHOLD = 0.84
+DENSE_WEIGHT = 0.3
 NAMES_REQUIRED = True
 PAIRS = False  # adjacent-sentence pairs as units: no better there, twice the embeddings
 QUESTION_AWARE = True
-WORD_PENALTY = 0.1
+WORD_PENALTY = 0.05
+MIN_NEW = 1  # the words a claim adds to the question, at least this many to count alone
+ASKED_DENSE = True  # the similarity of "question + claim" also counts (the higher one)
 
 
 @dataclass(frozen=True)
@@ -55,10 +59,14 @@ class Support:
     dense: float = 0.0  # cosine of the claim and the passage's best sentence (or pair)
     lexical: float = 0.0  # share of the claim's content words found in the passage
     lexical_new: float = 0.0  # the same over the words the question did not already say
+    dense_asked: float = 0.0  # cosine of "question claim" and the passage's best unit
+    new_count: int = 0  # how many content words the claim adds to the question
     missing_numbers: tuple[str, ...] = ()
     missing_names: tuple[str, ...] = ()
     missing_words: tuple[str, ...] = ()  # content words of the claim absent from the passage
     missing_new: tuple[str, ...] = ()  # those of them the question did not already say
+    # (``lexical_new`` and ``missing_new`` fall back to all the claim's words when it
+    # adds none to the question)
 
     @property
     def missing(self) -> tuple[str, ...]:
@@ -74,14 +82,17 @@ class ScoreRule:
     pairs: bool = PAIRS
     question_aware: bool = QUESTION_AWARE
     word_penalty: float = WORD_PENALTY
+    min_new: int = MIN_NEW
+    asked_dense: bool = ASKED_DENSE
 
     def score(self, s: Support) -> float:
         """The support score of the features in ``s`` (its own ``score`` is ignored)."""
-        if self.question_aware:
+        if self.question_aware and s.new_count >= self.min_new:
             lexical, missing = s.lexical_new, len(s.missing_new)
         else:
             lexical, missing = s.lexical, len(s.missing_words)
-        value = self.dense_weight * max(s.dense, 0.0) + (1 - self.dense_weight) * lexical
+        dense = max(s.dense, s.dense_asked) if self.asked_dense else s.dense
+        value = self.dense_weight * max(dense, 0.0) + (1 - self.dense_weight) * lexical
         value -= self.word_penalty * missing
         if self.hard_fail(s):
             value = min(value, 0.5 * value)  # stays informative for ranking, fails the check
@@ -138,12 +149,16 @@ class Verifier:
         units = [passage_units(text, self.rule.pairs) for text, _ in passages]
         # A table row is embedded as a sentence naming its columns (rag.tables).
         flat = [
-            spoken(text, a, b) or text[a:b]
+            said or text[a:b]
             for (text, _), spans in zip(passages, units, strict=True)
-            for a, b in spans
+            for (a, b), said in zip(spans, spoken_spans(text, spans), strict=True)
         ]
-        matrix = self.vectors(list(claims) + flat)
-        sims = matrix[: len(claims)] @ matrix[len(claims) :].T
+        # Each claim also read as the answer to the question ("CNN" alone means little).
+        asked_claims = [f"{question.strip()} {c}" if question.strip() else c for c in claims]
+        k = len(claims)
+        matrix = self.vectors(list(claims) + asked_claims + flat)
+        sims = matrix[:k] @ matrix[2 * k :].T
+        sims_asked = matrix[k : 2 * k] @ matrix[2 * k :].T
         facts = [
             (
                 content_words(f"{text} {title}"),
@@ -156,19 +171,25 @@ class Verifier:
         result: list[list[Support]] = []
         for i, claim in enumerate(claims):
             words, nums, nms = content_words(claim), numbers(claim), names(claim)
-            new = words - asked if len(words - asked) >= 2 else words
+            added = words - asked
+            new = added or words
             row: list[Support] = []
             offset = 0
             for spans, (p_words, p_nums, p_all) in zip(units, facts, strict=True):
                 block = sims[i, offset : offset + len(spans)]
+                block_asked = sims_asked[i, offset : offset + len(spans)]
                 offset += len(spans)
-                best = int(np.argmax(block))
+                # The quote: the unit closest to the claim, or to it read as the answer.
+                ranked = np.maximum(block, block_asked) if self.rule.asked_dense else block
+                best = int(np.argmax(ranked))
                 features = Support(
                     score=0.0,
                     quote=spans[best],
-                    dense=float(block[best]),
+                    dense=float(block.max()),
                     lexical=len(words & p_words) / len(words) if words else 0.0,
                     lexical_new=len(new & p_words) / len(new) if new else 0.0,
+                    dense_asked=float(block_asked.max()),
+                    new_count=len(added),
                     missing_numbers=tuple(n for n in sorted(nums) if n not in p_nums),
                     missing_names=tuple(n for n in sorted(nms) if not held_name(n, p_all)),
                     missing_words=tuple(sorted(words - p_words)),

@@ -288,3 +288,39 @@ def test_a_sentence_pointing_at_the_passages_is_checked_on_what_it_states(
         checked = check(framed, passages, verifier, question=QUESTION)
         assert checked.sentences[0].supported and checked.sentences[0].citations == [n], framed
         assert strip_markers(checked.answer) == strip_markers(framed)
+
+
+def test_a_short_answer_is_checked_as_the_answer_to_its_question(
+    passages: list[Passage], verifier: Verifier
+) -> None:
+    # A small model often replies with the answer alone; read with the question it
+    # states what the passage says (rag.verifier: the question-read similarity).
+    asked = "What issues did Kremlin officials cite when they rebuffed the plan?"
+    n = holding(passages, "sanctions and NATO expansion")
+    out = check(f"Sanctions and NATO expansion [{n}].", passages, verifier, question=asked)
+    assert out.sentences[0].supported and out.sentences[0].citations == [n]
+    [c] = out.citations
+    assert "NATO expansion" in c.quoted
+
+    wrong = lacking(passages, "sanctions and NATO expansion")
+    out = check(f"Sanctions and NATO expansion [{wrong}].", passages, verifier, question=asked)
+    assert out.sentences[0].supported and out.recited == 1
+    assert "NATO expansion" in passages[out.sentences[0].citations[0] - 1].text
+
+    out = check(f"Grain exports and fishing rights [{n}].", passages, verifier, question=asked)
+    assert not out.sentences[0].supported
+
+
+def test_an_answer_of_one_word_is_read_with_its_question(
+    store: Settings, verifier: Verifier
+) -> None:
+    text = next(
+        para
+        for f in sorted(store.articles_dir.iterdir())
+        for para in f.read_text(encoding="utf-8").split("\n")
+        if "reported by CNN" in para
+    )
+    asked = "Which news organization reported Trump's private comments about Putin?"
+    assert verifier.supports(verifier.support("CNN", text, question=asked))
+    assert not verifier.supports(verifier.support("Reuters", text, question=asked))
+    assert not verifier.supports(verifier.support("The BBC did", text, question=asked))
