@@ -45,18 +45,22 @@ def build_messages(
     timeline: bool = False,
     figures: bool = False,
     latest: bool = False,
+    yes_no: bool = False,
 ) -> list[dict[str, str]]:
     """The chat messages asking the model to answer ``question`` in sentences with [n];
     a question about several articles (``multi``) is asked for a sentence from each, one
     about a development (``timeline``) for dated sentences, oldest first, and one asking
-    for a figure (``figures``) from articles of several dates for the newest first, and
-    one asking for the latest (``latest``) to answer from the newest article."""
+    for a figure (``figures``) from articles of several dates for the newest first, one
+    asking for the latest (``latest``) to answer from the newest article, and one answered
+    yes or no (``yes_no``) to open with its verdict, shown by example that a passage
+    saying something has not happened answers it ("No, ...")."""
     blocks = passage_blocks(passages, excerpts)
     for name, wanted in (
         ("answer_multi", multi),
         ("answer_timeline", timeline),
         ("answer_dated", figures and several_dates(passages)),
         ("answer_latest", latest),
+        ("answer_yes_no", yes_no),
     ):
         if wanted:
             blocks += "\n\n" + prompt(name).strip()
@@ -134,6 +138,7 @@ def stream(run: _Run, llm: LLM) -> Iterator[Event]:
         run.shape.timeline,
         run.shape.expects == "number",
         run.latest,
+        run.shape.yes_no,
     )
     t = time.perf_counter()
     raw, error = yield from _generate(run, llm, messages)

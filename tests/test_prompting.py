@@ -86,6 +86,16 @@ def test_a_question_for_the_latest_is_asked_to_answer_from_the_newest_article() 
     assert "most recently published" not in text_messages("What?", ps, excerpts)[1]["content"]
 
 
+def test_a_yes_no_question_is_shown_how_a_passage_saying_not_answers_it() -> None:
+    ps = [passage("a.txt", "2025-06-13")]
+    excerpts = [p.text for p in ps]
+    asked = text_messages("Has it been confirmed?", ps, excerpts, yes_no=True)[1]["content"]
+    assert 'start with "Yes," or "No,"' in asked and "has not commented [1]" in asked
+    # Below the passages, above the question, as the other instructions are.
+    assert asked.index("has not commented") < asked.index("Question: Has it been confirmed?")
+    assert "has not commented" not in text_messages("Who?", ps, excerpts)[1]["content"]
+
+
 def test_excerpts_read_table_rows_with_their_headers(embedder: Embedder) -> None:
     text = (
         "Analysts compared the two positions. They differ most on territory.\n"
