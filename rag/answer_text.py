@@ -18,6 +18,7 @@ from collections.abc import Generator, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from rag.answer_policy import decide_text, vet_text
+from rag.chunking import sentence_spans
 from rag.citations import (
     CheckedText,
     check,
@@ -28,6 +29,7 @@ from rag.llm import LLM, LLMUnavailable
 from rag.prompting import passage_blocks, several_dates
 from rag.refusals import REFUSAL
 from rag.retrieval import Passage
+from rag.text import content_words
 from rag.timeline import in_time_order
 from rag.verdicts import contradicts, drop_verdict, leading_verdict
 
@@ -171,7 +173,8 @@ def _generate(
 
 def _conclude(run: _Run, raw: str) -> Iterator[Event]:
     """Check the reply's citations, then answer, refuse or quote (``decide_text``).  A
-    yes/no verdict that its own cited sentences contradict is dropped (``rag.verdicts``)."""
+    yes/no verdict that its evidence contradicts is dropped or turned round
+    (``reverdict``, by the polarity rules of ``rag.verdicts``)."""
     checked = None
     # A timeline oldest first, a figure across dates newest first, whatever order the
     # model wrote them in.
@@ -179,8 +182,8 @@ def _conclude(run: _Run, raw: str) -> Iterator[Event]:
     if text:
         t = time.perf_counter()
         checked = check(text, run.passages, run.verifier, question=run.query)
-        if run.shape.yes_no and contradicted(run.query, text, checked):
-            text = drop_verdict(text)
+        if run.shape.yes_no and (amended := reverdict(run.query, text, checked, run.passages)):
+            text = amended
             checked = check(text, run.passages, run.verifier, question=run.query)
         run.timings["verify"] = time.perf_counter() - t
     decision = decide_text(run.shape, text, checked, run.passages)
@@ -217,8 +220,63 @@ def contradicted(question: str, raw: str, checked: CheckedText) -> bool:
     verdict = leading_verdict(raw)
     if verdict is None or not checked.sentences:
         return False
-    numbers = set(checked.sentences[0].citations) or {
+    return contradicts(question, verdict, _verdict_quotes(checked))
+
+
+def _verdict_numbers(checked: CheckedText) -> set[int]:
+    return set(checked.sentences[0].citations) or {
         n for s in checked.sentences if s.supported for n in s.citations
     }
-    quotes = [c.quoted for c in checked.citations if c.n in numbers]
-    return contradicts(question, verdict, quotes)
+
+
+def _verdict_quotes(checked: CheckedText) -> list[str]:
+    numbers = _verdict_numbers(checked)
+    return [c.quoted for c in checked.citations if c.n in numbers]
+
+
+def reverdict(
+    question: str, raw: str, checked: CheckedText, passages: Sequence[Passage]
+) -> str | None:
+    """What to show instead of a yes/no reply whose verdict its evidence contradicts,
+    or None to keep it:
+
+    - its quoted sentences say the opposite (``contradicted``): the reply without its
+      verdict (the cited facts stay);
+    - its quotes say nothing either way, but the cited passage's sentence that holds the
+      question's own word the quotes lack does ("Has it been confirmed?" quoting "Trump
+      described Putin as ...", in a passage that goes on "The White House has not
+      officially confirmed these remarks."): then the reply's sentence states the opposite
+      of that one too, so the answer is the verdict that sentence gives, and it, cited.
+    """
+    verdict = leading_verdict(raw)
+    if verdict is None or not checked.sentences:
+        return None
+    quotes = _verdict_quotes(checked)
+    if contradicts(question, verdict, quotes):
+        return drop_verdict(raw)
+    for n, sentence in deciding(question, quotes, _verdict_numbers(checked), passages):
+        if contradicts(question, verdict, [sentence]):
+            other = "No" if verdict == "yes" else "Yes"
+            return f"{other}. {sentence.rstrip().rstrip('.')} [{n}]."
+    return None
+
+
+def deciding(
+    question: str, quotes: Sequence[str], numbers: set[int], passages: Sequence[Passage]
+) -> list[tuple[int, str]]:
+    """The sentences of the passages ``numbers`` that hold a content word of
+    ``question`` none of ``quotes`` holds (the word the verdict turns on), by passage."""
+    quoted = set().union(*(content_words(q) for q in quotes)) if quotes else set()
+    wanted = content_words(question) - quoted
+    if not wanted:
+        return []
+    found = []
+    for n in sorted(numbers):
+        if not 1 <= n <= len(passages):
+            continue
+        text = passages[n - 1].text
+        for a, b in sentence_spans(text):
+            sentence = " ".join(text[a:b].split())
+            if content_words(sentence) & wanted:
+                found.append((n, sentence))
+    return found

@@ -271,9 +271,11 @@ def test_an_unsupported_text_answer_is_left_to_the_caller(verifier: Verifier) ->
     assert vetted("Who is the mayor?", "The mayor is Jane Doe [1].", verifier) == ""
 
 
-def decided(question: str, raw: str, verifier: Verifier) -> TextDecision:
-    checked = check(raw, PASSAGES, verifier, question=question) if raw else None
-    return decide_text(analyse(question), raw, checked, PASSAGES)
+def decided(
+    question: str, raw: str, verifier: Verifier, passages: list[Passage] = PASSAGES
+) -> TextDecision:
+    checked = check(raw, passages, verifier, question=question) if raw else None
+    return decide_text(analyse(question), raw, checked, passages)
 
 
 def test_the_free_text_rules_in_order(verifier: Verifier) -> None:
@@ -337,3 +339,24 @@ def test_a_free_text_yes_its_cited_sentence_contradicts_is_dropped(verifier: Ver
     assert decided(question, kept, verifier).kind == "answer"
     right = "No, the White House has not endorsed the bill [2]."
     assert not contradicted(question, right, check(right, PASSAGES, verifier, question=question))
+
+
+def test_a_yes_the_cited_passage_answers_no_to_is_turned_round(verifier: Verifier) -> None:
+    from rag.answer_text import reverdict
+
+    text = (
+        "In private comments reported by CNN, Trump described Putin as having gone crazy. "
+        "The White House has not officially confirmed these remarks."
+    )
+    ps = [Passage("cnn.txt", "c1", 0, len(text), text, title="Trump on Putin")]
+    question = "Have Trump's private comments about Putin been confirmed?"
+    # The quote (the CNN sentence) says nothing about confirming; the passage's sentence
+    # holding the question's "confirmed" says no.
+    raw = "Yes, Trump described Putin as having gone crazy in comments reported by CNN [1]."
+    checked = check(raw, ps, verifier, question=question)
+    assert "CNN" in checked.citations[0].quoted
+    amended = reverdict(question, raw, checked, ps)
+    assert amended == "No. The White House has not officially confirmed these remarks [1]."
+    assert decided(question, amended, verifier, ps).kind == "answer"
+    right = "No, the White House has not officially confirmed these remarks [1]."
+    assert reverdict(question, right, check(right, ps, verifier, question=question), ps) is None
