@@ -213,35 +213,15 @@ def every_side(run: _Run, text: str, checked: CheckedText) -> tuple[str, Checked
     return joined, check(joined, run.passages, run.verifier, question=run.query)
 
 
-def contradicted(question: str, raw: str, checked: CheckedText) -> bool:
-    """Whether ``raw`` opens with a yes or no that the sentences it cites say the
-    opposite of: those of its first sentence, or of the whole answer when that one
-    ("Yes.") cites nothing."""
-    verdict = leading_verdict(raw)
-    if verdict is None or not checked.sentences:
-        return False
-    return contradicts(question, verdict, _verdict_quotes(checked))
-
-
-def _verdict_numbers(checked: CheckedText) -> set[int]:
-    return set(checked.sentences[0].citations) or {
-        n for s in checked.sentences if s.supported for n in s.citations
-    }
-
-
-def _verdict_quotes(checked: CheckedText) -> list[str]:
-    numbers = _verdict_numbers(checked)
-    return [c.quoted for c in checked.citations if c.n in numbers]
-
-
 def reverdict(
     question: str, raw: str, checked: CheckedText, passages: Sequence[Passage]
 ) -> str | None:
     """What to show instead of a yes/no reply whose verdict its evidence contradicts,
-    or None to keep it:
+    or None to keep it.  The evidence is what its first sentence cites (or, when that
+    one, "Yes.", cites nothing, the whole answer's supported citations):
 
-    - its quoted sentences say the opposite (``contradicted``): the reply without its
-      verdict (the cited facts stay);
+    - its quoted sentences say the opposite (``rag.verdicts.contradicts``): the reply
+      without its verdict (the cited facts stay);
     - its quotes say nothing either way, but the cited passage's sentence that holds the
       question's own word the quotes lack does ("Has it been confirmed?" quoting "Trump
       described Putin as ...", in a passage that goes on "The White House has not
@@ -251,10 +231,13 @@ def reverdict(
     verdict = leading_verdict(raw)
     if verdict is None or not checked.sentences:
         return None
-    quotes = _verdict_quotes(checked)
+    numbers = set(checked.sentences[0].citations) or {
+        n for s in checked.sentences if s.supported for n in s.citations
+    }
+    quotes = [c.quoted for c in checked.citations if c.n in numbers]
     if contradicts(question, verdict, quotes):
         return drop_verdict(raw)
-    for n, sentence in deciding(question, quotes, _verdict_numbers(checked), passages):
+    for n, sentence in deciding(question, quotes, numbers, passages):
         if contradicts(question, verdict, [sentence]):
             other = "No" if verdict == "yes" else "Yes"
             return f"{other}. {sentence.rstrip().rstrip('.')} [{n}]."

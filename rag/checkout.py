@@ -27,6 +27,11 @@ def find(*relative: str) -> Path | None:
     return None
 
 
+def floors() -> Path:
+    """The floors CI holds the seed suite to, and the run they were measured on."""
+    return ROOT / "eval" / "floors.json"
+
+
 def committed_reports() -> Path:
     """The eval reports committed with the code, one folder per run (``*/results.json``)."""
     return ROOT / "eval" / "reports"

@@ -46,9 +46,8 @@ def latest_results(settings: Settings, extra_dirs: Iterable[Path] = ()) -> Path 
 
 def _measured_report() -> Path | None:
     """The results.json of the run ``eval/floors.json`` names as its measurement."""
-    floors = checkout.committed_reports().parent / "floors.json"
     try:
-        report = json.loads(floors.read_text(encoding="utf-8"))["measured"]["report"]
+        report = json.loads(checkout.floors().read_text(encoding="utf-8"))["measured"]["report"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
     results = checkout.ROOT / Path(str(report)).parent / "results.json"

@@ -327,18 +327,19 @@ def test_the_articles_date_and_outlet_back_a_sentence_that_states_them(
 
 
 def test_a_free_text_yes_its_cited_sentence_contradicts_is_dropped(verifier: Verifier) -> None:
-    from rag.answer_text import contradicted
+    from rag.answer_text import reverdict
     from rag.verdicts import drop_verdict
 
     question = "Has the White House endorsed the sanctions bill?"
     raw = "Yes, eighty senators back the bill, which the White House has not endorsed [2]."
     checked = check(raw, PASSAGES, verifier, question=question)
-    assert contradicted(question, raw, checked)
     kept = drop_verdict(raw)
+    assert reverdict(question, raw, checked, PASSAGES) == kept  # the verdict is dropped
     assert kept.startswith("Eighty senators back the bill")
     assert decided(question, kept, verifier).kind == "answer"
     right = "No, the White House has not endorsed the bill [2]."
-    assert not contradicted(question, right, check(right, PASSAGES, verifier, question=question))
+    checked = check(right, PASSAGES, verifier, question=question)
+    assert reverdict(question, right, checked, PASSAGES) is None
 
 
 def test_a_yes_the_cited_passage_answers_no_to_is_turned_round(verifier: Verifier) -> None:
