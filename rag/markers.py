@@ -28,6 +28,13 @@ _MARKER = re.compile(
     r"[ \t]*\[(?:(?:passage|source|article)\s*)?(\d{1,3}(?:\s*[,;]\s*(?:(?:passage|source|article)\s*)?\d{1,3})*)\]",
     re.IGNORECASE,
 )
+# "The passage in [1] states", "as stated in passage [2]": a marker used as a noun. Its
+# pointing words go with it, or the sentence reads "The passage in states".
+_POINTING = re.compile(
+    r"(?:^|[ \t]+)(?:in|from|see|according to)(?:[ \t]+(?:the[ \t]+)?(?:passages?|articles?|sources?))?"
+    r"(?=[ \t]*\[(?:(?:passage|source|article)\s*)?\d)",
+    re.IGNORECASE,
+)
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[[^\]\n]{1,40}\])+")
 _END_PUNCT = re.compile(r"[.!?…:;]+[\"'”’)\]]*\s*$")
 
@@ -46,9 +53,20 @@ def defuse_markers(text: str) -> str:
     return _MARKER.sub(lambda m: m.group(0).replace("[", "(").replace("]", ")"), text)
 
 
+def _unmarked(text: str) -> str:
+    """``text`` without its markers and the words pointing at them; a sentence that
+    opened with them ("According to [3], the talks ...") starts at what it states."""
+    out = _MARKER.sub("", _POINTING.sub("", text))
+    if out[:1] in (",", ";", ":") and out != text:
+        out = out.lstrip(",;: \t")
+        out = out[:1].upper() + out[1:]
+    return out
+
+
 def strip_markers(text: str) -> str:
-    """``text`` without its [n] markers, spacing before punctuation tidied."""
-    out = _MARKER.sub("", text)
+    """``text`` without its [n] markers (and the words pointing at them: "in [1]"),
+    spacing before punctuation tidied."""
+    out = _unmarked(text)
     return re.sub(r"\s+([.,;:!?])", r"\1", out).strip()
 
 
@@ -98,7 +116,7 @@ def _marker(numbers_: Sequence[int]) -> str:
 
 def with_markers(raw: str, numbers_: Sequence[int]) -> str:
     """``raw`` with its markers replaced by ``numbers_``, placed before the final stop."""
-    body = _MARKER.sub("", raw).rstrip()
+    body = _unmarked(raw).rstrip()
     if not numbers_:
         return re.sub(r"\s+([.,;:!?])", r"\1", body)
     body = re.sub(r"\s+([.,;:!?])", r"\1", body)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from rag.chunking import sentence_spans
 from rag.conversation import prompt
+from rag.lists import is_item
 from rag.retrieval import Passage
 from rag.tables import spoken_spans
 from rag.text import content_words
@@ -77,9 +78,19 @@ def select_context(
         order = sorted(chosen)
         text = group[order[0]]
         for a, b in itertools.pairwise(order):
-            text += (" … " if b != a + 1 else " ") + group[b]
+            text += (" … " if b != a + 1 else _joint(group[a], group[b])) + group[b]
         excerpts.append(text)
     return excerpts
+
+
+_STOPPED = re.compile(r"[.!?…][\"'”’)\]]*$")
+
+
+def _joint(before: str, after: str) -> str:
+    """What goes between two neighbouring sentences of an excerpt: a space, or a line
+    break where a line ends without a full stop (a heading, a list's lead-in or item) or
+    a list item starts, so the model does not read them as one sentence."""
+    return "\n" if is_item(after) or not _STOPPED.search(before) else " "
 
 
 def clip(text: str, limit: int = MAX_SENTENCE_CHARS) -> str:

@@ -30,6 +30,7 @@ from rag.config import Settings
 from rag.documents import page_at
 from rag.embeddings import Embedder
 from rag.errors import RagError
+from rag.lists import lead_in_above, opens_mid_list
 from rag.rerank import Reranker, RerankerError, make_reranker
 from rag.store import ChunkFilter, Store, StoredChunk, StoreError, date_ordinal
 from rag.tables import cells, header_above, is_rule
@@ -259,12 +260,16 @@ class Retriever:
 
     def headed(self, passages: Sequence[Passage]) -> list[Passage]:
         """``passages`` with each one that starts inside a Markdown table run back to
-        the table's header row, when its own chunk or the one before holds it.
+        the table's header row, and each that starts inside a list run back to the line
+        introducing it, when its own chunk or the one before holds it.
 
         A row without its header does not say which column is whose (``rag.tables``);
-        the prompt and the verifier read a row with its header's names.  Only the
-        passages whose first line is a table row are looked up, by id."""
-        starts = [i for i, p in enumerate(passages) if _opens_mid_table(p.text)]
+        the prompt and the verifier read a row with its header's names.  An item without
+        its lead-in does not say what it is an item of (``rag.lists``).  Only the
+        passages whose first line is a table row or a list item are looked up, by id."""
+        starts = [
+            i for i, p in enumerate(passages) if _opens_mid_table(p.text) or opens_mid_list(p.text)
+        ]
         if not starts:
             return list(passages)
         out = list(passages)
@@ -291,11 +296,16 @@ class Retriever:
                 # The chunks overlap: the article's text from the previous chunk's start.
                 base, breaks = previous.start, previous.page_breaks + c.page_breaks
                 text = previous.text + c.text[previous.end - c.start :]
+            elif previous is not None and 0 < c.start - previous.end <= 2 and p.start == c.start:
+                # The chunks meet at a line break (an item starts a line): the break between.
+                base, breaks = previous.start, previous.page_breaks + c.page_breaks
+                text = previous.text + "\n" * (c.start - previous.end) + c.text
             if not base <= p.start <= base + len(text):
                 continue
-            at = header_above(text, p.start - base)
+            above = header_above if _opens_mid_table(p.text) else lead_in_above
+            at = above(text, p.start - base)
             if at is None or any(base + at <= b < p.start for b in breaks):
-                continue  # no header, or one on another page
+                continue  # no header (lead-in), or one on another page
             out[i] = replace(p, start=base + at, text=text[at : p.start - base] + p.text)
         return out
 

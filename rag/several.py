@@ -78,10 +78,12 @@ _FRAMES = [
     re.compile(rf"^\s*{_WHICH}{_DOCS} {_SAYS}(?: that)?[,:]?\s+", re.IGNORECASE),
     re.compile(rf"^\s*according to {_WHICH}{_DOCS}(?: \d+)?,?\s+", re.IGNORECASE),
 ]
+_ORDINAL = r"(?:first|second|third|other|latter|former)"
 _PLURAL = r"(?:articles|passages|pieces|reports|stories|sources|texts)"
 _INLINE = re.compile(
     r",?\s+(?:in|from|according to|across) (?:"
     rf"(?:(?:the|both|each) )?(?:first|second|third|other|latter|former) {_DOCS}"  # the first passage
+    rf"|(?:both )?(?:the )?{_ORDINAL} and (?:the )?{_ORDINAL} {_DOCS}"  # the first and second articles
     rf"|(?:both|all|these|the two|both the|the|all the) {_PLURAL}"  # in both articles
     r"|(?:the )?passages?(?: \d+(?: and \d+)*)?"  # "passage" is the prompt's word, not the news'
     rf"|{_DOCS} \d+(?: and \d+)*(?! of\b)"  # in article 2, in articles 1 and 2 (not "Article 5 of")

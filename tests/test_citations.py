@@ -20,7 +20,7 @@ from rag import indexer
 from rag.citations import check
 from rag.config import Settings
 from rag.embeddings import Embedder
-from rag.markers import parse_markers, split_answer, strip_markers
+from rag.markers import parse_markers, split_answer, strip_markers, with_markers
 from rag.retrieval import Passage, Retriever
 from rag.text import names, numbers
 from rag.verifier import Verifier
@@ -230,6 +230,24 @@ def test_marker_after_the_full_stop_belongs_to_its_sentence(
 def test_parse_markers(text: str, expected: list[int]) -> None:
     assert parse_markers(text) == expected
     assert parse_markers(strip_markers(text)) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ('The passage in [1] states: "The talks stalled."', 'The passage states: "The talks stalled [1]."'),
+        ("As stated in passage [2], the talks stalled.", "As stated, the talks stalled [1]."),
+        ("According to [3], the talks stalled.", "The talks stalled [1]."),
+        ("In [2], the talks stalled.", "The talks stalled [1]."),
+        # "in" before a name, not a marker, stays
+        ("The talks were held in Istanbul [2].", "The talks were held in Istanbul [1]."),
+    ],
+)
+def test_a_marker_used_as_a_noun_takes_its_pointing_words_with_it(raw: str, shown: str) -> None:
+    """"The passage in [1] states" must not read "The passage in states" once the
+    marker moves to the end of the sentence."""
+    assert with_markers(raw, [1]) == shown
+    assert strip_markers(raw) == re.sub(r" \[1\]", "", shown)
 
 
 def test_numbers_and_names() -> None:

@@ -112,9 +112,17 @@ def test_excerpts_read_table_rows_with_their_headers(embedder: Embedder) -> None
         "Analysts compared the two positions. They differ most on territory. "
         "Aspect: Territorial Control; Trump Plan: Supports Russian influence zones; "
         "Putin's Position: Seeks full recognition. "
-        "Countermeasures include: "
-        "- Reinforcing NATO's eastern flank. "
+        "Countermeasures include:\n"
+        "- Reinforcing NATO's eastern flank.\n"
         "- Increasing investment in cyber defense."
+    )
+    # A heading or an item without a full stop does not run into the next sentence.
+    headed = "Concluding Remarks\nTalks stalled. Both sides wait.\n- No date is set\nEnvoys left."
+    q = Passage("b.txt", "b.txt:0", 0, len(headed), headed)
+    [lines] = select_context("Concluding remarks on the talks", [q], 2000, Verifier(embedder))
+    assert (
+        lines
+        == "Concluding Remarks\nTalks stalled. Both sides wait.\n- No date is set\nEnvoys left."
     )
     [short] = select_context("What is Putin's position on territory?", [p], 120, Verifier(embedder))
     assert short.startswith("Aspect: Territorial Control;") or " … Aspect: Territorial" in short

@@ -189,6 +189,10 @@ def test_an_ordinal_period_answers_which_year() -> None:
             "The ministry said in the report released Tuesday that 40 died.",
             "The ministry said in the report released Tuesday that 40 died.",
         ),
+        (
+            "The territorial issues come up in the first and second articles, with Crimea.",
+            "The territorial issues come up, with Crimea.",
+        ),
         ("Both articles.", "Both articles."),  # nothing else to state: kept
     ],
 )

@@ -342,3 +342,51 @@ def test_a_passage_starting_inside_a_table_runs_back_to_its_header(
     others = [p for p in found if p.chunk_id != row.chunk_id]
     assert [p for p in headed if p.chunk_id != row.chunk_id] == others
     assert r.headed(others) == others
+
+
+LISTED = """River council weighs flood defences
+
+The river council met on Tuesday to discuss the flooding that hit the lower town twice this autumn.
+Engineers told the members that the old wall was built for a smaller river and would not hold another storm.
+Residents who lost their homes in October asked the council to act before the winter rains arrive.
+The mayor said the town could not wait for national funds and would have to pay for the first steps itself.
+Measures the council could take include:
+- Raising the river wall by a metre along the whole lower town
+- Buying six pumps for the streets nearest the water
+- Paying for sandbags and storing them in the school gym
+- Planting willows on the eastern bank to slow the current
+- Moving the bus depot to higher ground north of the market
+The vote on the measures takes place next week, after a public meeting in the town hall.
+"""
+
+
+def test_a_passage_starting_inside_a_list_runs_back_to_its_lead_in(
+    indexed: Settings, embedder: Embedder
+) -> None:
+    """An item without the line introducing its list does not say what it is an item
+    of: the passage is run back to that line, in the article's own text."""
+    (indexed.articles_dir / "flood.txt").write_text(LISTED, encoding="utf-8")
+    indexer.run(indexed, embedder=embedder)
+    r = retriever(indexed, embedder)
+    found = [p for p in r.search("Where would the bus depot be moved?", k=5)
+             if p.source == "flood.txt"]  # fmt: skip
+    item = next(p for p in found if p.text.startswith("- "))
+    assert "Measures the council" not in item.text, item.text
+    mine = next(p for p in r.headed(found) if p.chunk_id == item.chunk_id)
+    text = file_text(indexed, "flood.txt")
+    assert mine.text.startswith("Measures the council could take include:\n- ")
+    assert mine.end == item.end and text[mine.start : mine.end] == mine.text
+
+
+def test_a_list_cut_between_two_chunks_that_do_not_overlap_is_read_with_its_lead_in(
+    indexed: Settings, embedder: Embedder
+) -> None:
+    """The seed article's countermeasures list is cut after its first item, the next
+    chunk starting on the line after: the item passage gets the lead-in from the chunk
+    before, and still points at the article's exact text."""
+    r = retriever(indexed, embedder)
+    found = r.search("What cyber-related countermeasure is suggested for Western governments?", k=6)
+    item = next(p for p in found if p.text.startswith("- Expanding targeted sanctions"))
+    mine = next(p for p in r.headed(found) if p.chunk_id == item.chunk_id)
+    assert mine.text.startswith("Countermeasures that Western governments could consider include:")
+    assert file_text(indexed, mine.source)[mine.start : mine.end] == mine.text

@@ -1,0 +1,62 @@
+"""Bulleted and numbered lists, read with the line that introduces them.
+
+An item on its own ("- Increasing investment in cyber defense to counter hybrid
+warfare tactics") does not say what it is an item of; the line above the list does
+("Countermeasures that Western governments could consider include:").  Passages are cut
+out of an article by length, so a passage often opens in the middle of a list, its
+lead-in left at the end of the passage before.  The lead-in is the sentence just above
+the list: "... include:", or the last sentence of the paragraph the items go on from.  :func:`lead_in_above` finds that line,
+so the passage can be run back to it (``rag.retrieval.Retriever.headed``), as a table
+row is run back to its header.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.chunking import sentence_spans
+from rag.tables import cells
+
+_ITEM = re.compile(r"^\s{0,3}(?:[-*•–]|\d{1,3}[.)])\s+\S")
+
+# Farther back than this, a lead-in is left where it is: the passage would grow by a
+# page of items the question did not reach.
+MAX_RUN_BACK = 1200
+
+
+def is_item(line: str) -> bool:
+    """Whether ``line`` is a list item ("- ...", "* ...", "• ...", "1. ...", "2) ...")."""
+    return bool(_ITEM.match(line))
+
+
+def opens_mid_list(text: str) -> bool:
+    """Whether ``text`` starts with a list item (its lead-in, if any, is not in it)."""
+    return is_item(text.lstrip("\n").split("\n", 1)[0])
+
+
+def lead_in_above(text: str, offset: int) -> int | None:
+    """The start of the sentence introducing the list whose item starts at ``offset`` of
+    ``text``: the last sentence of the line above the list's first item ("Countermeasures
+    that Western governments could consider include:", or the paragraph the items go on
+    from), a blank line between allowed.  None when the item is not at a line's start,
+    nothing but items (or a table) is above it, or the sentence lies more than
+    ``MAX_RUN_BACK`` characters back."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    if text[line_start:offset].strip() or not is_item(text[line_start:]):
+        return None
+    start, blank = line_start, False
+    while start > 0:
+        above = text.rfind("\n", 0, start - 1) + 1
+        line = text[above : start - 1]
+        if is_item(line):
+            start, blank = above, False
+            continue
+        if not line.strip() and not blank:
+            start, blank = above, True
+            continue
+        if not line.strip() or cells(line) is not None:
+            return None
+        spans = sentence_spans(line)
+        at = above + (spans[-1][0] if spans else 0)
+        return at if offset - at <= MAX_RUN_BACK else None
+    return None
