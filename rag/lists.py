@@ -5,9 +5,9 @@ warfare tactics") does not say what it is an item of; the line above the list do
 ("Countermeasures that Western governments could consider include:").  Passages are cut
 out of an article by length, so a passage often opens in the middle of a list, its
 lead-in left at the end of the passage before.  The lead-in is the sentence just above
-the list: "... include:", or the last sentence of the paragraph the items go on from.  :func:`lead_in_above` finds that line,
-so the passage can be run back to it (``rag.retrieval.Retriever.headed``), as a table
-row is run back to its header.
+the list: "... include:", or the last sentence of the paragraph the items go on from.
+:func:`lead_in_above` finds it, so the passage can be run back to it
+(``rag.retrieval.Retriever.headed``), as a table row is run back to its header.
 """
 
 from __future__ import annotations
