@@ -12,11 +12,14 @@ One pure function, :func:`decide`, over what the model replied and what the chec
    claim's quote holds one the question does not already state;
 4. a question turning on a negation, an order or a comparison ("not", "before",
    "largest") is answered only by quotes that say one too;
-5. the passages the kept claims cite must hold the question's own numbers and names,
+5. a claim quoting an item of a list must quote the item that fits the question: when
+   another item of that list holds more of the question's words ("cyber"), the quote
+   picked the wrong one (``rag.lists.better_item``);
+6. the passages the kept claims cite must hold the question's own numbers and names,
    and most of its content words: a passage about the subject that lacks what the
    question pins down ("in 1977", "the Franks") is a near miss, not an answer; so is
    one that never names the role a "who is the ...?" question asks about ("spokesman");
-6. the model's own "answerable: false" with nothing that passes 2-4 is a refusal; its
+7. the model's own "answerable: false" with nothing that passes 2-6 is a refusal; its
    "true" alone never makes an answer.
 
 A refusal keeps the closest passages to show as "related, but not an answer".
@@ -30,6 +33,7 @@ from typing import Literal
 
 from rag.answerability import ClaimCheck, Evidence, evidence, usable
 from rag.citations import CheckedText, Citation, Sentence, is_claim
+from rag.lists import better_item
 from rag.markers import split_answer, strip_markers
 from rag.questions import Question, holds_type, office_phrase, qualifiers
 from rag.refusals import REFUSAL, is_refusal, is_refusal_sentence
@@ -115,7 +119,7 @@ def near_miss(
     passages: Sequence[Passage],
     min_coverage: float = MIN_COVERAGE,
 ) -> tuple[str, Evidence | None]:
-    """Why evidence that backs an answer still misses *this* question (rules 4 and 5), or
+    """Why evidence that backs an answer still misses *this* question (rules 4 to 6), or
     "" when it does not; ``held`` is the text the answer was checked against, ``cited``
     the passages it cites."""
     turned = qualifiers(" ".join(held))
@@ -123,6 +127,9 @@ def near_miss(
     if lost:
         listed = ", ".join(f"'{w}'" for w in lost)
         return f"The question turns on {listed}, and the quoted evidence does not.", None
+    for p in cited:
+        if other := better_item(question.words, held, p.text):
+            return f"Another item of the quoted list fits the question better: '{other}'.", None
     found = evidence(question, cited, passages)
     if found.missing:
         listed = ", ".join(found.missing)
@@ -146,7 +153,7 @@ def vet_text(
     min_coverage: float = MIN_COVERAGE,
 ) -> str:
     """Why a free-text answer whose citations were checked (``rag.citations.check``) does
-    not answer *this* question, or "" when it does: rules 3-5 over its supported
+    not answer *this* question, or "" when it does: rules 3-6 over its supported
     sentences and the sentences of the passages they cite (the quoted evidence, where
     the question's qualifiers must be).  An answer with no supported
     sentence is left to the caller (it is refused or quoted from the passages)."""

@@ -13,9 +13,11 @@ the list: "... include:", or the last sentence of the paragraph the items go on 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 
 from rag.chunking import sentence_spans
-from rag.tables import cells
+from rag.tables import cells, starts_line
+from rag.text import content_words
 
 _ITEM = re.compile(r"^\s{0,3}(?:[-*•–]|\d{1,3}[.)])\s+\S")
 
@@ -41,8 +43,8 @@ def lead_in_above(text: str, offset: int) -> int | None:
     from), a blank line between allowed.  None when the item is not at a line's start,
     nothing but items (or a table) is above it, or the sentence lies more than
     ``MAX_RUN_BACK`` characters back."""
-    line_start = text.rfind("\n", 0, offset) + 1
-    if text[line_start:offset].strip() or not is_item(text[line_start:]):
+    line_start = starts_line(text, offset)
+    if line_start is None or not is_item(text[line_start:]):
         return None
     start, blank = line_start, False
     while start > 0:
@@ -60,3 +62,53 @@ def lead_in_above(text: str, offset: int) -> int | None:
         at = above + (spans[-1][0] if spans else 0)
         return at if offset - at <= MAX_RUN_BACK else None
     return None
+
+
+def runs(text: str) -> list[list[tuple[int, int]]]:
+    """The lists of ``text``, each the (start, end) offsets of its item lines, in order;
+    a blank line between two items goes on with the list."""
+    found: list[list[tuple[int, int]]] = []
+    run: list[tuple[int, int]] = []
+    at = 0
+    for line in text.split("\n"):
+        if is_item(line):
+            run.append((at, at + len(line)))
+        elif line.strip() and run:
+            found.append(run)
+            run = []
+        at += len(line) + 1
+    if run:
+        found.append(run)
+    return found
+
+
+def better_item(words: Collection[str], quotes: Sequence[str], text: str) -> str:
+    """The item of a list in ``text`` that holds more of the question's ``words``
+    (stemmed content words) than the items quoted from that list do, or "".
+
+    The words counted are the ones the text around the list (its lead-in) does not
+    already hold: they tell the items apart.  "What cyber-related countermeasure is
+    suggested ...?" answered with "- Expanding targeted sanctions ..." from a list whose
+    other item is "- Increasing investment in cyber defense ...": that other item is the
+    answer, and the quote is not.  "" too when no quote is an item of a list, or the
+    quoted items hold as many of the words as any other."""
+    said = [_flat(q) for q in quotes if q.strip()]
+    for run in runs(text):
+        items = [_flat(text[a:b]) for a, b in run]
+        picked = {k for k, item in enumerate(items) if any(item in q or q in item for q in said)}
+        if not picked:
+            continue
+        outside = text[: run[0][0]] + " " + text[run[-1][1] :]
+        asked = set(words) - content_words(outside)
+        held = [asked & content_words(item) for item in items]
+        hit = len(set().union(*(held[k] for k in picked)))
+        others = [k for k in range(len(items)) if k not in picked]
+        best = max(others, key=lambda k: len(held[k]), default=None)
+        if best is not None and len(held[best]) > hit:
+            a, b = run[best]
+            return " ".join(text[a:b].split())
+    return ""
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split()).lower()

@@ -246,7 +246,8 @@ def analyse(question: str) -> Question:
         expects=expects(text),
         numbers=frozenset(numbers(bare)),
         names=frozenset(_question_names(bare)),
-        words=frozenset(content_words(bare)),  # "the two articles" asks nothing of a passage
+        # "the two articles" asks nothing of a passage, nor "come up" or "mentioned"
+        words=frozenset(content_words(_ABOUT_TEXT.sub(" ", bare))),
         qualifiers=frozenset(qualifiers(bare)),
         multi=is_multi_article(text),
         yes_no=is_yes_no(text),
@@ -310,6 +311,13 @@ def qualifiers(text: str) -> set[str]:
 
 # The words of a question asking for a development over time ("how did the talks unfold",
 # "what has happened with the bill", "a timeline of the strikes").
+# Words about the text rather than its subject: "What issues come up in the articles?",
+# "the basis mentioned for ...". A passage answers without saying them. ("came up with"
+# is "invented", a content word.)
+_ABOUT_TEXT = re.compile(
+    r"\b(?:come|comes|came|coming) up\b(?! with\b)|\b(?:mentioned|brought up|touched on)\b",
+    re.IGNORECASE,
+)
 _DEVELOPING = re.compile(
     r"\b(?:develop(?:ed|ing|ments?)?|evolv(?:e|ed|ing)|unfold(?:ed|ing)?|progress(?:ed)?|"
     r"happen(?:ed|ing)?|timeline|chronolog(?:y|ical(?:ly)?)|over time|so far|changed?)\b",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -267,9 +267,14 @@ class Retriever:
         the prompt and the verifier read a row with its header's names.  An item without
         its lead-in does not say what it is an item of (``rag.lists``).  Only the
         passages whose first line is a table row or a list item are looked up, by id."""
-        starts = [
-            i for i, p in enumerate(passages) if _opens_mid_table(p.text) or opens_mid_list(p.text)
-        ]
+        # The passages to look up, each with how to find its start: a header or a lead-in.
+        heads: dict[int, Callable[[str, int], int | None]] = {}
+        for i, p in enumerate(passages):
+            if _opens_mid_table(p.text):
+                heads[i] = header_above
+            elif opens_mid_list(p.text):
+                heads[i] = lead_in_above
+        starts = list(heads)
         if not starts:
             return list(passages)
         out = list(passages)
@@ -302,8 +307,7 @@ class Retriever:
                 text = previous.text + "\n" * (c.start - previous.end) + c.text
             if not base <= p.start <= base + len(text):
                 continue
-            above = header_above if _opens_mid_table(p.text) else lead_in_above
-            at = above(text, p.start - base)
+            at = heads[i](text, p.start - base)
             if at is None or any(base + at <= b < p.start for b in breaks):
                 continue  # no header (lead-in), or one on another page
             out[i] = replace(p, start=base + at, text=text[at : p.start - base] + p.text)

@@ -132,11 +132,18 @@ def _spoken(
     return lead + "\n".join(out).strip("\n") + trail if out else ""
 
 
+def starts_line(text: str, offset: int) -> int | None:
+    """The start of the line of ``text`` holding ``offset``; None when anything but
+    whitespace precedes ``offset`` on that line."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    return None if text[line_start:offset].strip() else line_start
+
+
 def header_above(text: str, offset: int) -> int | None:
     """The start of the header row of the table whose data row starts at ``offset`` of
     ``text`` (:func:`headers`); None when no such row starts there."""
-    line_start = text.rfind("\n", 0, offset) + 1
-    if text[line_start:offset].strip():
+    line_start = starts_line(text, offset)
+    if line_start is None:
         return None
     row = headers(text).get(line_start)
     return row.header_at if row else None

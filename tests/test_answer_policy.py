@@ -267,6 +267,25 @@ def test_a_who_question_needs_its_role_named_in_the_evidence(verifier: Verifier)
     assert "about the White House's spokesman," in why
 
 
+def test_the_wrong_item_of_a_list_is_refused_naming_the_right_one(verifier: Verifier) -> None:
+    listed = (
+        "Countermeasures that Western governments could consider include:\n"
+        "- Expanding targeted sanctions against key Russian oligarchs and industries\n"
+        "- Increasing investment in cyber defense to counter hybrid warfare tactics"
+    )
+    passages = [Passage("policy.txt", "p1", 0, len(listed), listed, title="Policy options")]
+    question = "What cyber-related countermeasure is suggested for Western governments?"
+
+    def why(answer: str) -> str:
+        checked = check(answer, passages, verifier, question=question)
+        return vet_text(analyse(question), checked.sentences, checked.citations, passages)
+
+    wrong = why("Expanding targeted sanctions against key Russian oligarchs and industries [1].")
+    assert "Another item" in wrong and "cyber defense" in wrong
+    right = "Increasing investment in cyber defense to counter hybrid warfare tactics [1]."
+    assert why(right) == ""
+
+
 def test_an_unsupported_text_answer_is_left_to_the_caller(verifier: Verifier) -> None:
     assert vetted("Who is the mayor?", "The mayor is Jane Doe [1].", verifier) == ""
 

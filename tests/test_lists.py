@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.lists import MAX_RUN_BACK, is_item, lead_in_above, opens_mid_list
+from rag.lists import MAX_RUN_BACK, better_item, is_item, lead_in_above, opens_mid_list, runs
+from rag.questions import analyse
 
 ARTICLE = (
     "The council met on Tuesday to discuss the flooding.\n"
@@ -69,3 +70,37 @@ def test_a_list_without_a_lead_in_or_too_far_back_is_left_alone() -> None:
     )
     assert lead_in_above(long, long.index("- Buying")) is None
     assert lead_in_above(long, long.index("- Raising")) == long.index("Measures")
+
+
+def test_lists_are_found_as_runs_of_item_lines() -> None:
+    found = runs(ARTICLE)
+    assert [[ARTICLE[a:b] for a, b in run] for run in found] == [
+        [
+            "- Raising the river wall by a metre",
+            "- Buying pumps for the lower town",
+            "- Paying for sandbags before the winter",
+        ]
+    ]
+    # A blank line between items goes on with the list; a line of prose ends it.
+    spaced = ARTICLE.replace("metre\n", "metre\n\n")
+    assert len(runs(spaced)) == 1 and len(runs(spaced)[0]) == 3
+    split = ARTICLE.replace("metre\n", "metre\nAnd more.\n")
+    assert [len(run) for run in runs(split)] == [1, 2]
+    assert runs("No list here.\nNone at all.") == []
+
+
+def test_the_item_that_fits_the_question_is_told_from_the_quoted_one() -> None:
+    pumps = analyse("Which pump-related measure could the council take?").words
+    # The sanctions-for-cyber case: the quoted item lacks "pump", another item has it.
+    assert better_item(pumps, ["- Raising the river wall by a metre"], ARTICLE) == (
+        "- Buying pumps for the lower town"
+    )
+    # Quoting the right item, or a list question quoting any item, stands.
+    assert better_item(pumps, ["- Buying pumps for the lower town"], ARTICLE) == ""
+    any_item = analyse("What measures could the council take?").words
+    assert better_item(any_item, ["- Paying for sandbags before the winter"], ARTICLE) == ""
+    # A tie is not a better fit ("river" and "pump" each in one item).
+    both = analyse("What could the council do about the river and pumps?").words
+    assert better_item(both, ["- Raising the river wall by a metre"], ARTICLE) == ""
+    # A quote that is not an item of the list (prose) is not judged here.
+    assert better_item(pumps, ["The vote is next week."], ARTICLE) == ""

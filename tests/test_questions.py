@@ -117,6 +117,22 @@ def test_asking_about_the_articles_asks_nothing_of_a_passage() -> None:
     assert q.words == analyse("What territorial issues come up?").words
 
 
+@pytest.mark.parametrize(
+    ("question", "words"),
+    [
+        ("What territorial issues come up in the two articles?", {"territori", "issu"}),
+        ("Which sanctions are mentioned?", {"sanction"}),
+        ("What was brought up about the talks?", {"talk"}),
+        # "came up with" is "invented": a content word the passage must hold.
+        ("Who came up with the plan?", {"came", "plan"}),
+    ],
+)
+def test_words_about_the_text_itself_are_not_asked_of_a_passage(
+    question: str, words: set[str]
+) -> None:
+    assert analyse(question).words == words
+
+
 def test_most_recent_and_common_acronyms_are_not_constraints() -> None:
     q = analyse("In which city did the most recent round of talks take place?")
     assert "most" not in q.qualifiers
