@@ -9,7 +9,8 @@ One pure function, :func:`decide`, over what the model replied and what the chec
    claim whose verbatim quote does not back its wording is shown as the quote's sentence
    instead (the article's own words); none left: refuse;
 3. a question asking for a date, a number or a name is answered only when a kept
-   claim's quote holds one the question does not already state;
+   claim's quote holds one the question does not already state; one asking for
+   someone "besides" a name is not answered by that name alone;
 4. a question turning on a negation, an order or a comparison ("not", "before",
    "largest") is answered only by quotes that say one too;
 5. a claim quoting an item of a list must quote the item that fits the question: when
@@ -35,7 +36,14 @@ from rag.answerability import ClaimCheck, Evidence, evidence, usable
 from rag.citations import CheckedText, Citation, Sentence, is_claim
 from rag.lists import better_item
 from rag.markers import split_answer, strip_markers
-from rag.questions import Question, holds_type, office_phrase, qualifiers
+from rag.questions import (
+    Question,
+    besides_phrase,
+    holds_type,
+    names_only_besides,
+    office_phrase,
+    qualifiers,
+)
 from rag.refusals import REFUSAL, is_refusal, is_refusal_sentence
 from rag.retrieval import Passage
 from rag.several import without_references
@@ -88,6 +96,8 @@ def decide(
         return Decision(
             "refuse", reason=f"The question asks for {kind}, and no cited passage states one."
         )
+    if names_only_besides(question, [c.text for c in valid]):
+        return Decision("refuse", reason=_only_besides(question))
     cited = [passages[n - 1] for n in sorted({c.n for c in valid})]
     why, found = near_miss(question, [c.held for c in valid], cited, passages, min_coverage)
     if why:
@@ -99,6 +109,13 @@ def decide(
     if contradicts(question.text, verdict, [c.held for c in valid[:1]]):
         verdict = None  # the first claim's own quote says the opposite (rag.verdicts)
     return Decision("answer", claims=valid, verdict=verdict, evidence=found)
+
+
+def _only_besides(question: Question) -> str:
+    return (
+        f"The question asks beyond what it sets aside ('{besides_phrase(question.text)}'), "
+        "and the answer names nothing else."
+    )
 
 
 def _unique(checks: Sequence[ClaimCheck]) -> list[ClaimCheck]:
@@ -167,6 +184,8 @@ def vet_text(
     if typed and not any(holds_type(s.text, question.expects, question) for s in backed):
         kind = _KIND_NAMES.get(question.expects, question.expects)
         return f"The question asks for {kind}, and no supported sentence of the answer states one."
+    if names_only_besides(question, [s.text for s in backed]):
+        return _only_besides(question)
     numbers = {n for s in backed for n in s.citations}
     quotes = [c.quoted for c in citations if c.n in numbers]
     cited = [passages[n - 1] for n in sorted(numbers) if 1 <= n <= len(passages)]
@@ -174,6 +193,19 @@ def vet_text(
     # question's "not" in its answer whether or not the article says one.
     why, _ = near_miss(question, quotes, cited, passages, min_coverage)
     return why
+
+
+def fitting_item(question: Question, checked: CheckedText, passages: Sequence[Passage]) -> str:
+    """The list item that fits the question better than the one the answer quotes, as a
+    cited sentence ("Increasing investment in cyber defense ... [3]."), or ""."""
+    backed = {n for s in checked.sentences if s.supported for n in s.citations}
+    quotes = [c.quoted for c in checked.citations if c.n in backed]
+    for n in sorted(backed):
+        if 1 <= n <= len(passages) and (
+            item := better_item(question.words, quotes, passages[n - 1].text)
+        ):
+            return f"{item.rstrip(' .;,')} [{n}]."
+    return ""
 
 
 # --- the free-text path (RAG_ANSWER_MODE=text) ------------------------------------------
@@ -187,7 +219,9 @@ class TextDecision:
 
     kind: TextKind
     reason: str = ""  # refuse: why; quote: why the answer is taken from the passages
-    text: str = ""  # refuse: the sentence to show (the model's own refusal, or REFUSAL)
+    # refuse: the sentence to show (the model's own refusal, or REFUSAL); quote: the
+    # passage text to quote, cited, when the rules found it ("" to let the caller choose)
+    text: str = ""
     notice: bool = False  # whether ``reason`` is also said as a notice
 
     @property
@@ -211,11 +245,13 @@ def decide_text(
     3. a reply with no supported sentence that names facts no passage holds (outside
        knowledge, or a guess): refuse, said in a notice; one that is only unchecked:
        quote the passages;
-    4. a supported reply that misses what the question pins down (``vet_text``): refuse,
+    4. a supported reply quoting the wrong item of a list (rule 5 of ``decide``): quote
+       the item that fits, cited to its passage;
+    5. a supported reply that misses what the question pins down (``vet_text``): refuse,
        unless the question is about several articles: then quote each article's nearest
        sentence instead (a small model's one answer often speaks for one article, or
        restates the question); the quote is vetted the same way, so a miss still refuses;
-    5. otherwise: answer.
+    6. otherwise: answer.
     """
     if not raw.strip() or checked is None:
         return TextDecision("quote", reason="The LLM returned an empty answer.")
@@ -250,6 +286,15 @@ def decide_text(
             ),
         )
     why = vet_text(question, checked.sentences, checked.citations, passages, min_coverage)
+    if why and (item := fitting_item(question, checked, passages)):
+        return TextDecision(
+            "quote",
+            reason=(
+                "The model quoted another item of the list than the one the question asks "
+                "about; that item is quoted directly."
+            ),
+            text=item,
+        )
     if why and question.multi:
         return TextDecision("quote", reason=why)
     if why:

@@ -116,11 +116,12 @@ def finish(
     )
 
 
-def quote(run: _Run, reason: str, raw: str | None) -> Iterator[Event]:
-    """The fallback: the best passage sentences, cited, with a notice saying why."""
+def quote(run: _Run, reason: str, raw: str | None, chosen: str = "") -> Iterator[Event]:
+    """The fallback: the best passage sentences (or ``chosen``, a cited passage sentence
+    the rules picked), cited, with a notice saying why."""
     note = run.quoting(reason)
     yield run.notice(note)
-    text = extractive(
+    text = chosen or extractive(
         run.query, run.passages, run.verifier, hint=raw, each_article=run.shape.multi
     )
     if not text:
@@ -188,7 +189,7 @@ def _conclude(run: _Run, raw: str) -> Iterator[Event]:
         run.timings["verify"] = time.perf_counter() - t
     decision = decide_text(run.shape, text, checked, run.passages)
     if decision.kind == "quote":
-        yield from quote(run, decision.reason, raw or None)
+        yield from quote(run, decision.reason, raw or None, decision.text)
         return
     if decision.refused:
         if decision.notice:

@@ -19,7 +19,8 @@ from rag.chunking import sentence_spans
 from rag.tables import cells, starts_line
 from rag.text import content_words
 
-_ITEM = re.compile(r"^\s{0,3}(?:[-*•–]|\d{1,3}[.)])\s+\S")
+_MARKER = r"^\s{0,3}(?:[-*•–]|\d{1,3}[.)])\s+"
+_ITEM = re.compile(_MARKER + r"\S")
 
 # Farther back than this, a lead-in is left where it is: the passage would grow by a
 # page of items the question did not reach.
@@ -29,6 +30,11 @@ MAX_RUN_BACK = 1200
 def is_item(line: str) -> bool:
     """Whether ``line`` is a list item ("- ...", "* ...", "• ...", "1. ...", "2) ...")."""
     return bool(_ITEM.match(line))
+
+
+def item_text(line: str) -> str:
+    """``line`` without its item marker and surrounding spaces ("Buying pumps")."""
+    return re.sub(_MARKER, "", line).strip()
 
 
 def opens_mid_list(text: str) -> bool:
@@ -83,7 +89,7 @@ def runs(text: str) -> list[list[tuple[int, int]]]:
 
 
 def better_item(words: Collection[str], quotes: Sequence[str], text: str) -> str:
-    """The item of a list in ``text`` that holds more of the question's ``words``
+    """The item (without its marker) of a list in ``text`` that holds more of the question's ``words``
     (stemmed content words) than the items quoted from that list do, or "".
 
     The words counted are the ones the text around the list (its lead-in) does not
@@ -106,7 +112,7 @@ def better_item(words: Collection[str], quotes: Sequence[str], text: str) -> str
         best = max(others, key=lambda k: len(held[k]), default=None)
         if best is not None and len(held[best]) > hit:
             a, b = run[best]
-            return " ".join(text[a:b].split())
+            return item_text(" ".join(text[a:b].split()))
     return ""
 
 

@@ -9,6 +9,7 @@ unanswerable questions are built by swapping exactly such a part.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.chunking import sentence_spans
@@ -231,6 +232,7 @@ class Question:
     timeline: bool = False  # asks how something developed: answered oldest first, dated
     role: str = ""  # the role a "who is the ... of" question asks about ("spokesman")
     role_of: str = ""  # whose role it is, when the question says ("kremlin" in "the Kremlin's")
+    besides: frozenset[str] = frozenset()  # names it sets aside: "Who else, besides Blumenthal"
 
 
 def analyse(question: str) -> Question:
@@ -254,6 +256,7 @@ def analyse(question: str) -> Question:
         timeline=timeline,
         role=office[1] or role_asked(text),
         role_of=office[0],
+        besides=frozenset(n for m in _BESIDES.finditer(text) for n in names(f"x {m.group(1)}")),
     )
 
 
@@ -311,6 +314,37 @@ def qualifiers(text: str) -> set[str]:
 
 # The words of a question asking for a development over time ("how did the talks unfold",
 # "what has happened with the bill", "a timeline of the strikes").
+# "Who else, besides Blumenthal, ...?", "Which country other than France ...?": the names
+# after it are what the answer must go beyond.
+_BESIDES = re.compile(
+    r"\b(?:besides|other than|apart from|aside from|except(?: for)?|in addition to)\s+"
+    r"((?:[A-Z][\w'’.-]*)(?:\s+[A-Z][\w'’.-]*)*)"
+)
+# A run of capitalised words: one name ("Senator Richard Blumenthal").
+_NAME_RUN = re.compile(r"[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
+
+
+def besides_phrase(question: str) -> str:
+    """The words after "besides" (or "other than" ...) in ``question``, "" when none."""
+    found = _BESIDES.search(question)
+    return found.group(0) if found else ""
+
+
+def names_only_besides(question: Question, texts: Sequence[str]) -> bool:
+    """Whether ``texts`` (an answer's sentences) name no one but the names the question
+    sets aside ("Who else, besides Blumenthal, ...?" answered "Senator Richard
+    Blumenthal"): a name counts as set aside with every word run together with it; the
+    question's other names are not an answer either."""
+    if not question.besides:
+        return False
+    for text in texts:
+        for run in _NAME_RUN.finditer(text):
+            stems = names(f"x {run.group(0)}")
+            if stems and not stems & question.besides and not stems <= question.names:
+                return False
+    return True
+
+
 # Words about the text rather than its subject: "What issues come up in the articles?",
 # "the basis mentioned for ...". A passage answers without saying them. ("came up with"
 # is "invented", a content word.)

@@ -280,10 +280,28 @@ def test_the_wrong_item_of_a_list_is_refused_naming_the_right_one(verifier: Veri
         checked = check(answer, passages, verifier, question=question)
         return vet_text(analyse(question), checked.sentences, checked.citations, passages)
 
-    wrong = why("Expanding targeted sanctions against key Russian oligarchs and industries [1].")
+    sanctions = "Expanding targeted sanctions against key Russian oligarchs and industries [1]."
+    wrong = why(sanctions)
     assert "Another item" in wrong and "cyber defense" in wrong
+    # On the free-text path the item that fits is quoted instead, cited to its passage.
+    d = decided(question, sanctions, verifier, passages)
+    assert d.kind == "quote" and "directly" in d.reason
+    assert d.text == "Increasing investment in cyber defense to counter hybrid warfare tactics [1]."
     right = "Increasing investment in cyber defense to counter hybrid warfare tactics [1]."
     assert why(right) == ""
+
+
+def test_who_else_is_not_answered_by_the_name_set_aside(verifier: Verifier) -> None:
+    question = "Who else, besides Lindsey Graham, backs the sanctions bill?"
+    why = vetted(question, "Senator Lindsey Graham's bill would impose tariffs [2].", verifier)
+    assert "sets aside ('besides Lindsey Graham')" in why
+    d = run(
+        question,
+        {"answerable": True, "claims": [claim(2, "Eighty senators back the bill",
+                                              "Senator Lindsey Graham backs the bill.")]},
+        verifier,
+    )  # fmt: skip
+    assert d.refused and "besides Lindsey Graham" in d.reason
 
 
 def test_an_unsupported_text_answer_is_left_to_the_caller(verifier: Verifier) -> None:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from rag.lists import MAX_RUN_BACK, better_item, is_item, lead_in_above, opens_mid_list, runs
+from rag.lists import (
+    MAX_RUN_BACK,
+    better_item,
+    is_item,
+    item_text,
+    lead_in_above,
+    opens_mid_list,
+    runs,
+)
 from rag.questions import analyse
 
 ARTICLE = (
@@ -32,6 +40,8 @@ ARTICLE = (
 )
 def test_list_items_are_told_from_other_lines(line: str, item: bool) -> None:
     assert is_item(line) is item
+    if item:
+        assert item_text(line) == line.split(maxsplit=1)[1]
 
 
 def test_an_item_is_run_back_to_the_line_introducing_its_list() -> None:
@@ -93,7 +103,7 @@ def test_the_item_that_fits_the_question_is_told_from_the_quoted_one() -> None:
     pumps = analyse("Which pump-related measure could the council take?").words
     # The sanctions-for-cyber case: the quoted item lacks "pump", another item has it.
     assert better_item(pumps, ["- Raising the river wall by a metre"], ARTICLE) == (
-        "- Buying pumps for the lower town"
+        "Buying pumps for the lower town"
     )
     # Quoting the right item, or a list question quoting any item, stands.
     assert better_item(pumps, ["- Buying pumps for the lower town"], ARTICLE) == ""

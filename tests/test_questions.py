@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from rag.questions import analyse, expects, holds_type, is_yes_no, office_phrase, role_asked
+from rag.questions import (
+    analyse,
+    besides_phrase,
+    expects,
+    holds_type,
+    is_yes_no,
+    names_only_besides,
+    office_phrase,
+    role_asked,
+)
 from rag.several import is_multi_article, without_references
 
 
@@ -276,3 +285,20 @@ def test_a_count_is_not_answered_by_a_measure_of_something_else(
 ) -> None:
     shape = analyse(question)
     assert holds_type(answer, shape.expects, shape) is holds
+
+
+@pytest.mark.parametrize(
+    ("answer", "only"),
+    [
+        ("Senator Richard Blumenthal [1]", True),  # the set-aside name, with his title
+        ("Blumenthal sponsored the bill.", True),
+        ("Senator Lindsey Graham sponsored it.", False),
+        ("It was sponsored by Blumenthal and Graham.", False),
+    ],
+)
+def test_an_answer_naming_only_who_the_question_sets_aside_is_told(answer: str, only: bool) -> None:
+    q = analyse("Who else, besides Blumenthal, sponsored the sanctions bill?")
+    assert besides_phrase(q.text) == "besides Blumenthal"
+    assert names_only_besides(q, [answer]) is only
+    # Without "besides", a name is an answer.
+    assert not names_only_besides(analyse("Who sponsored the bill?"), [answer])
