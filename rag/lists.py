@@ -89,8 +89,9 @@ def runs(text: str) -> list[list[tuple[int, int]]]:
 
 
 def better_item(words: Collection[str], quotes: Sequence[str], text: str) -> str:
-    """The item (without its marker) of a list in ``text`` that holds more of the question's ``words``
-    (stemmed content words) than the items quoted from that list do, or "".
+    """The item (without its marker) of a list in ``text`` that holds more of the
+    question's ``words`` (stemmed content words) than the items quoted from that list
+    do, or "".
 
     The words counted are the ones the text around the list (its lead-in) does not
     already hold: they tell the items apart.  "What cyber-related countermeasure is

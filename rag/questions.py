@@ -312,12 +312,10 @@ def qualifiers(text: str) -> set[str]:
     return found
 
 
-# The words of a question asking for a development over time ("how did the talks unfold",
-# "what has happened with the bill", "a timeline of the strikes").
 # "Who else, besides Blumenthal, ...?", "Which country other than France ...?": the names
 # after it are what the answer must go beyond.
 _BESIDES = re.compile(
-    r"\b(?:besides|other than|apart from|aside from|except(?: for)?|in addition to)\s+"
+    r"\b(?i:besides|other than|apart from|aside from|except(?: for)?|in addition to)\s+"
     r"((?:[A-Z][\w'’.-]*)(?:\s+[A-Z][\w'’.-]*)*)"
 )
 # A run of capitalised words: one name ("Senator Richard Blumenthal").
@@ -325,7 +323,7 @@ _NAME_RUN = re.compile(r"[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
 
 
 def besides_phrase(question: str) -> str:
-    """The words after "besides" (or "other than" ...) in ``question``, "" when none."""
+    """The phrase of ``question`` setting names aside ("besides Blumenthal"), or ""."""
     found = _BESIDES.search(question)
     return found.group(0) if found else ""
 
@@ -352,6 +350,8 @@ _ABOUT_TEXT = re.compile(
     r"\b(?:come|comes|came|coming) up\b(?! with\b)|\b(?:mentioned|brought up|touched on)\b",
     re.IGNORECASE,
 )
+# The words of a question asking for a development over time ("how did the talks unfold",
+# "what has happened with the bill", "a timeline of the strikes").
 _DEVELOPING = re.compile(
     r"\b(?:develop(?:ed|ing|ments?)?|evolv(?:e|ed|ing)|unfold(?:ed|ing)?|progress(?:ed)?|"
     r"happen(?:ed|ing)?|timeline|chronolog(?:y|ical(?:ly)?)|over time|so far|changed?)\b",

@@ -300,5 +300,6 @@ def test_an_answer_naming_only_who_the_question_sets_aside_is_told(answer: str, 
     q = analyse("Who else, besides Blumenthal, sponsored the sanctions bill?")
     assert besides_phrase(q.text) == "besides Blumenthal"
     assert names_only_besides(q, [answer]) is only
+    assert analyse("Besides Blumenthal, who sponsored the bill?").besides == q.besides
     # Without "besides", a name is an answer.
     assert not names_only_besides(analyse("Who sponsored the bill?"), [answer])
