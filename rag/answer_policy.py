@@ -186,9 +186,8 @@ def vet_text(
         return f"The question asks for {kind}, and no supported sentence of the answer states one."
     if names_only_besides(question, [s.text for s in backed]):
         return _only_besides(question)
-    numbers = {n for s in backed for n in s.citations}
-    quotes = [c.quoted for c in citations if c.n in numbers]
-    cited = [passages[n - 1] for n in sorted(numbers) if 1 <= n <= len(passages)]
+    numbers, quotes = _quoted_evidence(backed, citations)
+    cited = [passages[n - 1] for n in numbers if 1 <= n <= len(passages)]
     # The qualifiers are looked for in the quoted evidence alone: a small model repeats the
     # question's "not" in its answer whether or not the article says one.
     why, _ = near_miss(question, quotes, cited, passages, min_coverage)
@@ -198,14 +197,22 @@ def vet_text(
 def fitting_item(question: Question, checked: CheckedText, passages: Sequence[Passage]) -> str:
     """The list item that fits the question better than the one the answer quotes, as a
     cited sentence ("Increasing investment in cyber defense ... [3]."), or ""."""
-    backed = {n for s in checked.sentences if s.supported for n in s.citations}
-    quotes = [c.quoted for c in checked.citations if c.n in backed]
-    for n in sorted(backed):
+    numbers, quotes = _quoted_evidence(checked.sentences, checked.citations)
+    for n in numbers:
         if 1 <= n <= len(passages) and (
             item := better_item(question.words, quotes, passages[n - 1].text)
         ):
             return f"{item.rstrip(' .;,')} [{n}]."
     return ""
+
+
+def _quoted_evidence(
+    sentences: Sequence[Sentence], citations: Sequence[Citation]
+) -> tuple[list[int], list[str]]:
+    """The passage numbers the supported sentences cite, in order, and the sentences of
+    those citations that were checked (their quotes)."""
+    numbers = sorted({n for s in sentences if s.supported for n in s.citations})
+    return numbers, [c.quoted for c in citations if c.n in numbers]
 
 
 # --- the free-text path (RAG_ANSWER_MODE=text) ------------------------------------------

@@ -274,13 +274,12 @@ class Retriever:
                 heads[i] = header_above
             elif opens_mid_list(p.text):
                 heads[i] = lead_in_above
-        starts = list(heads)
-        if not starts:
+        if not heads:
             return list(passages)
         out = list(passages)
         try:
             own = {
-                c.chunk_id: c for c in self.store.get_chunks([passages[i].chunk_id for i in starts])
+                c.chunk_id: c for c in self.store.get_chunks([passages[i].chunk_id for i in heads])
             }
             before = {
                 c.chunk_id: c
@@ -290,7 +289,7 @@ class Retriever:
             }
         except StoreError:
             return out
-        for i in starts:
+        for i, above in heads.items():
             p = passages[i]
             c = own.get(p.chunk_id)
             if c is None:
@@ -307,7 +306,7 @@ class Retriever:
                 text = previous.text + "\n" * (c.start - previous.end) + c.text
             if not base <= p.start <= base + len(text):
                 continue
-            at = heads[i](text, p.start - base)
+            at = above(text, p.start - base)
             if at is None or any(base + at <= b < p.start for b in breaks):
                 continue  # no header (lead-in), or one on another page
             out[i] = replace(p, start=base + at, text=text[at : p.start - base] + p.text)
