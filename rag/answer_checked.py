@@ -219,14 +219,18 @@ def _early(run: _Run, raw: dict[str, Any]) -> Iterator[Event]:
 def quote(run: _Run, reason: str, raw: str | None) -> Iterator[Event]:
     """No LLM: the passage sentences nearest the question, under the same checks."""
     note = run.quoting(reason)
-    yield run.notice(note)
-    text = extractive(
-        run.query, run.passages, run.verifier, hint=raw, each_article=run.shape.multi
-    )
+    text = extractive(run.query, run.passages, run.verifier, hint=raw, each_article=run.shape.multi)
     claims = []
     for m in re.finditer(r"(.+?) \[(\d+)\](?:\s|$)", text):
         sentence, n = m.group(1).strip(), int(m.group(2))
         claims.append((n, sentence, sentence))
     checks = check(run, claims)
     reply = structured.Reply(answerable=bool(claims), claims=[])
-    yield finish(run, decide(run.shape, reply, checks, run.passages), fallback=note)
+    decision = decide(run.shape, reply, checks, run.passages)
+    if decision.refused:  # no passage sentence answers it either: a refusal, not a quote
+        if raw is None:
+            yield run.notice(run.failing(reason))
+        yield finish(run, decision)
+        return
+    yield run.notice(note)
+    yield finish(run, decision, fallback=note)

@@ -26,7 +26,7 @@ from rag.citations import (
 from rag.conversation import prompt
 from rag.extractive import extractive, other_sides
 from rag.llm import LLM, LLMUnavailable
-from rag.prompting import passage_blocks, several_dates
+from rag.prompting import passage_blocks, several_dates, without_example
 from rag.refusals import REFUSAL
 from rag.retrieval import Passage
 from rag.text import content_words
@@ -118,16 +118,27 @@ def finish(
 
 def quote(run: _Run, reason: str, raw: str | None, chosen: str = "") -> Iterator[Event]:
     """The fallback: the best passage sentences (or ``chosen``, a cited passage sentence
-    the rules picked), cited, with a notice saying why."""
+    the rules picked), cited, with a notice saying why.  Quoted sentences that miss the
+    question are vetted out like the model's (``finish``): then the answer is a refusal,
+    not a quoted answer, so it carries no fallback and no "quoting instead" notice (only
+    why the LLM could not answer, when it failed: ``raw`` is None)."""
     note = run.quoting(reason)
-    yield run.notice(note)
     text = chosen or extractive(
         run.query, run.passages, run.verifier, hint=raw, each_article=run.shape.multi
     )
-    if not text:
-        yield finish(run, REFUSAL, note, raw, refused=True)
+    done = finish(run, text, note, raw) if text else None
+    if done is not None and not done.answer.refused:
+        yield run.notice(note)
+        yield done
         return
-    yield finish(run, text, note, raw)
+    if raw is None:
+        yield run.notice(run.failing(reason))
+    why = done.answer.reason if done is not None else None
+    yield finish(run, REFUSAL, None, raw, refused=True, reason=why or _NO_SENTENCE)
+
+
+_NO_SENTENCE = "No passage sentence answers the question."
+_ECHO = "The model repeated the example from its instructions instead of answering."
 
 
 def stream(run: _Run, llm: LLM) -> Iterator[Event]:
@@ -177,9 +188,13 @@ def _conclude(run: _Run, raw: str) -> Iterator[Event]:
     yes/no verdict that its evidence contradicts is dropped or turned round
     (``reverdict``, by the polarity rules of ``rag.verdicts``)."""
     checked = None
+    text = without_example(raw, run.passages) if raw else raw
+    if raw and not text:
+        yield from quote(run, _ECHO, raw)
+        return
     # A timeline oldest first, a figure across dates newest first, whatever order the
     # model wrote them in.
-    text = in_time_order(raw, run.shape, run.passages) if raw else raw
+    text = in_time_order(text, run.shape, run.passages) if text else text
     if text:
         t = time.perf_counter()
         checked = check(text, run.passages, run.verifier, question=run.query)

@@ -293,6 +293,14 @@ class _Run:
             note += " Answering extractively from the best passages."
         return note
 
+    @staticmethod
+    def failing(reason: str) -> str:
+        """Why the LLM gave no answer, as the sentence a notice shows ("no LLM is
+        configured" -> "No LLM is configured.")."""
+        text = reason.strip()
+        text = text[:1].upper() + text[1:]
+        return text if text.endswith((".", "!", "?")) else text + "."
+
     def notice(self, message: str) -> Notice:
         self.notices.append(message)
         return Notice(message)

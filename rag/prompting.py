@@ -12,10 +12,12 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Sequence
+from functools import cache
 
 from rag.chunking import sentence_spans
 from rag.conversation import prompt
 from rag.lists import is_item
+from rag.markers import split_answer
 from rag.retrieval import Passage
 from rag.tables import spoken_spans
 from rag.text import content_words
@@ -208,3 +210,31 @@ def by_article(passages: Sequence[Passage], k: int, multi: bool = False) -> list
     else:
         keep = {id(p) for p in passages[:k]}
     return [p for g in groups.values() for p in g if id(p) in keep]
+
+
+@cache
+def example_words(name: str = "answer_system") -> frozenset[str]:
+    """The content words of the example passages written into the prompt ``name``."""
+    found = re.findall(r"<passage[^>]*>(.*?)</passage>", prompt(name), flags=re.DOTALL)
+    return frozenset(w for text in found for w in content_words(text))
+
+
+def echoes_example(sentence: str, passages: Sequence[Passage]) -> bool:
+    """Whether ``sentence`` repeats the prompt's own example instead of the passages (a
+    small model sometimes copies it: "The council is closing the Elm Street library
+    because of a $2 million budget gap [1]."): at least three of its content words, and
+    half of them, are the example's and in no passage.  A real article about a library
+    closing holds those words itself, so its sentences are never taken for the example."""
+    words = content_words(sentence)
+    held = {w for p in passages for w in content_words(f"{p.about} {p.text}")}
+    borrowed = (words & example_words()) - held
+    return len(borrowed) >= 3 and 2 * len(borrowed) >= len(words)
+
+
+def without_example(reply: str, passages: Sequence[Passage]) -> str:
+    """``reply`` without the sentences that repeat the prompt's example (``echoes_example``)."""
+    pieces = split_answer(reply)
+    kept = [p for p in pieces if not echoes_example(p.claim, passages)]
+    if len(kept) == len(pieces):
+        return reply
+    return "".join(p.raw + p.gap for p in kept).strip()

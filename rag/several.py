@@ -19,7 +19,10 @@ from rag.verdicts import drop_verdict
 # not a number, an order or a name the evidence must hold.
 _ABOUT_ARTICLES = re.compile(
     r"\b(?:(?:across|between|in|from) )?(?:the |these |both |all )?(?:two|three|first|second|third|last|other|each|both|"
-    r"these|the) (?:articles?|pieces?|reports?|stories|story|sources?|outlets?)\b",
+    r"these|the) (?:articles?|pieces?|reports?|stories|story|sources?|outlets?)"
+    # "what does the second article say ...": its verb asks nothing of a passage either
+    r"(?: (?:say|says|said|report|reports|state|states|mention|mentions|describe|describes|"
+    r"suggest|suggests|note|notes|claim|claims))?\b",
     re.IGNORECASE,
 )
 
@@ -85,6 +88,7 @@ _INLINE = re.compile(
     rf"(?:(?:the|both|each) )?(?:first|second|third|other|latter|former) {_DOCS}"  # the first passage
     rf"|(?:both )?(?:the )?{_ORDINAL} and (?:the )?{_ORDINAL} {_DOCS}"  # the first and second articles
     rf"|(?:both|all|these|the two|both the|the|all the) {_PLURAL}"  # in both articles
+    rf"|(?:the )?(?:first|last) (?:two|three) {_PLURAL}"  # in the first two articles
     r"|(?:the )?passages?(?: \d+(?: and \d+)*)?"  # "passage" is the prompt's word, not the news'
     rf"|{_DOCS} \d+(?: and \d+)*(?! of\b)"  # in article 2, in articles 1 and 2 (not "Article 5 of")
     r")\b",

@@ -147,6 +147,35 @@ def test_server_down_gives_an_extractive_answer_with_a_note(
     assert_consistent(answer, corpus)
 
 
+QUESTION_NO_SENTENCE = "How many delegates attended the Istanbul talks?"
+
+
+@pytest.mark.parametrize("mode", ["text", "checked"])
+def test_server_down_and_no_passage_sentence_answering_is_a_refusal_not_a_quote(
+    corpus: Settings, embedder: Embedder, mode: str
+) -> None:
+    """The passages never count the delegates at Istanbul: the quote nearest the question is vetted
+    out like a model's answer, so the page shows a refusal saying why (and that the LLM is
+    unreachable), never "quoting the passages instead" above "I cannot find the answer"."""
+    s = corpus.model_copy(
+        update={
+            "llm_base_url": f"http://127.0.0.1:{closed_port()}/v1",
+            "llm_model": "any",
+            "llm_max_retries": 0,
+            "answer_mode": mode,
+        }
+    )
+    events = list(answerer(s, embedder).stream(QUESTION_NO_SENTENCE))
+
+    notices = [e.message for e in events if isinstance(e, Notice)]
+    answer = events[-1].answer
+    assert answer.refused and answer.answer == REFUSAL and answer.fallback is None
+    assert answer.reason and "number" in answer.reason, answer.reason
+    assert len(notices) == 1 and "unreachable" in notices[0], notices
+    assert "extractive" not in notices[0] and "directly" not in notices[0]
+    assert answer.citations == [] and answer.passages, "the passages stay, shown as related"
+
+
 def test_follow_up_is_condensed_before_retrieval(
     corpus: Settings, small_llm: tuple[str, str], embedder: Embedder
 ) -> None:

@@ -7,7 +7,13 @@ from dataclasses import replace
 
 from rag.answer_text import build_messages as text_messages
 from rag.embeddings import Embedder
-from rag.prompting import build_messages, oldest_first, select_context
+from rag.prompting import (
+    build_messages,
+    echoes_example,
+    oldest_first,
+    select_context,
+    without_example,
+)
 from rag.retrieval import Passage
 from rag.verifier import Verifier
 
@@ -63,6 +69,31 @@ def test_a_figure_from_articles_of_several_dates_is_asked_newest_first() -> None
         assert ("newest figure" in json_user) is wanted
     user = text_messages("Who won?", two_dates, ["a", "b"])[1]["content"]
     assert "newest figure" not in user
+
+
+def said(text: str, source: str = "a.txt") -> Passage:
+    return Passage(source, f"{source}:0", 0, len(text), text, title="Harbour news")
+
+
+def test_a_reply_repeating_the_prompts_example_is_told_from_an_answer() -> None:
+    """A small model sometimes copies the system prompt's example answer into its reply;
+    that sentence is dropped, the rest kept.  An article that is itself about a library
+    closing holds those words, so its sentences are never taken for the example."""
+    harbour = [said("The harbour reopened on Monday after the storm, the port authority said.")]
+    reply = (
+        "The council is closing the Elm Street library because of a $2 million budget gap [1]. "
+        "The harbour reopened on Monday [1]."
+    )
+    assert without_example(reply, harbour) == "The harbour reopened on Monday [1]."
+    assert without_example(reply.split(". ")[0] + ".", harbour) == ""
+    assert without_example("The harbour reopened on Monday [1].", harbour) == (
+        "The harbour reopened on Monday [1]."
+    )
+    library = [said("The council will close the Elm Street library, citing a $2 million gap.")]
+    assert not echoes_example(
+        "The council is closing the Elm Street library because of a budget gap.", library
+    )
+    assert not echoes_example("I cannot find the answer in the articles.", harbour)
 
 
 def test_each_article_gives_its_outlet_once() -> None:

@@ -131,6 +131,10 @@ def test_asking_about_the_articles_asks_nothing_of_a_passage() -> None:
     [
         ("What territorial issues come up in the two articles?", {"territori", "issu"}),
         ("Which sanctions are mentioned?", {"sanction"}),
+        (
+            "Which year of the war does the second article say the conflict is in?",
+            {"year", "war", "conflict"},
+        ),
         ("What was brought up about the talks?", {"talk"}),
         # "came up with" is "invented": a content word the passage must hold.
         ("Who came up with the plan?", {"came", "plan"}),
@@ -196,6 +200,10 @@ def test_an_ordinal_period_answers_which_year() -> None:
         (
             "The talks stalled in both articles, with Moscow firm.",
             "The talks stalled, with Moscow firm.",
+        ),
+        (
+            "Territory comes up in the first two articles, with Crimea named.",
+            "Territory comes up, with Crimea named.",
         ),
         (
             "Russia wants Ukraine out of NATO, as stated in passage 3.",
