@@ -116,15 +116,18 @@ def finish(
     )
 
 
-def quote(run: _Run, reason: str, raw: str | None, chosen: str = "") -> Iterator[Event]:
+def quote(
+    run: _Run, reason: str, raw: str | None, chosen: str = "", hint: str | None = None
+) -> Iterator[Event]:
     """The fallback: the best passage sentences (or ``chosen``, a cited passage sentence
     the rules picked), cited, with a notice saying why.  Quoted sentences that miss the
     question are vetted out like the model's (``finish``): then the answer is a refusal,
     not a quoted answer, so it carries no fallback and no "quoting instead" notice (only
     why the LLM could not answer, when it failed: ``raw`` is None)."""
     note = run.quoting(reason)
+    hint = raw if hint is None else hint  # the reply's words and markers point at evidence
     text = chosen or extractive(
-        run.query, run.passages, run.verifier, hint=raw, each_article=run.shape.multi
+        run.query, run.passages, run.verifier, hint=hint, each_article=run.shape.multi
     )
     done = finish(run, text, note, raw) if text else None
     if done is not None and not done.answer.refused:
@@ -190,7 +193,7 @@ def _conclude(run: _Run, raw: str) -> Iterator[Event]:
     checked = None
     text = without_example(raw, run.passages) if raw else raw
     if raw and not text:
-        yield from quote(run, _ECHO, raw)
+        yield from quote(run, _ECHO, raw, hint="")  # the example's words point nowhere
         return
     # A timeline oldest first, a figure across dates newest first, whatever order the
     # model wrote them in.

@@ -47,10 +47,13 @@ def extractive(
         sources = list(range(1, len(passages) + 1))
     candidates: list[tuple[int, str]] = []
     headlines: list[tuple[int, str]] = []  # lines without a full stop: titles, table rows
+    said_in: dict[int, list[str]] = {}  # each source passage's sentences, in order
     for n in sources:
         p = passages[n - 1]
+        said_in[n] = []
         for a, b in sentence_spans(p.text):
             text = defuse_markers(" ".join(p.text[a:b].split()).lstrip("-•* ").strip())
+            said_in[n].append(text)
             if len(content_words(text)) >= 4 and "|" not in text:
                 ends = re.search(r"[.!?…][\"'”’)]*$", text)
                 (candidates if ends else headlines).append((n, text))
@@ -70,12 +73,38 @@ def extractive(
             picked.append(i)
         if len(picked) == count:
             break
+    chosen = {(n, said_in[n].index(text)) for n, text in (candidates[i] for i in picked)}
+    chosen |= {q for n, k in chosen if (q := whole_quote(said_in[n], n, k))}
     out = []
-    for i in sorted(picked, key=lambda i: (candidates[i][0], i)):
-        n, text = candidates[i]
+    for n, k in sorted(chosen):
+        text = said_in[n][k]
         text = text if re.search(r"[.!?…][\"'”’)]*$", text) else text + "."
         out.append(f"{clip(text)} [{n}]")
     return " ".join(out)
+
+
+# A news quote split around who said it: "“Putin seems to believe time is on his side,”
+# said Tatiana Stanovaya. “But he may be underestimating Trump’s need to show strength.”"
+_OPENS = re.compile(r"^[\"“]")
+_ATTRIBUTION = re.compile(
+    r"[,.!?…][\"”]\s+(?:[\w.’'-]+\s+){0,4}?"
+    r"(?:said|says|added|adds|told|warned|warns|wrote|writes|noted|notes|argued|argues)\b"
+)
+
+
+def whole_quote(sentences: Sequence[str], n: int, k: int) -> tuple[int, int] | None:
+    """(n, index) of the sentence that completes sentence ``k``'s quote: the speaker's next
+    words after a sentence attributing a quote ("“A,” said X." -> "“B.”"), or the
+    attribution before a bare quote ("“B.”" -> "“A,” said X."), so a quoted sentence keeps
+    its speaker and its speaker's point.  None when the sentence is no such part."""
+    here = sentences[k]
+    if not _OPENS.match(here):
+        return None
+    if _ATTRIBUTION.search(here):
+        after = sentences[k + 1] if k + 1 < len(sentences) else ""
+        return (n, k + 1) if _OPENS.match(after) and not _ATTRIBUTION.search(after) else None
+    before = sentences[k - 1] if k > 0 else ""
+    return (n, k - 1) if _OPENS.match(before) and _ATTRIBUTION.search(before) else None
 
 
 _QUOTED = re.compile(r"[\"“]([^\"“”]{4,200})[\"”]")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rag.chunking import sentence_spans
 from rag.several import is_multi_article, without_articles
@@ -310,6 +310,15 @@ def qualifiers(text: str) -> set[str]:
         elif w in _ORDINALS and previous not in _PER and not previous.isdigit():
             found.add(w)  # "the second law" (not "per second", "a second", "30 second")
     return found
+
+
+def own_qualifiers(shape: Question, said: Sequence[str]) -> Question:
+    """``shape`` of a follow-up rewritten from the chat, turning only on the negation,
+    order and comparison words the user wrote (``said``: their questions, this one last).
+    "What might those options be?" after an answer quoting "was not helpful" is rewritten
+    with that "not", but asks no negation of the evidence; "largest" from the user's
+    earlier "Which was the largest strike?" still counts in "And in May?"."""
+    return replace(shape, qualifiers=shape.qualifiers & frozenset(qualifiers(" ".join(said))))
 
 
 # "Who else, besides Blumenthal, ...?", "Which country other than France ...?": the names

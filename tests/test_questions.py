@@ -12,6 +12,7 @@ from rag.questions import (
     is_yes_no,
     names_only_besides,
     office_phrase,
+    own_qualifiers,
     role_asked,
 )
 from rag.several import is_multi_article, without_references
@@ -311,3 +312,16 @@ def test_an_answer_naming_only_who_the_question_sets_aside_is_told(answer: str, 
     assert analyse("Besides Blumenthal, who sponsored the bill?").besides == q.besides
     # Without "besides", a name is an answer.
     assert not names_only_besides(analyse("Who sponsored the bill?"), [answer])
+
+
+def test_a_follow_up_turns_only_on_the_users_own_qualifiers() -> None:
+    """A rewrite carrying a "not" quoted from an earlier answer asks no negation of the
+    evidence; a comparison the user asked before still constrains the follow-up."""
+    rewrite = analyse("What options might Trump consider if the Kremlin's stance was not helpful?")
+    assert rewrite.qualifiers == {"not"}
+    said = ["What did Trump tell CBS Sunday Morning?", "What might those options be?"]
+    assert own_qualifiers(rewrite, said).qualifiers == frozenset()
+    again = [said[0], "What did he not rule out?"]
+    assert own_qualifiers(rewrite, again).qualifiers == {"not"}
+    largest = analyse("Which was the largest strike in May?")
+    assert own_qualifiers(largest, ["Which was the largest strike?", "And in May?"]) == largest
