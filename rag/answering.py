@@ -28,7 +28,7 @@ from rag.answer_policy import Decision
 from rag.answerability import ClaimCheck
 from rag.citations import Citation, Sentence
 from rag.config import Settings
-from rag.conversation import condense, validate_history
+from rag.conversation import condense
 from rag.errors import RagError
 from rag.instructions import set_aside
 from rag.llm import LLM, LLMUnavailable
@@ -331,10 +331,8 @@ class _Run:
             # The window chose the articles: its words ("since May", "the latest") are not
             # words the evidence must also hold.
             self.shape = replace(analyse(self.timeframe.outside(self.query)), text=self.query)
-        if condensed.method != "none":  # rewritten from the chat: the user's words count
-            turns = validate_history(self.history)
-            said = [m["content"] for m in turns if m["role"] == "user"] + [self.question]
-            self.shape = own_qualifiers(self.shape, said)
+        if condensed.asked:  # rewritten from the chat: the user's words count
+            self.shape = own_qualifiers(self.shape, condensed.asked)
         if self.latest:
             # "The latest": the newest relevant articles lead (undated ones last).
             found = sorted(found, key=lambda p: p.published or "", reverse=True)

@@ -39,6 +39,7 @@ class Condensed:
     query: str
     method: str  # "none" (no history), "llm", or "concatenated" (the LLM could not help)
     error: str | None = None  # why the LLM could not be reached, when it could not
+    asked: tuple[str, ...] = ()  # what the user wrote: earlier questions, then this one
 
 
 def prompt(name: str) -> str:
@@ -105,16 +106,17 @@ def condense(
     question = question.strip()
     if not turns:
         return Condensed(question, "none")
+    asked = (*(t["content"] for t in turns if t["role"] == "user"), question)
     if llm is None:
-        return Condensed(concatenate(turns, question), "concatenated")
+        return Condensed(concatenate(turns, question), "concatenated", asked=asked)
     try:
         reply = llm.chat(messages(turns, question), max_tokens=MAX_TOKENS, temperature=0.0)
     except LLMUnavailable as e:
-        return Condensed(concatenate(turns, question), "concatenated", str(e))
+        return Condensed(concatenate(turns, question), "concatenated", str(e), asked)
     query = clean(reply, question)
     if query is None:
-        return Condensed(concatenate(turns, question), "concatenated")
-    return Condensed(keep_words(query, question), "llm")
+        return Condensed(concatenate(turns, question), "concatenated", asked=asked)
+    return Condensed(keep_words(query, question), "llm", asked=asked)
 
 
 def keep_words(rewrite: str, question: str) -> str:

@@ -45,8 +45,9 @@ def extractive(
     sources = pointed or list(range(1, min(len(passages), 3) + 1))
     if each_article and len({passages[n - 1].source for n in sources}) < 2:
         sources = list(range(1, len(passages) + 1))
-    candidates: list[tuple[int, str]] = []
-    headlines: list[tuple[int, str]] = []  # lines without a full stop: titles, table rows
+    # (passage number, index of the sentence in the passage, its text)
+    candidates: list[tuple[int, int, str]] = []
+    headlines: list[tuple[int, int, str]] = []  # lines without a full stop: titles, table rows
     said_in: dict[int, list[str]] = {}  # each source passage's sentences, in order
     for n in sources:
         p = passages[n - 1]
@@ -56,24 +57,24 @@ def extractive(
             said_in[n].append(text)
             if len(content_words(text)) >= 4 and "|" not in text:
                 ends = re.search(r"[.!?…][\"'”’)]*$", text)
-                (candidates if ends else headlines).append((n, text))
+                (candidates if ends else headlines).append((n, len(said_in[n]) - 1, text))
     candidates = candidates or headlines
     if not candidates:
         return ""
     said = strip_markers(hint or "").strip()
     probes = [query] + ([said] if said else [])
-    vectors = verifier.vectors(probes + [t for _, t in candidates])
+    vectors = verifier.vectors(probes + [t for _, _, t in candidates])
     sims = (vectors[len(probes) :] @ vectors[: len(probes)].T).max(axis=1)
     order = sorted(range(len(candidates)), key=lambda i: -sims[i])
     picked = _each_article(order, candidates, passages) if each_article else []
     for i in order if not picked else ():
         if picked and sims[i] < sims[order[0]] - EXTRACTIVE_MARGIN:
             break  # much further from the question than the best: noise, not evidence
-        if candidates[i][1] not in {candidates[j][1] for j in picked}:
+        if candidates[i][2] not in {candidates[j][2] for j in picked}:
             picked.append(i)
         if len(picked) == count:
             break
-    chosen = {(n, said_in[n].index(text)) for n, text in (candidates[i] for i in picked)}
+    chosen = {candidates[i][:2] for i in picked}
     chosen |= {q for n, k in chosen if (q := whole_quote(said_in[n], n, k))}
     out = []
     for n, k in sorted(chosen):
@@ -122,7 +123,7 @@ def quoting(text: str, passages: Sequence[Passage]) -> list[int]:
 
 
 def _each_article(
-    order: Sequence[int], candidates: Sequence[tuple[int, str]], passages: Sequence[Passage]
+    order: Sequence[int], candidates: Sequence[tuple[int, int, str]], passages: Sequence[Passage]
 ) -> list[int]:
     """The nearest sentence of each article (``order`` is nearest first), however far:
     a question about several articles asked for every side.  Empty when only one

@@ -225,16 +225,24 @@ def echoes_example(sentence: str, passages: Sequence[Passage]) -> bool:
     because of a $2 million budget gap [1]."): at least three of its content words, and
     half of them, are the example's and in no passage.  A real article about a library
     closing holds those words itself, so its sentences are never taken for the example."""
-    words = content_words(sentence)
-    held = {w for p in passages for w in content_words(f"{p.about} {p.text}")}
-    borrowed = (words & example_words()) - held
-    return len(borrowed) >= 3 and 2 * len(borrowed) >= len(words)
+    return _borrows_example(sentence, _passage_words(passages))
 
 
 def without_example(reply: str, passages: Sequence[Passage]) -> str:
     """``reply`` without the sentences that repeat the prompt's example (``echoes_example``)."""
     pieces = split_answer(reply)
-    kept = [p for p in pieces if not echoes_example(p.claim, passages)]
+    held = _passage_words(passages)
+    kept = [p for p in pieces if not _borrows_example(p.claim, held)]
     if len(kept) == len(pieces):
         return reply
     return "".join(p.raw + p.gap for p in kept).strip()
+
+
+def _passage_words(passages: Sequence[Passage]) -> set[str]:
+    return {w for p in passages for w in content_words(f"{p.about} {p.text}")}
+
+
+def _borrows_example(sentence: str, held: set[str]) -> bool:
+    words = content_words(sentence)
+    borrowed = (words & example_words()) - held
+    return len(borrowed) >= 3 and 2 * len(borrowed) >= len(words)

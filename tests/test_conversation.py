@@ -36,6 +36,7 @@ def client(endpoint: tuple[str, str], **opts: float) -> LLM:
 def test_no_history_keeps_the_question_and_needs_no_llm() -> None:
     out = condense([], "  Who rejected the plan? ", llm=None)
     assert (out.query, out.method, out.error) == ("Who rejected the plan?", "none", None)
+    assert out.asked == ()  # nothing was rewritten: the question's own shape stands
 
 
 def test_follow_up_is_rewritten_by_the_llm(small_llm: tuple[str, str]) -> None:
@@ -44,6 +45,7 @@ def test_follow_up_is_rewritten_by_the_llm(small_llm: tuple[str, str]) -> None:
     assert out.error is None
     assert out.query.strip() and "\n" not in out.query
     assert not out.query.lower().startswith("standalone question")
+    assert out.asked == (HISTORY[0]["content"], FOLLOW_UP)
 
 
 def test_unreachable_llm_falls_back_to_joining_the_last_question() -> None:
@@ -52,6 +54,7 @@ def test_unreachable_llm_falls_back_to_joining_the_last_question() -> None:
     assert out.method == "concatenated"
     assert out.query == f"{HISTORY[0]['content']} {FOLLOW_UP}"
     assert out.error and "unreachable" in out.error and "\n" not in out.error
+    assert out.asked == (HISTORY[0]["content"], FOLLOW_UP)  # the user's words, not the answer's
 
 
 def test_prompt_is_short_and_carries_the_context() -> None:
