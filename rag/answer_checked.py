@@ -17,14 +17,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from rag import structured
-from rag.answer_policy import MIN_COVERAGE, Decision, decide
+from rag.answer_policy import MIN_COVERAGE, Decision, decide, off_quote
 from rag.answerability import ClaimCheck, check_claims, evidence, usable
 from rag.citations import Citation, Sentence
 from rag.extractive import extractive
 from rag.llm import LLM, LLMUnavailable
 from rag.markers import defuse_markers, strip_markers
 from rag.prompting import build_messages
-from rag.questions import qualifiers
+from rag.questions import said_qualifiers
 from rag.refusals import REFUSAL
 from rag.retrieval import Passage
 from rag.timeline import answer_order
@@ -122,7 +122,7 @@ def shown_early(run: _Run, c: ClaimCheck) -> bool:
     check that does not need the other claims."""
     if not c.valid or (run.shape.expects and not c.typed):
         return False
-    if not run.shape.qualifiers <= qualifiers(c.held):
+    if not run.shape.qualifiers <= said_qualifiers(c.held):
         return False
     found = evidence(run.shape, [run.passages[c.n - 1]], run.passages)
     return not found.missing and found.coverage >= MIN_COVERAGE
@@ -227,6 +227,8 @@ def quote(run: _Run, reason: str, raw: str | None) -> Iterator[Event]:
     checks = check(run, claims)
     reply = structured.Reply(answerable=bool(claims), claims=[])
     decision = decide(run.shape, reply, checks, run.passages)
+    if not decision.refused and (why := off_quote(run.shape, [c.text for c in decision.claims])):
+        decision = Decision("refuse", reason=why, evidence=decision.evidence)
     if decision.refused:  # no passage sentence answers it either: a refusal, not a quote
         if raw is None:
             yield run.notice(run.failing(reason))

@@ -17,7 +17,7 @@ import time
 from collections.abc import Generator, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from rag.answer_policy import decide_text, vet_text
+from rag.answer_policy import decide_text, off_quote, vet_text
 from rag.chunking import sentence_spans
 from rag.citations import (
     CheckedText,
@@ -92,7 +92,9 @@ def finish(
         checked = check(text, run.passages, run.verifier, attach=not refused, question=run.query)
         run.timings["verify"] = time.perf_counter() - t
         if not refused:  # text quoted from the passages: vetted here
-            reason = vet_text(run.shape, checked.sentences, checked.citations, run.passages)
+            reason = vet_text(
+                run.shape, checked.sentences, checked.citations, run.passages
+            ) or off_quote(run.shape, [s.text for s in checked.sentences])
             if reason:
                 refused, checked = True, CheckedText(answer=REFUSAL, citations=[], sentences=[])
     run.timings["total"] = time.perf_counter() - run.t0

@@ -15,7 +15,10 @@ So the decision rests on what can be checked in the text:
 - the question's own constraints (its numbers and names, "in 1977", "the Franks") are
   in the evidence: SQuAD 2.0's adversarial questions are built by swapping one;
 - the role a "who is the ... ?" question asks about is named in the cited passages: an
-  analyst quoted near the word "Kremlin" is not the Kremlin's spokesman.
+  analyst quoted near the word "Kremlin" is not the Kremlin's spokesman;
+- the year the question pins ("in 1917") is not contradicted by the quoted sentences: a
+  passage saying "director in 1914. Three years later, in 1917, he was appointed ..." holds
+  1917, but the sentence the answer rests on dates it to another year.
 """
 
 from __future__ import annotations
@@ -27,7 +30,15 @@ from dataclasses import dataclass, field, replace
 from rag.questions import Question, holds_type
 from rag.quotes import locate, sentence_with
 from rag.retrieval import Passage
-from rag.text import all_words, content_words, held_name, names, numbers
+from rag.text import (
+    all_words,
+    content_words,
+    held_name,
+    names,
+    near_name,
+    numbers,
+    roman_numbers,
+)
 from rag.verifier import Verifier
 
 # The verifier's support score a claim needs once its quote is found in its passage. Lower
@@ -182,9 +193,9 @@ def evidence(
     around = [p for p in context if p.source in sources]
     # The outlet and author count: "what did Reuters say" is answered by Reuters' article.
     pool = " ".join(f"{p.about} {p.text}" for p in [*cited, *around])
-    held_numbers, held_words = numbers(pool), all_words(pool)
+    held_numbers, held_words = numbers(pool) | roman_numbers(pool), all_words(pool)
     missing = tuple(sorted(n for n in question.numbers if n not in held_numbers)) + tuple(
-        sorted(n for n in question.names if not held_name(n, held_words))
+        sorted(n for n in question.names if not near_name(n, held_words))
     )
     held_content = content_words(" ".join(f"{p.title} {p.text}" for p in cited))
     words = question.words
@@ -216,3 +227,44 @@ def says_role(role: str, text: str, owner: str = "") -> bool:
         ):
             return True
     return False
+
+
+# A year (1000-2099), a decade ("1990s"), or a span of years ("1994-1999", "from 1991 until
+# 2000", "between 1975 and 1990"; "2014-15").
+_YEAR = re.compile(r"\b(1\d{3}|20\d{2})(s?)\b")
+_YEARS = re.compile(
+    r"\b(1\d{3}|20\d{2})\s*(?:[-–—]|to|until|till|through|and)\s*(1\d{3}|20\d{2}|\d{2})\b"
+)
+
+
+def _spans(text: str) -> list[tuple[int, int]]:
+    """The years ``text`` states, each as the span it covers (a decade: ten years)."""
+    found = [(int(y), int(y) + (9 if s else 0)) for y, s in _YEAR.findall(text)]
+    for a, b in _YEARS.findall(text):
+        end = int(a[:2] + b) if len(b) == 2 else int(b)
+        if int(a) < end:
+            found.append((int(a), end))
+    return found
+
+
+def other_year(
+    question: Question, held: Sequence[str], cited: Sequence[Passage]
+) -> tuple[str, str] | None:
+    """(the question's year, the year the quoted evidence gives instead), or None: when
+    the question pins a year ("in 1917") and every sentence the answer rests on (``held``)
+    states a year, but none overlaps the question's, the evidence is about another time
+    (SQuAD 2.0's adversarial questions swap exactly this).  A sentence without a year
+    says nothing against it (the year is often given a sentence earlier), and the cited
+    articles' own publication years count as stated ("in 2025" of an article of 2025)."""
+    years = [y for y in sorted(question.numbers) if _YEAR.fullmatch(y)]
+    asked = [s for y in years for s in _spans(f"{y}s" if f"{y}s" in question.text else y)]
+    if not asked or not held:
+        return None
+    dated = [(int(p.published[:4]),) * 2 for p in cited if (p.published or "")[:4].isdigit()]
+    other = ""
+    for sentence in held:
+        spans = _spans(sentence)
+        if not spans or any(a <= d and c <= b for a, b in spans + dated for c, d in asked):
+            return None
+        other = other or str(spans[0][0])
+    return ", ".join(years), other

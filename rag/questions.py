@@ -312,6 +312,28 @@ def qualifiers(text: str) -> set[str]:
     return found
 
 
+# How evidence says an order word a question turns on: "After Braddock died, who ...?" is
+# answered by "Following the death of Braddock, William Shirley ...".  Only the evidence is
+# read this way: a question's "later" or "previously" asks nothing of the order.
+_SAID_AS = {
+    "after": ("following", "subsequent", "subsequently", "afterwards", "afterward", "later"),
+    "before": ("prior", "previously", "preceding", "beforehand"),
+    "first": ("initially", "originally"),
+}
+
+
+def said_qualifiers(text: str) -> set[str]:
+    """The qualifiers ``text`` says (``qualifiers``), counting the other words evidence
+    uses for an order ("following the death of" for "after"; not "the following")."""
+    found = qualifiers(text)
+    words = [w.lower() for w in _WORD.findall(text)]
+    for i, w in enumerate(words):
+        for qualifier, forms in _SAID_AS.items():
+            if w in forms and not (w == "following" and i and words[i - 1] == "the"):
+                found.add(qualifier)
+    return found
+
+
 def own_qualifiers(shape: Question, said: Sequence[str]) -> Question:
     """``shape`` of a follow-up rewritten from the chat, turning only on the negation,
     order and comparison words the user wrote (``said``: their questions, this one last).

@@ -93,6 +93,23 @@ def numbers(text: str) -> set[str]:
     return found
 
 
+# A Roman numeral after a name: "World War I", "Henry VIII", "Apollo XI" (up to 39).
+_ROMAN = re.compile(r"\b[A-Z][a-z]+ (X{0,3})(IX|IV|V?I{0,3})\b")
+_ROMAN_DIGITS = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8, "IX": 9}
+
+
+def roman_numbers(text: str) -> set[str]:
+    """The numbers ``text`` writes as Roman numerals after a name, as digits ("World War I"
+    -> "1", "Louis XIV" -> "14"); "I" before a lowercase word is the pronoun ("When I went")."""
+    found = set()
+    for m in _ROMAN.finditer(text):
+        tens, units = m.groups()
+        pronoun = not tens and units == "I" and re.match(r" [a-z]", text[m.end() :])
+        if (tens or units) and not pronoun:
+            found.add(str(10 * len(tens) + _ROMAN_DIGITS.get(units, 0)))
+    return found
+
+
 def names(text: str) -> set[str]:
     """Capitalised words not opening a sentence: proper names, roughly (stemmed)."""
     found: set[str] = set()
@@ -112,6 +129,28 @@ def held_name(name: str, words: set[str]) -> bool:
     if len(name) < 5:
         return False
     return any(len(w) >= 5 and (w.startswith(name) or name.startswith(w)) for w in words)
+
+
+def near_name(name: str, words: set[str]) -> bool:
+    """``held_name``, or ``words`` hold the name misspelt by one letter (a letter missing,
+    extra or changed past the first two, in a name of six letters or more): a user's
+    "Moncalm" is Montcalm, while "Prussia" is not "Russia" nor "Iraq" "Iran"."""
+    if held_name(name, words):
+        return True
+    if len(name) < 6:
+        return False
+    return any(len(w) >= 6 and w[:2] == name[:2] and _one_edit(name, w) for w in words)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` differ by exactly one inserted, deleted or changed letter."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long = sorted((a, b), key=len)
+    i = next((i for i, (x, y) in enumerate(zip(short, long, strict=False)) if x != y), len(short))
+    return short[i:] == long[i + 1 :]
 
 
 def unsourced(claim: str, texts: Sequence[str]) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from rag.answer_policy import Decision, TextDecision, decide, decide_text, vet_text
+from rag.answer_policy import Decision, TextDecision, decide, decide_text, off_quote, vet_text
 from rag.answerability import check_claims
 from rag.citations import check
 from rag.embeddings import Embedder
@@ -227,6 +227,35 @@ def test_a_text_answer_missing_the_questions_constraint_is_refused(verifier: Ver
     assert "2019" in why
 
 
+def test_an_answer_dated_to_another_year_than_the_questions_is_refused(
+    verifier: Verifier,
+) -> None:
+    # SQuAD 2.0's swap: the passage holds 2005, but not in the sentence the answer quotes.
+    text = (
+        "In 1995 the factory was purchased by the car maker Daewoo. "
+        "In 2005 the factory was sold to AvtoZAZ, a Ukrainian car maker."
+    )
+    passages = [Passage("factory.txt", "f1", 0, len(text), text, title="The FSO factory")]
+
+    def why(question: str, answer: str) -> str:
+        checked = check(answer, passages, verifier, question=question)
+        return vet_text(analyse(question), checked.sentences, checked.citations, passages)
+
+    swapped = why(
+        "Which car maker purchased the factory in 2005?",
+        "The car maker Daewoo purchased the factory in 2005 [1].",
+    )
+    assert swapped == "The question asks about 2005, and the quoted evidence about 1995."
+    assert why(
+        "Which car maker purchased the factory in 2005?",
+        "The factory was sold to AvtoZAZ, a Ukrainian car maker, in 2005 [1].",
+    ) == ""
+    assert why(
+        "Which car maker purchased the factory in 1995?",
+        "The factory was purchased by the car maker Daewoo in 1995 [1].",
+    ) == ""
+
+
 def test_a_negated_question_needs_negated_evidence(verifier: Verifier) -> None:
     why = vetted(
         "What did Moscow not demand at the Istanbul talks?",
@@ -334,6 +363,47 @@ def test_the_free_text_rules_in_order(verifier: Verifier) -> None:
         verifier,
     )
     assert good.kind == "answer"
+    # The question's own names restated are not facts from elsewhere: "Jane Doe" is.
+    restated = decided("What did the Mayor say?", "The Mayor said nothing.", verifier)
+    assert restated.kind == "quote"
+    assert decided("What did the Mayor say?", "Mayor Jane Doe said no.", verifier).refused
+
+
+def test_the_evidence_may_word_the_questions_terms_its_own_way(verifier: Verifier) -> None:
+    text = (
+        "Following the death of Braddock, William Shirley assumed command of British forces "
+        "in North America. Montcalm focused his resources on the defense of the St. Lawrence. "
+        "The world's economy grew in the decades before World War I."
+    )
+    passages = [Passage("war.txt", "w1", 0, len(text), text, title="The war in America")]
+
+    def why(question: str, answer: str) -> str:
+        checked = check(answer, passages, verifier, question=question)
+        return vet_text(analyse(question), checked.sentences, checked.citations, passages)
+
+    # "following the death of" says "after"; "World War I" holds the question's "1"; a
+    # name misspelt by one letter ("Moncalm") is still the passage's.
+    assert why(
+        "After Braddock died, who controlled the British forces in North America?",
+        "William Shirley assumed command of British forces in North America [1].",
+    ) == ""
+    assert why(
+        "How did the economy change before World War 1?",
+        "The world's economy grew in the decades before World War I [1].",
+    ) == ""
+    assert why(
+        "What did Moncalm focus his resources on?",
+        "Montcalm focused his resources on the defense of the St. Lawrence [1].",
+    ) == ""
+    # ... but "before" is not "after", and another name is not a misspelling.
+    assert "'before'" in why(
+        "Before Braddock died, who controlled the British forces in North America?",
+        "William Shirley assumed command of British forces in North America [1].",
+    )
+    assert "montgomeri" in why(
+        "What did Montgomery focus his resources on?",
+        "Montcalm focused his resources on the defense of the St. Lawrence [1].",
+    ).lower()
 
 
 def test_a_near_miss_about_several_articles_gives_way_to_a_quote_of_each(
@@ -398,3 +468,15 @@ def test_a_yes_the_cited_passage_answers_no_to_is_turned_round(verifier: Verifie
     assert decided(question, amended, verifier, ps).kind == "answer"
     right = "No, the White House has not officially confirmed these remarks [1]."
     assert reverdict(question, right, check(right, ps, verifier, question=question), ps) is None
+
+
+def test_a_quote_about_something_else_than_the_question_is_no_answer() -> None:
+    # A quote is the product's guess, not the model's answer: its own sentences must be
+    # about the question, not only the passage they come from.
+    q = analyse("Who headed the Russian delegation at the Istanbul talks?")
+    off = "Trump has until now been cautious about criticising President Vladimir Putin."
+    assert "something else" in off_quote(q, [off])
+    on = "The Russian delegation at the talks in Istanbul was headed by Vladimir Medinsky."
+    assert off_quote(q, [on]) == ""
+    # A third of the question's words is enough: the quote may word the rest its own way.
+    assert off_quote(q, ["Vladimir Medinsky led Moscow's negotiators in Istanbul's talks."]) == ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from rag.answerability import check_claims, evidence, quoted
+from rag.answerability import check_claims, evidence, other_year, quoted
 from rag.embeddings import Embedder
 from rag.questions import analyse
 from rag.retrieval import Passage
@@ -85,3 +85,36 @@ def test_a_question_naming_the_outlet_is_held_by_that_outlets_article() -> None:
     shape = analyse("What did Reuters report about the dockworkers?")
     assert evidence(shape, [p], [p]).missing == ()
     assert evidence(shape, [replace(p, outlet=None)], []).missing == ("reuter",)
+
+
+def test_a_year_the_quoted_sentence_contradicts_is_a_near_miss() -> None:
+    text = (
+        "Isiah Bowman was the director of the society in 1914. Three years later, in 1917, "
+        "he was appointed to the inquiry."
+    )
+    p = Passage("bowman.txt", "b1", 0, len(text), text)
+    director, appointed = text.split(". ")
+    asked = analyse("Who was the director of the society in 1917?")
+    # 1917 is in the passage, but the sentence the answer rests on dates it to 1914.
+    assert other_year(asked, [director], [p]) == ("1917", "1914")
+    assert other_year(analyse("Who was appointed to the inquiry in 1917?"), [appointed], [p]) is None
+    # A sentence without a year says nothing against it: the year is often said before.
+    assert other_year(asked, ["Bowman ran the society."], [p]) is None
+    # Spans and decades cover the years in them.
+    q = analyse("Who was the president in 1996?")
+    assert other_year(q, ["Between 1994 and 1999 the mayor was the president."], [p]) is None
+    assert other_year(q, ["In the 1990s the mayor was the president."], [p]) is None
+    assert other_year(q, ["From 2001-05 the mayor was the president."], [p]) == ("1996", "2001")
+    # Every quoted sentence must date it elsewhere; one that does not is enough.
+    assert other_year(asked, [director, "Bowman directed it."], [p]) is None
+    # A question with no year, or no quoted sentence, is no near miss of this kind.
+    assert other_year(analyse("Who was the director of the society?"), [director], [p]) is None
+    assert other_year(asked, [], [p]) is None
+
+
+def test_the_articles_own_year_counts_as_stated() -> None:
+    text = "Putin said the 2014 annexation of Crimea could not be reversed."
+    dated = Passage("putin.txt", "p1", 0, len(text), text, published="2025-03-01")
+    q = analyse("What did Putin say about Crimea in 2025?")
+    assert other_year(q, [text], [dated]) is None
+    assert other_year(q, [text], [replace(dated, published=None)]) == ("2025", "2014")

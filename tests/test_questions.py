@@ -13,7 +13,9 @@ from rag.questions import (
     names_only_besides,
     office_phrase,
     own_qualifiers,
+    qualifiers,
     role_asked,
+    said_qualifiers,
 )
 from rag.several import is_multi_article, without_references
 
@@ -325,3 +327,13 @@ def test_a_follow_up_turns_only_on_the_users_own_qualifiers() -> None:
     assert own_qualifiers(rewrite, again).qualifiers == {"not"}
     largest = analyse("Which was the largest strike in May?")
     assert own_qualifiers(largest, ["Which was the largest strike?", "And in May?"]) == largest
+
+
+def test_evidence_says_an_order_in_its_own_words() -> None:
+    assert said_qualifiers("Following the death of Braddock, Shirley took command.") == {"after"}
+    assert said_qualifiers("Three years later he was appointed.") == {"after"}
+    assert said_qualifiers("It was signed prior to the vote.") == {"before"}
+    assert said_qualifiers("The fort was initially held by France.") == {"first"}
+    # "the following" introduces a list; a question's own "later" asks for no order.
+    assert said_qualifiers("He named the following options.") == set()
+    assert qualifiers("What did he say later?") == set()
