@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from functools import partial
 
 import pytest
 
@@ -193,10 +194,17 @@ def test_a_loosely_matched_quote_does_not_stand_in_for_its_claim(verifier: Verif
 # --- free-text answers (RAG_ANSWER_MODE=text): vet_text over checked citations ------------
 
 
-def vetted(question: str, answer: str, verifier: Verifier) -> str:
+def article(text: str, title: str) -> list[Passage]:
+    """An article of one passage."""
+    return [Passage(f"{title.lower().replace(' ', '-')}.txt", "a1", 0, len(text), text, title=title)]
+
+
+def vetted(
+    question: str, answer: str, verifier: Verifier, passages: list[Passage] = PASSAGES
+) -> str:
     """Why ``vet_text`` refuses the scripted free-text ``answer`` ("" when it answers)."""
-    checked = check(answer, PASSAGES, verifier, question=question)
-    return vet_text(analyse(question), checked.sentences, checked.citations, PASSAGES)
+    checked = check(answer, passages, verifier, question=question)
+    return vet_text(analyse(question), checked.sentences, checked.citations, passages)
 
 
 def test_a_supported_text_answer_to_the_question_stands(verifier: Verifier) -> None:
@@ -235,11 +243,8 @@ def test_an_answer_dated_to_another_year_than_the_questions_is_refused(
         "In 1995 the factory was purchased by the car maker Daewoo. "
         "In 2005 the factory was sold to AvtoZAZ, a Ukrainian car maker."
     )
-    passages = [Passage("factory.txt", "f1", 0, len(text), text, title="The FSO factory")]
-
-    def why(question: str, answer: str) -> str:
-        checked = check(answer, passages, verifier, question=question)
-        return vet_text(analyse(question), checked.sentences, checked.citations, passages)
+    passages = article(text, "The FSO factory")
+    why = partial(vetted, verifier=verifier, passages=passages)
 
     swapped = why(
         "Which car maker purchased the factory in 2005?",
@@ -302,12 +307,11 @@ def test_the_wrong_item_of_a_list_is_refused_naming_the_right_one(verifier: Veri
         "- Expanding targeted sanctions against key Russian oligarchs and industries\n"
         "- Increasing investment in cyber defense to counter hybrid warfare tactics"
     )
-    passages = [Passage("policy.txt", "p1", 0, len(listed), listed, title="Policy options")]
+    passages = article(listed, "Policy options")
     question = "What cyber-related countermeasure is suggested for Western governments?"
 
     def why(answer: str) -> str:
-        checked = check(answer, passages, verifier, question=question)
-        return vet_text(analyse(question), checked.sentences, checked.citations, passages)
+        return vetted(question, answer, verifier, passages)
 
     sanctions = "Expanding targeted sanctions against key Russian oligarchs and industries [1]."
     wrong = why(sanctions)
@@ -375,11 +379,8 @@ def test_the_evidence_may_word_the_questions_terms_its_own_way(verifier: Verifie
         "in North America. Montcalm focused his resources on the defense of the St. Lawrence. "
         "The world's economy grew in the decades before World War I."
     )
-    passages = [Passage("war.txt", "w1", 0, len(text), text, title="The war in America")]
-
-    def why(question: str, answer: str) -> str:
-        checked = check(answer, passages, verifier, question=question)
-        return vet_text(analyse(question), checked.sentences, checked.citations, passages)
+    passages = article(text, "The war in America")
+    why = partial(vetted, verifier=verifier, passages=passages)
 
     # "following the death of" says "after"; "World War I" holds the question's "1"; a
     # name misspelt by one letter ("Moncalm") is still the passage's.
