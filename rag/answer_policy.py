@@ -166,7 +166,7 @@ def near_miss(
         asked, given = years
         return f"The question asks about {asked}, and the quoted evidence about {given}.", found
     if found.coverage < min_coverage:
-        return "The passages the answer cites are about something else than the question.", found
+        return "The passages the answer cites are about something other than the question.", found
     return "", found
 
 
@@ -211,7 +211,7 @@ def off_quote(question: Question, quoted: Sequence[str], share: float = QUOTE_CO
     words = question.words
     held = content_words(" ".join(quoted))
     if words and len(words & held) < share * len(words):
-        return "The passage sentences nearest the question are about something else than it."
+        return "The passage sentences nearest the question are about something other than it asks."
     return ""
 
 

@@ -476,7 +476,7 @@ def test_a_quote_about_something_else_than_the_question_is_no_answer() -> None:
     # about the question, not only the passage they come from.
     q = analyse("Who headed the Russian delegation at the Istanbul talks?")
     off = "Trump has until now been cautious about criticising President Vladimir Putin."
-    assert "something else" in off_quote(q, [off])
+    assert "something other" in off_quote(q, [off])
     on = "The Russian delegation at the talks in Istanbul was headed by Vladimir Medinsky."
     assert off_quote(q, [on]) == ""
     # A third of the question's words is enough: the quote may word the rest its own way.
