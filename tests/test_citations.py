@@ -112,6 +112,20 @@ def test_out_of_range_numbers_are_dropped(passages: list[Passage], verifier: Ver
     assert parse_markers(out.answer) == [c.n for c in out.citations]
 
 
+def test_a_citation_beside_one_that_backs_the_sentence_and_itself_does_not_is_dropped(
+    passages: list[Passage], verifier: Verifier
+) -> None:
+    n, other = holding(passages, "sanctions and NATO expansion"), holding(passages, DRONES)
+    assert n != other
+    answer = f"Kremlin officials rejected the plan over sanctions and NATO expansion [{other}][{n}]."
+    out = check(answer, passages, verifier)
+
+    [sentence] = out.sentences
+    assert sentence.supported and sentence.citations == [n]
+    assert out.answer.endswith(f"expansion [{n}].")
+    assert [(c.n, c.supported) for c in out.citations] == [(n, True)]
+
+
 def test_unsupported_sentence_is_flagged_and_keeps_its_marker(
     passages: list[Passage], verifier: Verifier
 ) -> None:
