@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rag.answerability import ClaimCheck, Evidence, evidence, other_year, usable
+from rag.answerability import ClaimCheck, Evidence, evidence, other_year, unasked_in, usable
 from rag.citations import CheckedText, Citation, Sentence, is_claim
 from rag.lists import better_item
 from rag.markers import split_answer, strip_markers
@@ -49,7 +49,7 @@ from rag.refusals import REFUSAL, is_refusal, is_refusal_sentence
 from rag.retrieval import Passage
 from rag.several import without_references
 from rag.structured import Reply
-from rag.text import content_words, unsourced
+from rag.text import unsourced
 from rag.verdicts import contradicts
 
 # The share of the question's content words the cited passages must hold. Chosen on the
@@ -208,9 +208,8 @@ def off_quote(question: Question, quoted: Sequence[str], share: float = QUOTE_CO
     from may be about the subject ("Who headed the Russian delegation at the Istanbul
     talks?") while the sentence nearest the question is about something else ("Trump has
     until now been cautious about criticising Putin ...")."""
-    words = question.words
-    held = content_words(" ".join(quoted))
-    if words and len(words & held) < share * len(words):
+    _, coverage = unasked_in(question, " ".join(quoted))
+    if coverage < share:
         return "The passage sentences nearest the question are about something other than it asks."
     return ""
 

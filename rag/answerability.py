@@ -197,13 +197,19 @@ def evidence(
     missing = tuple(sorted(n for n in question.numbers if n not in held_numbers)) + tuple(
         sorted(n for n in question.names if not near_name(n, held_words))
     )
-    held_content = content_words(" ".join(f"{p.title} {p.text}" for p in cited))
-    words = question.words
-    unasked = tuple(sorted(w for w in words if w not in held_content))
-    coverage = 1.0 - len(unasked) / len(words) if words else 1.0
     said = " ".join(f"{p.title} {p.text}" for p in cited)
+    unasked, coverage = unasked_in(question, said)
     unsaid = "" if says_role(question.role, said, question.role_of) else question.role
     return Evidence(missing=missing, coverage=coverage, unasked=unasked, unsaid=unsaid)
+
+
+def unasked_in(question: Question, text: str) -> tuple[tuple[str, ...], float]:
+    """The question's content words ``text`` does not hold, sorted, and the share of
+    them it does hold (1.0 for a question without content words)."""
+    held = content_words(text)
+    words = question.words
+    unasked = tuple(sorted(w for w in words if w not in held))
+    return unasked, 1.0 - len(unasked) / len(words) if words else 1.0
 
 
 def says_role(role: str, text: str, owner: str = "") -> bool:

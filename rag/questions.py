@@ -314,11 +314,16 @@ def qualifiers(text: str) -> set[str]:
 
 # How evidence says an order word a question turns on: "After Braddock died, who ...?" is
 # answered by "Following the death of Braddock, William Shirley ...".  Only the evidence is
-# read this way: a question's "later" or "previously" asks nothing of the order.
+# read this way: a question's "later" or "previously" asks nothing of the order.  Each
+# form maps to the qualifier it says.
 _SAID_AS = {
-    "after": ("following", "subsequent", "subsequently", "afterwards", "afterward", "later"),
-    "before": ("prior", "previously", "preceding", "beforehand"),
-    "first": ("initially", "originally"),
+    form: qualifier
+    for qualifier, forms in {
+        "after": ("following", "subsequent", "subsequently", "afterwards", "afterward", "later"),
+        "before": ("prior", "previously", "preceding", "beforehand"),
+        "first": ("initially", "originally"),
+    }.items()
+    for form in forms
 }
 
 
@@ -328,9 +333,9 @@ def said_qualifiers(text: str) -> set[str]:
     found = qualifiers(text)
     words = [w.lower() for w in _WORD.findall(text)]
     for i, w in enumerate(words):
-        for qualifier, forms in _SAID_AS.items():
-            if w in forms and not (w == "following" and i and words[i - 1] == "the"):
-                found.add(qualifier)
+        qualifier = _SAID_AS.get(w)
+        if qualifier and not (w == "following" and i and words[i - 1] == "the"):
+            found.add(qualifier)
     return found
 
 
