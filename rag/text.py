@@ -20,6 +20,8 @@ from rag.chunking import sentence_spans
 
 _WORD = re.compile(r"[^\W_]+(?:['’][A-Za-z]+)?(?:[.,]\d+)*")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# An abbreviation written with full stops: "U.S.", "U.K.", "U.N." (one name, "US").
+_DOTTED = re.compile(r"\b(?:[^\W\d_]\.){2,}")
 
 _STOPWORD_TEXT = """a about above after again against all also am an and any are as at be because been
     before being below between both but by can could did do does doing down during each
@@ -82,8 +84,11 @@ def content_words(text: str) -> set[str]:
 
 
 def all_words(text: str) -> set[str]:
-    """Every word of ``text``, stemmed (where a claim's names are looked up)."""
-    return {_stem(w) for w in _WORD.findall(text)}
+    """Every word of ``text``, stemmed (where a claim's names are looked up); an
+    abbreviation with full stops also as one word ("U.S." holds "US")."""
+    return {_stem(w) for w in _WORD.findall(text)} | {
+        _stem(m.replace(".", "")) for m in _DOTTED.findall(text)
+    }
 
 
 def numbers(text: str) -> set[str]:
@@ -114,7 +119,7 @@ def names(text: str) -> set[str]:
     """Capitalised words not opening a sentence: proper names, roughly (stemmed)."""
     found: set[str] = set()
     for start, end in sentence_spans(text):
-        words = _WORD.findall(text[start:end])
+        words = _WORD.findall(_DOTTED.sub(lambda m: m[0].replace(".", ""), text[start:end]))
         for w in words[1:]:
             if w[0].isupper() and w.lower() not in _NOT_NAMES and not w.isdigit():
                 found.add(_stem(w))

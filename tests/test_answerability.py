@@ -44,6 +44,14 @@ def test_the_question_s_own_constraints_must_be_in_the_evidence() -> None:
     assert not fine.missing and fine.coverage > 0.5
 
 
+def test_a_name_the_passage_abbreviates_with_full_stops_is_held() -> None:
+    text = "This internal form is distinct from informal U.S. imperialism."
+    p = Passage("imperialism.txt", "i1", 0, len(text), text)
+    asked = analyse("The US expansion westward could be viewed as what type of imperialism?")
+    assert "us" in asked.names
+    assert evidence(asked, [p]).missing == ()
+
+
 def test_a_claim_its_quote_does_not_back_is_shown_as_the_quote_s_sentence(
     embedder: Embedder,
 ) -> None:

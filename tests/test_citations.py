@@ -307,6 +307,15 @@ def test_names_match_across_letters_with_and_without_diacritics() -> None:
         assert held_name(name, held), name
 
 
+def test_an_abbreviation_with_full_stops_is_the_same_name_without() -> None:
+    from rag.text import all_words, held_name, names
+
+    assert names("Why did the US expand westward?") == {"us"}
+    assert held_name("us", all_words("It differs from informal U.S. imperialism."))
+    for name in names("Troops of the U.K. and the U.N. met."):
+        assert held_name(name, all_words("The UK and the UN met.")), name
+
+
 def test_a_sentence_pointing_at_the_passages_is_checked_on_what_it_states(
     passages: list[Passage], verifier: Verifier
 ) -> None:
