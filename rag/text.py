@@ -22,6 +22,9 @@ _WORD = re.compile(r"[^\W_]+(?:['’][A-Za-z]+)?(?:[.,]\d+)*")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # An abbreviation written with full stops: "U.S.", "U.K.", "U.N." (one name, "US").
 _DOTTED = re.compile(r"\b(?:[^\W\d_]\.){2,}")
+# A name of several capitalised words, which an abbreviation of their initials also names:
+# "United States" (US), "European Union" (EU), "Department of Justice" (DOJ or DJ).
+_CAPITAL_RUN = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:(?:of|for|and|the)\s+)?[A-Z][a-z]+)+")
 
 _STOPWORD_TEXT = """a about above after again against all also am an and any are as at be because been
     before being below between both but by can could did do does doing down during each
@@ -85,10 +88,27 @@ def content_words(text: str) -> set[str]:
 
 def all_words(text: str) -> set[str]:
     """Every word of ``text``, stemmed (where a claim's names are looked up); an
-    abbreviation with full stops also as one word ("U.S." holds "US")."""
-    return {_stem(w) for w in _WORD.findall(text)} | {
-        _stem(m.replace(".", "")) for m in _DOTTED.findall(text)
-    }
+    abbreviation with full stops also as one word ("U.S." holds "US"), and the
+    abbreviations of its several-word names ("United States" holds "US")."""
+    return (
+        {_stem(w) for w in _WORD.findall(text)}
+        | {_stem(m.replace(".", "")) for m in _DOTTED.findall(text)}
+        | initials(text)
+    )
+
+
+def initials(text: str) -> set[str]:
+    """The abbreviations of the several-word names ``text`` writes out, stemmed: "the
+    United States" -> "us", "Department of Justice" -> "doj" and "dj"."""
+    found = set()
+    for run in _CAPITAL_RUN.findall(text):
+        words = run.split()
+        if words[0] == "The":
+            words = words[1:]
+        for letters in ([w[0] for w in words], [w[0] for w in words if w[0].isupper()]):
+            if 2 <= len(letters) <= 5:
+                found.add(_stem("".join(letters)))
+    return found
 
 
 def numbers(text: str) -> set[str]:

@@ -316,6 +316,20 @@ def test_an_abbreviation_with_full_stops_is_the_same_name_without() -> None:
         assert held_name(name, all_words("The UK and the UN met.")), name
 
 
+def test_an_abbreviation_is_held_by_the_name_it_abbreviates() -> None:
+    from rag.text import all_words, held_name, names, unsourced
+
+    written_out = all_words(
+        "The United States, the European Union and the North Atlantic Treaty Organization "
+        "asked the Department of Justice."
+    )
+    for name in names("Did the US, the EU and NATO ask the DOJ?"):
+        assert held_name(name, written_out), name
+    assert not held_name("uk", written_out)
+    # A claim abbreviating a name the passage writes out names no fact from elsewhere.
+    assert unsourced("The US sent aid.", ["Aid came from the United States."]) == ()
+
+
 def test_a_sentence_pointing_at_the_passages_is_checked_on_what_it_states(
     passages: list[Passage], verifier: Verifier
 ) -> None:
