@@ -54,6 +54,11 @@ def select_context(
     for text, vector in zip(flat, vectors[1:], strict=True):
         overlap = len(q_words & content_words(text)) / len(q_words) if q_words else 0.0
         relevance[text] = float(vector @ vectors[0]) + 0.3 * overlap
+    for group in sentences:  # the items of one list count as near as its nearest item
+        for block in _list_blocks(group):
+            best = max(relevance[text] for text in block)
+            for text in block:
+                relevance[text] = max(relevance[text], best)
 
     kept: list[set[int]] = [set() for _ in passages]
     seen: set[str] = set()
@@ -83,6 +88,23 @@ def select_context(
             text += (" … " if b != a + 1 else _joint(group[a], group[b])) + group[b]
         excerpts.append(text)
     return excerpts
+
+
+def _list_blocks(group: Sequence[str]) -> list[list[str]]:
+    """The runs of consecutive list items among a passage's sentences.  Each item counts
+    as near the question as the run's nearest one, so a list asked about ("What factors
+    are listed ...?") is given from its first item on as far as the budget allows, not cut
+    to the items whose words happen to be nearest the question."""
+    blocks: list[list[str]] = []
+    run: list[str] = []
+    for text in [*group, ""]:
+        if text and is_item(text):
+            run.append(text)
+            continue
+        if len(run) > 1:
+            blocks.append(run)
+        run = []
+    return blocks
 
 
 _STOPPED = re.compile(r"[.!?…][\"'”’)\]]*$")

@@ -157,3 +157,18 @@ def test_excerpts_read_table_rows_with_their_headers(embedder: Embedder) -> None
     )
     [short] = select_context("What is Putin's position on territory?", [p], 120, Verifier(embedder))
     assert short.startswith("Aspect: Territorial Control;") or " … Aspect: Territorial" in short
+
+
+def test_a_list_is_given_in_its_order_not_cut_to_its_nearest_items(embedder: Embedder) -> None:
+    text = (
+        "The mayor spoke on Monday. Her resistance is fuelled by three concerns:\n"
+        "- Budgets: the city's reserves are nearly spent.\n"
+        "- Schools: two schools need new roofs.\n"
+        "- Transit: the tram line is years late.\n"
+        "The weather was mild and the crowd was small. Several residents left early."
+    )
+    p = Passage("a.txt", "a.txt:0", 0, len(text), text)
+    # A budget for the lead-in and the three items, but not every sentence.
+    [kept] = select_context("What concerns fuel her resistance?", [p], 180, Verifier(embedder))
+    items = [line for line in text.splitlines() if line.startswith("- ")]
+    assert all(item in kept for item in items), kept
