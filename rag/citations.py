@@ -231,6 +231,10 @@ def check(
         if moved != cited:
             recited += 1
             cited, good = moved, {n for n in moved if verifier.supports(row[n - 1])}
+        if good and len(good) < len(cited):
+            # Backed by some of its citations: the others are not its evidence, and a
+            # citation that does not back its sentence is what a reader trusts least.
+            cited = [n for n in cited if n in good]
         if (
             not good
             and len(cited) > 1
@@ -238,10 +242,6 @@ def check(
         ):
             # a claim joining facts of the passages it cites: each holding part of it counts
             good = {n for n in cited if row[n - 1].lexical > 0}
-        if good and len(good) < len(cited):
-            # Backed by some of its citations: the others are not its evidence, and a
-            # citation that does not back its sentence is what a reader trusts least.
-            cited = [n for n in cited if n in good]
         if not good and (cited or attach) and is_claim(claim):
             found = _supporting(said, row, passages, verifier, question)
             if found:  # the right claim cited to the wrong passage, or not cited at all

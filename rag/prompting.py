@@ -57,8 +57,7 @@ def select_context(
     for group in sentences:  # the items of one list count as near as its nearest item
         for block in _list_blocks(group):
             best = max(relevance[text] for text in block)
-            for text in block:
-                relevance[text] = max(relevance[text], best)
+            relevance.update(dict.fromkeys(block, best))
 
     kept: list[set[int]] = [set() for _ in passages]
     seen: set[str] = set()

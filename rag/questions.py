@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from rag.chunking import sentence_spans
 from rag.several import is_multi_article, without_articles
 from rag.text import STOPWORDS as _STOP
-from rag.text import content_words, names, numbers
+from rag.text import content_words, names, numbers, undotted
 
 # Months and days count as dates only capitalised ("may", "march" are also verbs).
 _CALENDAR = frozenset(
@@ -488,7 +488,7 @@ def is_yes_no(question: str) -> bool:
 def _question_names(text: str) -> set[str]:
     found: set[str] = set()
     for start, end in sentence_spans(text) or [(0, len(text))]:
-        words = _WORD.findall(text[start:end])
+        words = _WORD.findall(undotted(text[start:end]))
         for i, w in enumerate(words):
             bare = re.split(r"['’]", w)[0].lower()  # "What's" is "what"
             if not w[0].isupper() or w.isdigit() or bare in _STOP:

@@ -20,11 +20,12 @@ from rag.chunking import sentence_spans
 
 _WORD = re.compile(r"[^\W_]+(?:['’][A-Za-z]+)?(?:[.,]\d+)*")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-# An abbreviation written with full stops: "U.S.", "U.K.", "U.N." (one name, "US").
-_DOTTED = re.compile(r"\b(?:[^\W\d_]\.){2,}")
+# An abbreviation written with full stops: "U.S.", "U.K.", "J. K." (one name, "US").
+_DOTTED = re.compile(r"\b[A-Z]\.(?:[ \t]?[A-Z]\.)+")
 # A name of several capitalised words, which an abbreviation of their initials also names:
 # "United States" (US), "European Union" (EU), "Department of Justice" (DOJ or DJ).
-_CAPITAL_RUN = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:(?:of|for|and|the)\s+)?[A-Z][a-z]+)+")
+# On one line; "and" parts two names ("Russia and Ukraine").
+_CAPITAL_RUN = re.compile(r"\b[A-Z][a-z]+(?:[ \t]+(?:(?:of|for|the)[ \t]+)?[A-Z][a-z]+)+")
 
 _STOPWORD_TEXT = """a about above after again against all also am an and any are as at be because been
     before being below between both but by can could did do does doing down during each
@@ -92,22 +93,38 @@ def all_words(text: str) -> set[str]:
     abbreviations of its several-word names ("United States" holds "US")."""
     return (
         {_stem(w) for w in _WORD.findall(text)}
-        | {_stem(m.replace(".", "")) for m in _DOTTED.findall(text)}
+        | {_stem(_undotted(m)) for m in _DOTTED.findall(text)}
         | initials(text)
     )
 
 
+def undotted(text: str) -> str:
+    """``text`` with each abbreviation written with full stops as one word ("U.S." -> "US")."""
+    return _DOTTED.sub(lambda m: _undotted(m[0]), text)
+
+
+def _undotted(abbreviation: str) -> str:
+    return re.sub(r"[.\s]", "", abbreviation)
+
+
 def initials(text: str) -> set[str]:
     """The abbreviations of the several-word names ``text`` writes out, stemmed: "the
-    United States" -> "us", "Department of Justice" -> "doj" and "dj"."""
+    United States" -> "us", "Department of Justice" -> "doj" and "dj"; each stretch of
+    two to five words of a longer run of capitals counts ("Former United States envoy
+    Smith" -> "us"), a sentence's opening word ("In", "At") does not."""
     found = set()
     for run in _CAPITAL_RUN.findall(text):
         words = run.split()
-        if words[0] == "The":
+        while words and words[0].lower() in _NOT_NAMES:
             words = words[1:]
-        for letters in ([w[0] for w in words], [w[0] for w in words if w[0].isupper()]):
-            if 2 <= len(letters) <= 5:
-                found.add(_stem("".join(letters)))
+        for a in range(len(words)):
+            for b in range(a + 2, min(a + 5, len(words)) + 1):
+                part = words[a:b]
+                if part[0][0].islower() or part[-1][0].islower():
+                    continue  # "of Justice": a stretch starts and ends with a name word
+                for letters in ([w[0] for w in part], [w[0] for w in part if w[0].isupper()]):
+                    if len(letters) >= 2:
+                        found.add(_stem("".join(letters)))
     return found
 
 
@@ -139,7 +156,7 @@ def names(text: str) -> set[str]:
     """Capitalised words not opening a sentence: proper names, roughly (stemmed)."""
     found: set[str] = set()
     for start, end in sentence_spans(text):
-        words = _WORD.findall(_DOTTED.sub(lambda m: m[0].replace(".", ""), text[start:end]))
+        words = _WORD.findall(undotted(text[start:end]))
         for w in words[1:]:
             if w[0].isupper() and w.lower() not in _NOT_NAMES and not w.isdigit():
                 found.add(_stem(w))

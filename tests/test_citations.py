@@ -117,7 +117,9 @@ def test_a_citation_beside_one_that_backs_the_sentence_and_itself_does_not_is_dr
 ) -> None:
     n, other = holding(passages, "sanctions and NATO expansion"), holding(passages, DRONES)
     assert n != other
-    answer = f"Kremlin officials rejected the plan over sanctions and NATO expansion [{other}][{n}]."
+    answer = (
+        f"Kremlin officials rejected the plan over sanctions and NATO expansion [{other}][{n}]."
+    )
     out = check(answer, passages, verifier)
 
     [sentence] = out.sentences
@@ -308,12 +310,17 @@ def test_names_match_across_letters_with_and_without_diacritics() -> None:
 
 
 def test_an_abbreviation_with_full_stops_is_the_same_name_without() -> None:
-    from rag.text import all_words, held_name, names
+    from rag.questions import analyse
+    from rag.text import all_words, held_name, names, unsourced
 
     assert names("Why did the US expand westward?") == {"us"}
     assert held_name("us", all_words("It differs from informal U.S. imperialism."))
     for name in names("Troops of the U.K. and the U.N. met."):
         assert held_name(name, all_words("The UK and the UN met.")), name
+    # Spaced or not, initials are one name; a time of day ("3 p.m.") is no "PM".
+    assert unsourced("J.K. Rowling wrote it.", ["J. K. Rowling wrote it."]) == ()
+    assert unsourced("The PM spoke.", ["He spoke at 3 p.m. today."]) == ("pm",)
+    assert analyse("Why did the U.S. expand?").names == {"us"}
 
 
 def test_an_abbreviation_is_held_by_the_name_it_abbreviates() -> None:
@@ -326,6 +333,11 @@ def test_an_abbreviation_is_held_by_the_name_it_abbreviates() -> None:
     for name in names("Did the US, the EU and NATO ask the DOJ?"):
         assert held_name(name, written_out), name
     assert not held_name("uk", written_out)
+    # Inside a longer run of capitals too; not from a sentence's opening word, nor across
+    # "and" (two names).
+    assert held_name("us", all_words("Former United States envoy Smith left."))
+    assert not held_name("ai", all_words("At Istanbul, talks began."))
+    assert not held_name("ru", all_words("Russia and Ukraine met."))
     # A claim abbreviating a name the passage writes out names no fact from elsewhere.
     assert unsourced("The US sent aid.", ["Aid came from the United States."]) == ()
 

@@ -23,6 +23,11 @@ def passage(source: str, published: str | None, n: int = 0) -> Passage:
     return Passage(source, f"{source}:{n}", 0, len(text), text, title=source, published=published)
 
 
+def one_passage(text: str, source: str = "a.txt") -> Passage:
+    """A passage that is the whole of its article."""
+    return Passage(source, f"{source}:0", 0, len(text), text)
+
+
 def test_oldest_first_orders_articles_by_date_keeping_each_together() -> None:
     found = [
         passage("new.txt", "2026-05-02", 0),
@@ -137,7 +142,7 @@ def test_excerpts_read_table_rows_with_their_headers(embedder: Embedder) -> None
         "- Reinforcing NATO's eastern flank.\n"
         "- Increasing investment in cyber defense."
     )
-    p = Passage("a.txt", "a.txt:0", 0, len(text), text)
+    p = one_passage(text)
     [whole] = select_context("What is Putin's position?", [p], 2000, Verifier(embedder))
     assert whole == (
         "Analysts compared the two positions. They differ most on territory. "
@@ -149,7 +154,7 @@ def test_excerpts_read_table_rows_with_their_headers(embedder: Embedder) -> None
     )
     # A heading or an item without a full stop does not run into the next sentence.
     headed = "Concluding Remarks\nTalks stalled. Both sides wait.\n- No date is set\nEnvoys left."
-    q = Passage("b.txt", "b.txt:0", 0, len(headed), headed)
+    q = one_passage(headed, "b.txt")
     [lines] = select_context("Concluding remarks on the talks", [q], 2000, Verifier(embedder))
     assert (
         lines
@@ -167,7 +172,7 @@ def test_a_list_is_given_in_its_order_not_cut_to_its_nearest_items(embedder: Emb
         "- Transit: the tram line is years late.\n"
         "The weather was mild and the crowd was small. Several residents left early."
     )
-    p = Passage("a.txt", "a.txt:0", 0, len(text), text)
+    p = one_passage(text)
     # A budget for the lead-in and the three items, but not every sentence.
     [kept] = select_context("What concerns fuel her resistance?", [p], 180, Verifier(embedder))
     items = [line for line in text.splitlines() if line.startswith("- ")]
