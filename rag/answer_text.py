@@ -81,10 +81,14 @@ def finish(
     refused: bool = False,
     checked: CheckedText | None = None,
     reason: str | None = None,
+    picked: bool = False,
 ) -> Done:
     """The Answer for ``text``, its citations checked against the passages (``checked``:
     already done).  An answer whose supported sentences miss what the question pins down
-    (``rag.answer_policy.vet_text``) is refused, saying why, the passages kept as related."""
+    (``rag.answer_policy.vet_text``) is refused, saying why, the passages kept as related;
+    so is a quote whose sentences are about something else (``off_quote``), unless the
+    rules ``picked`` it (the list item that fits the question better than the one the
+    model quoted: its lead-in, not the item, holds the rest of the question's words)."""
     from rag.answering import Answer, Done
 
     if checked is None:
@@ -92,9 +96,9 @@ def finish(
         checked = check(text, run.passages, run.verifier, attach=not refused, question=run.query)
         run.timings["verify"] = time.perf_counter() - t
         if not refused:  # text quoted from the passages: vetted here
-            reason = vet_text(
-                run.shape, checked.sentences, checked.citations, run.passages
-            ) or off_quote(run.shape, [s.text for s in checked.sentences])
+            reason = vet_text(run.shape, checked.sentences, checked.citations, run.passages)
+            if not reason and not picked:
+                reason = off_quote(run.shape, [s.text for s in checked.sentences])
             if reason:
                 refused, checked = True, CheckedText(answer=REFUSAL, citations=[], sentences=[])
     run.timings["total"] = time.perf_counter() - run.t0
@@ -131,7 +135,7 @@ def quote(
     text = chosen or extractive(
         run.query, run.passages, run.verifier, hint=hint, each_article=run.shape.multi
     )
-    done = finish(run, text, note, raw) if text else None
+    done = finish(run, text, note, raw, picked=bool(chosen)) if text else None
     if done is not None and not done.answer.refused:
         yield run.notice(note)
         yield done

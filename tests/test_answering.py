@@ -355,6 +355,27 @@ def test_an_answer_citing_one_of_several_articles_gets_the_others_nearest_senten
     assert other_sides(question, every, passages, Verifier(embedder)) == ""
 
 
+def test_the_list_item_the_rules_pick_is_quoted_though_its_lead_in_holds_the_question(
+    corpus: Settings, embedder: Embedder
+) -> None:
+    """The model quoted the wrong item of a list; the item that fits is quoted instead.
+    Its lead-in, not the item, holds most of the question's words, so the check that a
+    quote of the product's own choosing is about the question must not refuse it."""
+    from rag.answer_text import quote
+    from rag.answering import _Run
+
+    question = "What cyber-related countermeasure is suggested for Western governments?"
+    run = _Run(answerer(corpus, embedder), question, None)
+    list(run.retrieve(None, None, dates=False))  # the page's passages: lists with lead-ins
+    n = next(n for n, p in enumerate(run.passages, 1) if "cyber defense" in p.text)
+    item = f"Increasing investment in cyber defense to counter hybrid warfare tactics [{n}]."
+    wrong = f"Expanding targeted sanctions against key Russian oligarchs and industries [{n}]."
+    events = list(quote(run, "The model quoted another item of the list.", wrong, item))
+    done = events[-1]
+    assert isinstance(done, Done) and not done.answer.refused, done.answer.reason
+    assert "cyber defense" in done.answer.answer and parse_markers(done.answer.answer) == [n]
+
+
 def test_a_bare_marker_answer_is_taken_from_the_passage_it_points_at(
     corpus: Settings, embedder: Embedder
 ) -> None:
