@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from rag import structured
-from rag.answer_policy import MIN_COVERAGE, Decision, decide, off_quote
+from rag.answer_policy import MIN_COVERAGE, Decision, decide, off_quote, quoted_lead_ins
 from rag.answerability import ClaimCheck, check_claims, evidence, usable
 from rag.citations import Citation, Sentence
 from rag.extractive import extractive
@@ -227,7 +227,9 @@ def quote(run: _Run, reason: str, raw: str | None) -> Iterator[Event]:
     checks = check(run, claims)
     reply = structured.Reply(answerable=bool(claims), claims=[])
     decision = decide(run.shape, reply, checks, run.passages)
-    if not decision.refused and (why := off_quote(run.shape, [c.text for c in decision.claims])):
+    said = [c.text for c in decision.claims]
+    said += quoted_lead_ins([(c.passage, c.quote) for c in decision.claims], run.passages)
+    if not decision.refused and (why := off_quote(run.shape, said)):
         decision = Decision("refuse", reason=why, evidence=decision.evidence)
     if decision.refused:  # no passage sentence answers it either: a refusal, not a quote
         if raw is None:

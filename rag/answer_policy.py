@@ -35,7 +35,7 @@ from typing import Literal
 
 from rag.answerability import ClaimCheck, Evidence, evidence, other_year, unasked_in, usable
 from rag.citations import CheckedText, Citation, Sentence, is_claim
-from rag.lists import better_item
+from rag.lists import better_item, lead_ins
 from rag.markers import split_answer, strip_markers
 from rag.questions import (
     Question,
@@ -212,6 +212,19 @@ def off_quote(question: Question, quoted: Sequence[str], share: float = QUOTE_CO
     if coverage < share:
         return "The passage sentences nearest the question are about something other than it asks."
     return ""
+
+
+def quoted_lead_ins(cited: Sequence[tuple[int, str]], passages: Sequence[Passage]) -> list[str]:
+    """The lead-ins of the lists that the ``cited`` (passage number, quoted sentence) pairs
+    quote an item of: a quoted item ("Increasing investment in cyber defense ...") is read
+    with the sentence saying what it is an item of ("Countermeasures that Western
+    governments could consider include:"), as ``off_quote`` needs."""
+    return [
+        lead
+        for n, quoted in cited
+        if 1 <= n <= len(passages)
+        for lead in lead_ins([quoted], passages[n - 1].text)
+    ]
 
 
 def fitting_item(question: Question, checked: CheckedText, passages: Sequence[Passage]) -> str:

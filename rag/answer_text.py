@@ -17,7 +17,7 @@ import time
 from collections.abc import Generator, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from rag.answer_policy import decide_text, off_quote, vet_text
+from rag.answer_policy import decide_text, off_quote, quoted_lead_ins, vet_text
 from rag.chunking import sentence_spans
 from rag.citations import (
     CheckedText,
@@ -81,14 +81,12 @@ def finish(
     refused: bool = False,
     checked: CheckedText | None = None,
     reason: str | None = None,
-    picked: bool = False,
 ) -> Done:
     """The Answer for ``text``, its citations checked against the passages (``checked``:
     already done).  An answer whose supported sentences miss what the question pins down
     (``rag.answer_policy.vet_text``) is refused, saying why, the passages kept as related;
-    so is a quote whose sentences are about something else (``off_quote``), unless the
-    rules ``picked`` it (the list item that fits the question better than the one the
-    model quoted: its lead-in, not the item, holds the rest of the question's words)."""
+    so is a quote whose sentences, a quoted list item read with its lead-in, are about
+    something else (``off_quote``)."""
     from rag.answering import Answer, Done
 
     if checked is None:
@@ -97,8 +95,10 @@ def finish(
         run.timings["verify"] = time.perf_counter() - t
         if not refused:  # text quoted from the passages: vetted here
             reason = vet_text(run.shape, checked.sentences, checked.citations, run.passages)
-            if not reason and not picked:
-                reason = off_quote(run.shape, [s.text for s in checked.sentences])
+            if not reason:
+                said = [s.text for s in checked.sentences]
+                said += quoted_lead_ins([(c.n, c.quoted) for c in checked.citations], run.passages)
+                reason = off_quote(run.shape, said)
             if reason:
                 refused, checked = True, CheckedText(answer=REFUSAL, citations=[], sentences=[])
     run.timings["total"] = time.perf_counter() - run.t0
@@ -135,7 +135,7 @@ def quote(
     text = chosen or extractive(
         run.query, run.passages, run.verifier, hint=hint, each_article=run.shape.multi
     )
-    done = finish(run, text, note, raw, picked=bool(chosen)) if text else None
+    done = finish(run, text, note, raw) if text else None
     if done is not None and not done.answer.refused:
         yield run.notice(note)
         yield done

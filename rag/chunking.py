@@ -18,7 +18,7 @@ from rag.documents import Document
 from rag.front_matter import without_front_matter
 
 # Bump when the way text is cut changes: the store then re-embeds everything.
-CHUNKER_VERSION = "4"  # 4: front matter is not chunked
+CHUNKER_VERSION = "5"  # 4: front matter is not chunked; 5: "1. Item" is one sentence
 
 _SENTENCE_END = re.compile(
     r"""(?:(?<=[.!?…])|(?<=[.!?…]["'”’)\]]))\s+(?=["'“‘(\[]?[A-Z0-9À-ÖØ-Þ])|\n+"""
@@ -49,7 +49,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         if (
             m.group(0).strip() == ""
             and "\n" not in m.group(0)
-            and _ends_in_abbreviation(text, m.start())
+            and (_ends_in_abbreviation(text, m.start()) or _ends_in_item_number(text, m.start()))
         ):
             continue
         spans.extend(_trimmed(text, start, m.start()))
@@ -64,6 +64,15 @@ def _ends_in_abbreviation(text: str, pos: int) -> bool:
         return False
     token = word.group(1).lower()
     return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+
+
+_ITEM_NUMBER = re.compile(r"(?:^|\n)[ \t]{0,3}\d{1,3}\.$")
+
+
+def _ends_in_item_number(text: str, pos: int) -> bool:
+    """Whether ``text[:pos]`` ends in a numbered list item's marker ("\n2."): the item
+    goes on after it."""
+    return bool(_ITEM_NUMBER.search(text, max(0, pos - 8), pos))
 
 
 def _trimmed(text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -13,7 +13,7 @@ the list: "... include:", or the last sentence of the paragraph the items go on 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from rag.chunking import sentence_spans
 from rag.tables import cells, starts_line
@@ -99,12 +99,8 @@ def better_item(words: Collection[str], quotes: Sequence[str], text: str) -> str
     other item is "- Increasing investment in cyber defense ...": that other item is the
     answer, and the quote is not.  "" too when no quote is an item of a list, or the
     quoted items hold as many of the words as any other."""
-    said = [_flat(q) for q in quotes if q.strip()]
-    for run in runs(text):
+    for run, picked in _quoted_runs(quotes, text):
         items = [_flat(text[a:b]) for a, b in run]
-        picked = {k for k, item in enumerate(items) if any(item in q or q in item for q in said)}
-        if not picked:
-            continue
         outside = text[: run[0][0]] + " " + text[run[-1][1] :]
         asked = set(words) - content_words(outside)
         held = [asked & content_words(item) for item in items]
@@ -115,6 +111,30 @@ def better_item(words: Collection[str], quotes: Sequence[str], text: str) -> str
             a, b = run[best]
             return item_text(" ".join(text[a:b].split()))
     return ""
+
+
+def lead_ins(quotes: Sequence[str], text: str) -> list[str]:
+    """The sentences introducing the lists of ``text`` that ``quotes`` quote an item of
+    ("Countermeasures that Western governments could consider include:"): an item says
+    what it is, its lead-in what it is an item of."""
+    found = []
+    for run, _ in _quoted_runs(quotes, text):
+        if (at := lead_in_above(text, run[0][0])) is not None:
+            found.append(" ".join(text[at : run[0][0]].split()))
+    return found
+
+
+def _quoted_runs(
+    quotes: Sequence[str], text: str
+) -> Iterator[tuple[list[tuple[int, int]], set[int]]]:
+    """Each list of ``text`` (:func:`runs`) an item of which ``quotes`` quote, with the
+    indexes of the quoted items."""
+    said = [_flat(q) for q in quotes if q.strip()]
+    for run in runs(text):
+        items = [_flat(text[a:b]) for a, b in run]
+        picked = {k for k, item in enumerate(items) if any(item in q or q in item for q in said)}
+        if picked:
+            yield run, picked
 
 
 def _flat(text: str) -> str:

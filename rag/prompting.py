@@ -16,7 +16,7 @@ from functools import cache
 
 from rag.chunking import sentence_spans
 from rag.conversation import prompt
-from rag.lists import is_item
+from rag.lists import is_item, runs
 from rag.markers import split_answer
 from rag.retrieval import Passage
 from rag.tables import spoken_spans
@@ -42,11 +42,17 @@ def select_context(
     if not passages:
         return []
     sentences: list[list[str]] = []
+    lists: list[list[str]] = []
     for p in passages:
         spans = sentence_spans(p.text) or [(0, len(p.text))]
         # A table row with its header's names; the header row itself says nothing more.
-        group = [text for said in spoken_spans(p.text, spans) if (text := clip(said))]
-        sentences.append(group or [clip(p.text)])
+        said = [
+            (span, text)
+            for span, spoken in zip(spans, spoken_spans(p.text, spans), strict=True)
+            if (text := clip(spoken))
+        ]
+        sentences.append([text for _, text in said] or [clip(p.text)])
+        lists.extend(_in_lists(p.text, said))
     flat = [text for group in sentences for text in group]
     vectors = verifier.vectors([query, *flat])
     q_words = content_words(query)
@@ -54,10 +60,9 @@ def select_context(
     for text, vector in zip(flat, vectors[1:], strict=True):
         overlap = len(q_words & content_words(text)) / len(q_words) if q_words else 0.0
         relevance[text] = float(vector @ vectors[0]) + 0.3 * overlap
-    for group in sentences:  # the items of one list count as near as its nearest item
-        for block in _list_blocks(group):
-            best = max(relevance[text] for text in block)
-            relevance.update(dict.fromkeys(block, best))
+    for block in lists:  # the sentences of one list count as near as its nearest one
+        best = max(relevance[text] for text in block)
+        relevance.update(dict.fromkeys(block, best))
 
     kept: list[set[int]] = [set() for _ in passages]
     seen: set[str] = set()
@@ -89,21 +94,19 @@ def select_context(
     return excerpts
 
 
-def _list_blocks(group: Sequence[str]) -> list[list[str]]:
-    """The runs of consecutive list items among a passage's sentences.  Each item counts
-    as near the question as the run's nearest one, so a list asked about ("What factors
-    are listed ...?") is given from its first item on as far as the budget allows, not cut
-    to the items whose words happen to be nearest the question."""
-    blocks: list[list[str]] = []
-    run: list[str] = []
-    for text in [*group, ""]:
-        if text and is_item(text):
-            run.append(text)
-            continue
-        if len(run) > 1:
-            blocks.append(run)
-        run = []
-    return blocks
+def _in_lists(text: str, said: Sequence[tuple[tuple[int, int], str]]) -> list[list[str]]:
+    """The sentences of each list of ``text`` with more than one item (``rag.lists.runs``),
+    from ``said``, its sentences with their spans.  Each counts as near the question as
+    the list's nearest sentence, so a list asked about ("What factors are listed ...?")
+    is given from its first item on as far as the budget allows, not cut to the items
+    whose words happen to be nearest the question."""
+    found = []
+    for run in runs(text):
+        start, end = run[0][0], run[-1][1]
+        block = [sentence for (a, b), sentence in said if start <= a and b <= end]
+        if len(run) > 1 and len(block) > 1:
+            found.append(block)
+    return found
 
 
 _STOPPED = re.compile(r"[.!?…][\"'”’)\]]*$")

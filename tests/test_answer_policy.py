@@ -8,7 +8,15 @@ from functools import partial
 
 import pytest
 
-from rag.answer_policy import Decision, TextDecision, decide, decide_text, off_quote, vet_text
+from rag.answer_policy import (
+    Decision,
+    TextDecision,
+    decide,
+    decide_text,
+    off_quote,
+    quoted_lead_ins,
+    vet_text,
+)
 from rag.answerability import check_claims
 from rag.citations import check
 from rag.embeddings import Embedder
@@ -481,3 +489,20 @@ def test_a_quote_about_something_else_than_the_question_is_no_answer() -> None:
     assert off_quote(q, [on]) == ""
     # A third of the question's words is enough: the quote may word the rest its own way.
     assert off_quote(q, ["Vladimir Medinsky led Moscow's negotiators in Istanbul's talks."]) == ""
+
+
+def test_a_quoted_list_item_is_read_with_its_lead_in() -> None:
+    # "cyber" is in the item, the rest of the question in the line introducing the list.
+    q = analyse("What cyber-related countermeasure is suggested for Western governments?")
+    text = (
+        "Countermeasures that Western governments could consider include:\n"
+        "- Expanding targeted sanctions on Russian financial institutions\n"
+        "- Increasing investment in cyber defense to counter hybrid warfare tactics"
+    )
+    item = "Increasing investment in cyber defense to counter hybrid warfare tactics"
+    assert "something other" in off_quote(q, [item])
+    leads = quoted_lead_ins([(1, "- " + item)], article(text, "Countermeasures"))
+    assert leads == ["Countermeasures that Western governments could consider include:"]
+    assert off_quote(q, [item, *leads]) == ""
+    # A citation of no given passage has no lead-in.
+    assert quoted_lead_ins([(2, "- " + item)], article(text, "Countermeasures")) == []

@@ -95,6 +95,19 @@ def test_abbreviations_do_not_end_a_sentence() -> None:
     assert spans == ["Dr. Smith met Mr. Jones in the U.S. capital.", "They spoke.", "It rained."]
 
 
+def test_a_numbered_list_item_is_one_sentence_with_its_number() -> None:
+    text = "Steps include:\n1. Buy pumps. Then wait.\n  12. Sell tanks\nHe scored 3. Then left."
+    spans = [text[s:e] for s, e in sentence_spans(text)]
+    assert spans == [
+        "Steps include:",
+        "1. Buy pumps.",
+        "Then wait.",
+        "12. Sell tanks",
+        "He scored 3.",
+        "Then left.",
+    ]
+
+
 def test_a_sentence_longer_than_the_limit_is_cut_at_spaces() -> None:
     words = [f"word{i}" for i in range(400)]
     doc = document("Intro sentence here. " + " ".join(words) + ". Outro sentence.")

@@ -10,6 +10,7 @@ from rag.lists import (
     is_item,
     item_text,
     lead_in_above,
+    lead_ins,
     opens_mid_list,
     runs,
 )
@@ -114,3 +115,14 @@ def test_the_item_that_fits_the_question_is_told_from_the_quoted_one() -> None:
     assert better_item(both, ["- Raising the river wall by a metre"], ARTICLE) == ""
     # A quote that is not an item of the list (prose) is not judged here.
     assert better_item(pumps, ["The vote is next week."], ARTICLE) == ""
+
+
+def test_a_quoted_item_is_read_with_the_line_introducing_its_list() -> None:
+    lead = "Measures the council could take include:"
+    assert lead_ins(["- Buying pumps for the lower town"], ARTICLE) == [lead]
+    # The item quoted without its marker, or inside a longer quote, is the same item.
+    assert lead_ins(["Buying pumps for the lower town"], ARTICLE) == [lead]
+    # Prose is no item; a list without a line above it has no lead-in.
+    assert lead_ins(["The vote is next week."], ARTICLE) == []
+    bare = "- Raising the river wall by a metre\n- Buying pumps for the lower town"
+    assert lead_ins(["- Buying pumps for the lower town"], bare) == []

@@ -177,3 +177,18 @@ def test_a_list_is_given_in_its_order_not_cut_to_its_nearest_items(embedder: Emb
     [kept] = select_context("What concerns fuel her resistance?", [p], 180, Verifier(embedder))
     items = [line for line in text.splitlines() if line.startswith("- ")]
     assert all(item in kept for item in items), kept
+
+
+def test_a_numbered_list_of_two_sentence_items_is_given_whole(embedder: Embedder) -> None:
+    text = (
+        "The mayor spoke on Monday. Her resistance is fuelled by three concerns:\n"
+        "1. Budgets. The city's reserves are nearly spent.\n"
+        "2. Schools. Two schools need new roofs.\n"
+        "3. Transit. The tram line is years late.\n"
+        "The weather was mild and the crowd was small. Several residents left early."
+    )
+    [kept] = select_context(
+        "What concerns fuel her resistance?", [one_passage(text)], 200, Verifier(embedder)
+    )
+    items = [line for line in text.splitlines() if line[0].isdigit()]
+    assert all(item in kept for item in items), kept
