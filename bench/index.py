@@ -38,8 +38,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SQUAD = REPO.parent / "shared" / "benchmarks" / "squad2" / "squad2-open.json"
-if not SQUAD.exists():
-    SQUAD = Path("/work/shared/benchmarks/squad2/squad2-open.json")
 
 
 def make_corpus(dest: Path, n: int, seed: int = 0) -> list[Path]:

@@ -35,8 +35,6 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 SQUAD = REPO.parent / "shared" / "benchmarks" / "squad2" / "squad2-open.json"
-if not SQUAD.exists():
-    SQUAD = Path("/work/shared/benchmarks/squad2/squad2-open.json")
 PER_FILE = 5
 
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SQUAD_PATH = Path("/work/shared/benchmarks/squad2/squad2-open.json")
+# The team's shared data beside the checkout (../shared), not shipped in the repository.
+SQUAD_PATH = Path(__file__).resolve().parents[2] / "shared/benchmarks/squad2/squad2-open.json"
 
 # --- the suite, as rag/eval_suite.py builds it ----------------------------------------
 

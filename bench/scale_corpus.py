@@ -14,8 +14,6 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 SQUAD = REPO.parent / "shared" / "benchmarks" / "squad2" / "squad2-open.json"
-if not SQUAD.exists():
-    SQUAD = Path("/work/shared/benchmarks/squad2/squad2-open.json")
 PARAGRAPHS_PER_ARTICLE = 5
 
 

@@ -27,13 +27,14 @@ from rag.chunking import chunk
 from rag.config import Settings
 from rag.documents import iter_files, load
 from rag.embeddings import Embedder, model_path
+from rag.eval_suite import SQUAD_PATH
 from rag.index_report import IndexingError, IndexReport
 from rag.index_state import index_signature
 from rag.retrieval import Retriever
 from rag.store import ChunkFilter, FileRecord, Store, StoredChunk, text_hash
 
 REPO = Path(__file__).resolve().parents[1]
-SQUAD = Path("/work/shared/benchmarks/squad2/squad2-open.json")
+SQUAD = SQUAD_PATH
 RAG = str(REPO / ".venv" / "bin" / "rag")
 
 
