@@ -219,7 +219,14 @@ def _early(run: _Run, raw: dict[str, Any]) -> Iterator[Event]:
 def quote(run: _Run, reason: str, raw: str | None) -> Iterator[Event]:
     """No LLM: the passage sentences nearest the question, under the same checks."""
     note = run.quoting(reason)
-    text = extractive(run.query, run.passages, run.verifier, hint=raw, each_article=run.shape.multi)
+    text = extractive(
+        run.query,
+        run.passages,
+        run.verifier,
+        hint=raw,
+        each_article=run.shape.multi,
+        shape=run.shape,
+    )
     claims = []
     for m in re.finditer(r"(.+?) \[(\d+)\](?:\s|$)", text):
         sentence, n = m.group(1).strip(), int(m.group(2))

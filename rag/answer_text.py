@@ -133,7 +133,12 @@ def quote(
     note = run.quoting(reason)
     hint = raw if hint is None else hint  # the reply's words and markers point at evidence
     text = chosen or extractive(
-        run.query, run.passages, run.verifier, hint=hint, each_article=run.shape.multi
+        run.query,
+        run.passages,
+        run.verifier,
+        hint=hint,
+        each_article=run.shape.multi,
+        shape=run.shape,
     )
     done = finish(run, text, note, raw) if text else None
     if done is not None and not done.answer.refused:

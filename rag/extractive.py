@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from rag.chunking import sentence_spans
 from rag.markers import defuse_markers, parse_markers, strip_markers
 from rag.prompting import clip
+from rag.questions import Question, holds_type
 from rag.retrieval import Passage
 from rag.text import content_words
 from rag.verifier import Verifier
@@ -28,6 +29,7 @@ def extractive(
     hint: str | None = None,
     count: int = EXTRACTIVE_SENTENCES,
     each_article: bool = False,
+    shape: Question | None = None,
 ) -> str:
     """An answer made of the passage sentences nearest the query (or the model's text).
 
@@ -35,30 +37,28 @@ def extractive(
     small model sometimes answers with a bare "[2]": it points at the evidence without
     stating it), and those holding a phrase it put in quotation marks (it copies the
     words right more often than it numbers their passage right), otherwise from the
-    three best passages.  For a question about several
+    three best passages.  A question asking for a date or a number (``shape``) is
+    quoted from sentences stating one, from the three best passages too when the cited
+    ones state none.  For a question about several
     articles (``each_article``) every side is quoted: the nearest sentence of each
     article, from all the passages unless the cited ones already span two articles.
     """
     pointed = sorted({n for n in parse_markers(hint or "") if 1 <= n <= len(passages)})
     if pointed:  # ... and the passages holding a phrase the model quoted, whatever it cited
         pointed = sorted(set(pointed) | set(quoting(hint or "", passages)))
-    sources = pointed or list(range(1, min(len(passages), 3) + 1))
+    best = list(range(1, min(len(passages), 3) + 1))
+    sources = pointed or best
     if each_article and len({passages[n - 1].source for n in sources}) < 2:
         sources = list(range(1, len(passages) + 1))
-    # (passage number, index of the sentence in the passage, its text)
-    candidates: list[tuple[int, int, str]] = []
-    headlines: list[tuple[int, int, str]] = []  # lines without a full stop: titles, table rows
-    said_in: dict[int, list[str]] = {}  # each source passage's sentences, in order
-    for n in sources:
-        p = passages[n - 1]
-        said_in[n] = []
-        for a, b in sentence_spans(p.text):
-            text = defuse_markers(" ".join(p.text[a:b].split()).lstrip("-•* ").strip())
-            said_in[n].append(text)
-            if len(content_words(text)) >= 4 and "|" not in text:
-                ends = re.search(r"[.!?…][\"'”’)]*$", text)
-                (candidates if ends else headlines).append((n, len(said_in[n]) - 1, text))
-    candidates = candidates or headlines
+    candidates, said_in = _candidates(passages, sources)
+    if shape is not None and shape.expects in ("date", "number"):
+        # "When ...?" or "How many ...?" is answered by a sentence stating a date or a
+        # number: if the passages the model cited state none, the best ones may.
+        fitting = [c for c in candidates if holds_type(c[2], shape.expects, shape)]
+        if not fitting and set(best) - set(sources):
+            candidates, said_in = _candidates(passages, sorted(set(sources) | set(best)))
+            fitting = [c for c in candidates if holds_type(c[2], shape.expects, shape)]
+        candidates = fitting or candidates
     if not candidates:
         return ""
     said = strip_markers(hint or "").strip()
@@ -82,6 +82,28 @@ def extractive(
         text = text if re.search(r"[.!?…][\"'”’)]*$", text) else text + "."
         out.append(f"{clip(text)} [{n}]")
     return " ".join(out)
+
+
+def _candidates(
+    passages: Sequence[Passage], sources: Sequence[int]
+) -> tuple[list[tuple[int, int, str]], dict[int, list[str]]]:
+    """The sentences of the ``sources`` passages a quote can be made of, as (passage
+    number, index of the sentence in the passage, its text), and each source passage's
+    sentences in order.  Lines without a full stop (titles, table rows) only when no
+    sentence has one."""
+    candidates: list[tuple[int, int, str]] = []
+    headlines: list[tuple[int, int, str]] = []
+    said_in: dict[int, list[str]] = {}
+    for n in sources:
+        p = passages[n - 1]
+        said_in[n] = []
+        for a, b in sentence_spans(p.text):
+            text = defuse_markers(" ".join(p.text[a:b].split()).lstrip("-•* ").strip())
+            said_in[n].append(text)
+            if len(content_words(text)) >= 4 and "|" not in text:
+                ends = re.search(r"[.!?…][\"'”’)]*$", text)
+                (candidates if ends else headlines).append((n, len(said_in[n]) - 1, text))
+    return candidates or headlines, said_in
 
 
 # A news quote split around who said it: "“Putin seems to believe time is on his side,”

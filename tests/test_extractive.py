@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rag.embeddings import Embedder
 from rag.extractive import extractive, whole_quote
+from rag.questions import analyse
 from rag.retrieval import Passage
 from rag.verifier import Verifier
 
@@ -41,3 +42,28 @@ def test_the_extractive_answer_keeps_the_speakers_next_words(embedder: Embedder)
     assert "underestimating Trump’s need" in answer and "said Tatiana Stanovaya" in answer
     assert answer.index("said Tatiana") < answer.index("underestimating")
     assert "declined to comment" not in answer
+
+
+def test_a_date_question_is_quoted_from_a_sentence_stating_a_date(embedder: Embedder) -> None:
+    talks = (
+        "Russian and Ukrainian delegations met in Istanbul for talks on a ceasefire. "
+        "The Istanbul talks ended without agreement, officials said."
+    )
+    dated = "The first round opened on 16 May, the Turkish foreign ministry said."
+    other = "Analysts expect little from further talks in Istanbul this year or next."
+    passages = [
+        Passage(f"{name}.txt", f"{name}.txt:0", 0, len(text), text, title=name)
+        for name, text in [("talks", talks), ("dated", dated), ("other", other)]
+    ]
+    question = "When did the Istanbul talks open?"
+    # The model cited the first passage, which states no date: the nearest sentence there
+    # is no answer to "when"; the best passages' sentence stating one is.
+    plain = extractive(question, passages, Verifier(embedder), hint="[1]")
+    assert "16 May" not in plain and "[1]" in plain
+    typed = extractive(question, passages, Verifier(embedder), hint="[1]", shape=analyse(question))
+    assert typed.startswith("The first round opened on 16 May") and "[2]" in typed
+    # No passage states one: the nearest sentences are quoted as before (and vetted later).
+    undated = passages[:1]
+    assert extractive(question, undated, Verifier(embedder), shape=analyse(question)) == (
+        extractive(question, undated, Verifier(embedder))
+    )
