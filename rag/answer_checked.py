@@ -235,7 +235,7 @@ def quote(run: _Run, reason: str, raw: str | None) -> Iterator[Event]:
     reply = structured.Reply(answerable=bool(claims), claims=[])
     decision = decide(run.shape, reply, checks, run.passages)
     said = [c.text for c in decision.claims]
-    said += quoted_lead_ins([(c.passage, c.quote) for c in decision.claims], run.passages)
+    said += quoted_lead_ins([(c.n, c.held or c.quote) for c in decision.claims], run.passages)
     if not decision.refused and (why := off_quote(run.shape, said)):
         decision = Decision("refuse", reason=why, evidence=decision.evidence)
     if decision.refused:  # no passage sentence answers it either: a refusal, not a quote

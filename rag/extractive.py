@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 
 from rag.chunking import sentence_spans
+from rag.lists import item_text
 from rag.markers import defuse_markers, parse_markers, strip_markers
 from rag.prompting import clip
 from rag.questions import Question, holds_type
@@ -54,10 +55,11 @@ def extractive(
     if shape is not None and shape.expects in ("date", "number"):
         # "When ...?" or "How many ...?" is answered by a sentence stating a date or a
         # number: if the passages the model cited state none, the best ones may.
-        fitting = [c for c in candidates if holds_type(c[2], shape.expects, shape)]
+        fitting = _typed(candidates, passages, shape, each_article)
         if not fitting and set(best) - set(sources):
-            candidates, said_in = _candidates(passages, sorted(set(sources) | set(best)))
-            fitting = [c for c in candidates if holds_type(c[2], shape.expects, shape)]
+            wider, wider_said = _candidates(passages, sorted(set(sources) | set(best)))
+            if fitting := _typed(wider, passages, shape, each_article):
+                said_in = wider_said
         candidates = fitting or candidates
     if not candidates:
         return ""
@@ -98,12 +100,29 @@ def _candidates(
         p = passages[n - 1]
         said_in[n] = []
         for a, b in sentence_spans(p.text):
-            text = defuse_markers(" ".join(p.text[a:b].split()).lstrip("-•* ").strip())
+            # without its list marker: an item's "2." is no number the quote states
+            text = defuse_markers(item_text(" ".join(p.text[a:b].split())).lstrip("-•* ").strip())
             said_in[n].append(text)
             if len(content_words(text)) >= 4 and "|" not in text:
                 ends = re.search(r"[.!?…][\"'”’)]*$", text)
                 (candidates if ends else headlines).append((n, len(said_in[n]) - 1, text))
     return candidates or headlines, said_in
+
+
+def _typed(
+    candidates: Sequence[tuple[int, int, str]],
+    passages: Sequence[Passage],
+    shape: Question,
+    each_article: bool,
+) -> list[tuple[int, int, str]]:
+    """The ``candidates`` stating the date or number ``shape`` asks for, [] when none
+    does.  With ``each_article`` an article stating none keeps all its sentences, so
+    every side is still quoted."""
+    fits = [c for c in candidates if holds_type(c[2], shape.expects, shape)]
+    if not fits or not each_article:
+        return fits
+    stating = {passages[n - 1].source for n, _, _ in fits}
+    return [c for c in candidates if c in fits or passages[c[0] - 1].source not in stating]
 
 
 # A news quote split around who said it: "“Putin seems to believe time is on his side,”

@@ -128,13 +128,28 @@ def _quoted_runs(
     quotes: Sequence[str], text: str
 ) -> Iterator[tuple[list[tuple[int, int]], set[int]]]:
     """Each list of ``text`` (:func:`runs`) an item of which ``quotes`` quote, with the
-    indexes of the quoted items."""
-    said = [_flat(q) for q in quotes if q.strip()]
+    indexes of the quoted items.  A quote is of an item when it is the item or one of
+    its sentences (markers aside), or a stretch of four words or more of it: "War" is no
+    quote of "- Investing in cyber defense against hybrid warfare"."""
+    said = [_bare(q) for q in quotes if q.strip()]
     for run in runs(text):
-        items = [_flat(text[a:b]) for a, b in run]
-        picked = {k for k, item in enumerate(items) if any(item in q or q in item for q in said)}
+        picked = {k for k, (a, b) in enumerate(run) if _is_quoted(text[a:b], said)}
         if picked:
             yield run, picked
+
+
+def _is_quoted(line: str, said: Sequence[str]) -> bool:
+    whole = _bare(line)
+    parts = {whole} | {_bare(line[a:b]) for a, b in sentence_spans(line)}
+    return any(
+        q in parts or (len(q.split()) >= 4 and re.search(rf"(?<!\w){re.escape(q)}(?!\w)", whole))
+        for q in said
+    )
+
+
+def _bare(text: str) -> str:
+    """``text`` flattened and lowercased, without its item marker or closing stop."""
+    return _flat(item_text(" ".join(text.split()))).rstrip(" .;:,!?")
 
 
 def _flat(text: str) -> str:

@@ -122,14 +122,16 @@ def test_stream_order_retrieved_tokens_done(
     assert answer.refused or answer.citations, "an answer either declines or cites"
 
 
+@pytest.mark.parametrize("mode", ["text", "checked"])
 def test_server_down_gives_an_extractive_answer_with_a_note(
-    corpus: Settings, embedder: Embedder
+    corpus: Settings, embedder: Embedder, mode: str
 ) -> None:
     s = corpus.model_copy(
         update={
             "llm_base_url": f"http://127.0.0.1:{closed_port()}/v1",
             "llm_model": "any",
             "llm_max_retries": 0,
+            "answer_mode": mode,
         }
     )
     events = list(answerer(s, embedder).stream(REJECTION_Q))

@@ -124,5 +124,9 @@ def test_a_quoted_item_is_read_with_the_line_introducing_its_list() -> None:
     assert lead_ins(["Buying pumps for the lower town"], ARTICLE) == [lead]
     # Prose is no item; a list without a line above it has no lead-in.
     assert lead_ins(["The vote is next week."], ARTICLE) == []
+    # A word or two that happens to be inside an item is no quote of it; four words are.
+    assert lead_ins(["Pumps"], ARTICLE) == [] and lead_ins(["the lower"], ARTICLE) == []
+    assert lead_ins(["pumps for the lower town"], ARTICLE) == [lead]
+    assert lead_ins(["The talks - a first - ended."], "Options include:\n- a\n- b") == []
     bare = "- Raising the river wall by a metre\n- Buying pumps for the lower town"
     assert lead_ins(["- Buying pumps for the lower town"], bare) == []
