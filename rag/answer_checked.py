@@ -20,7 +20,6 @@ from rag import structured
 from rag.answer_policy import MIN_COVERAGE, Decision, decide, off_quote, quoted_lead_ins
 from rag.answerability import ClaimCheck, check_claims, evidence, usable
 from rag.citations import Citation, Sentence
-from rag.extractive import extractive
 from rag.llm import LLM, LLMUnavailable
 from rag.markers import defuse_markers, strip_markers
 from rag.prompting import build_messages
@@ -219,14 +218,7 @@ def _early(run: _Run, raw: dict[str, Any]) -> Iterator[Event]:
 def quote(run: _Run, reason: str, raw: str | None) -> Iterator[Event]:
     """No LLM: the passage sentences nearest the question, under the same checks."""
     note = run.quoting(reason)
-    text = extractive(
-        run.query,
-        run.passages,
-        run.verifier,
-        hint=raw,
-        each_article=run.shape.multi,
-        shape=run.shape,
-    )
+    text = run.extracted(raw)
     claims = []
     for m in re.finditer(r"(.+?) \[(\d+)\](?:\s|$)", text):
         sentence, n = m.group(1).strip(), int(m.group(2))

@@ -24,7 +24,7 @@ from rag.citations import (
     check,
 )
 from rag.conversation import prompt
-from rag.extractive import extractive, other_sides
+from rag.extractive import other_sides
 from rag.llm import LLM, LLMUnavailable
 from rag.prompting import passage_blocks, several_dates, without_example
 from rag.refusals import REFUSAL
@@ -132,14 +132,7 @@ def quote(
     why the LLM could not answer, when it failed: ``raw`` is None)."""
     note = run.quoting(reason)
     hint = raw if hint is None else hint  # the reply's words and markers point at evidence
-    text = chosen or extractive(
-        run.query,
-        run.passages,
-        run.verifier,
-        hint=hint,
-        each_article=run.shape.multi,
-        shape=run.shape,
-    )
+    text = chosen or run.extracted(hint)
     done = finish(run, text, note, raw) if text else None
     if done is not None and not done.answer.refused:
         yield run.notice(note)

@@ -30,6 +30,7 @@ from rag.citations import Citation, Sentence
 from rag.config import Settings
 from rag.conversation import condense
 from rag.errors import RagError
+from rag.extractive import extractive
 from rag.instructions import set_aside
 from rag.llm import LLM, LLMUnavailable
 from rag.prompting import by_article, oldest_first, select_context
@@ -285,6 +286,19 @@ class _Run:
         """Each passage trimmed to its sentences nearest the query, within the budget."""
         budget = self.settings.answer_context_chars
         return select_context(self.query, self.passages, budget, self.verifier)
+
+    def extracted(self, hint: str | None) -> str:
+        """The passage sentences nearest the question, as a cited answer
+        (``rag.extractive.extractive``); ``hint``: the model's reply, which points at
+        evidence by its markers and words."""
+        return extractive(
+            self.query,
+            self.passages,
+            self.verifier,
+            hint=hint,
+            each_article=self.shape.multi,
+            shape=self.shape,
+        )
 
     def quoting(self, reason: str) -> str:
         """The notice for an answer quoted from the passages instead of the model's."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+import numpy as np
+
 from rag.chunking import sentence_spans
 from rag.lists import item_text
 from rag.markers import defuse_markers, parse_markers, strip_markers
@@ -51,23 +53,25 @@ def extractive(
     sources = pointed or best
     if each_article and len({passages[n - 1].source for n in sources}) < 2:
         sources = list(range(1, len(passages) + 1))
-    candidates, said_in = _candidates(passages, sources)
-    if shape is not None and shape.expects in ("date", "number"):
-        # "When ...?" or "How many ...?" is answered by a sentence stating a date or a
-        # number: if the passages the model cited state none, the best ones may.
-        fitting = _typed(candidates, passages, shape, each_article)
-        if not fitting and set(best) - set(sources):
-            wider, wider_said = _candidates(passages, sorted(set(sources) | set(best)))
-            if fitting := _typed(wider, passages, shape, each_article):
-                said_in = wider_said
-        candidates = fitting or candidates
-    if not candidates:
-        return ""
     said = strip_markers(hint or "").strip()
     probes = [query] + ([said] if said else [])
-    vectors = verifier.vectors(probes + [t for _, _, t in candidates])
-    sims = (vectors[len(probes) :] @ vectors[: len(probes)].T).max(axis=1)
+    candidates, said_in = _candidates(passages, sources)
+    sims = _nearness(probes, candidates, verifier)
     order = sorted(range(len(candidates)), key=lambda i: -sims[i])
+    if shape is not None and shape.expects in ("date", "number") and not each_article:
+        # "When ...?" or "How many ...?" is answered by a sentence stating a date or a
+        # number about as near the question as the nearest sentence; if the passages the
+        # model cited hold none, the best passages may.
+        fitting = _typed(order, candidates, sims, shape)
+        if not fitting and set(best) - set(sources):
+            wider, wider_said = _candidates(passages, sorted(set(sources) | set(best)))
+            wider_sims = _nearness(probes, wider, verifier)
+            wider_order = sorted(range(len(wider)), key=lambda i: -wider_sims[i])
+            if fitting := _typed(wider_order, wider, wider_sims, shape):
+                candidates, said_in, sims = wider, wider_said, wider_sims
+        order = fitting or order
+    if not candidates:
+        return ""
     picked = _each_article(order, candidates, passages) if each_article else []
     for i in order if not picked else ():
         if picked and sims[i] < sims[order[0]] - EXTRACTIVE_MARGIN:
@@ -109,20 +113,31 @@ def _candidates(
     return candidates or headlines, said_in
 
 
+def _nearness(
+    probes: Sequence[str], candidates: Sequence[tuple[int, int, str]], verifier: Verifier
+) -> np.ndarray:
+    """Each candidate sentence's cosine with the nearest of ``probes``."""
+    if not candidates:
+        return np.zeros(0, dtype=np.float32)
+    vectors = verifier.vectors([*probes, *(t for _, _, t in candidates)])
+    return (vectors[len(probes) :] @ vectors[: len(probes)].T).max(axis=1)
+
+
 def _typed(
+    order: Sequence[int],
     candidates: Sequence[tuple[int, int, str]],
-    passages: Sequence[Passage],
+    sims: np.ndarray,
     shape: Question,
-    each_article: bool,
-) -> list[tuple[int, int, str]]:
-    """The ``candidates`` stating the date or number ``shape`` asks for, [] when none
-    does.  With ``each_article`` an article stating none keeps all its sentences, so
-    every side is still quoted."""
-    fits = [c for c in candidates if holds_type(c[2], shape.expects, shape)]
-    if not fits or not each_article:
-        return fits
-    stating = {passages[n - 1].source for n, _, _ in fits}
-    return [c for c in candidates if c in fits or passages[c[0] - 1].source not in stating]
+) -> list[int]:
+    """The candidates (indexes, nearest first) stating the date or number ``shape`` asks
+    for and within ``EXTRACTIVE_MARGIN`` of the nearest sentence, [] when none is: a
+    sentence far from the question is no answer for stating a year."""
+    if not order:
+        return []
+    floor = sims[order[0]] - EXTRACTIVE_MARGIN
+    return [
+        i for i in order if sims[i] >= floor and holds_type(candidates[i][2], shape.expects, shape)
+    ]
 
 
 # A news quote split around who said it: "“Putin seems to believe time is on his side,”

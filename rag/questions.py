@@ -559,11 +559,11 @@ def holds_type(text: str, kind: Expect, question: Question) -> bool:
         return bool(new_numbers - measures) or any(
             w in _QUANTITY_WORDS and w not in measures for w in lower
         )
-    if kind == "date":
+    if kind == "date":  # a year, a day or month, a period: a count ("four regions") is none
         years = {n for n in new_numbers if re.fullmatch(r"\d{3,4}s?", n)}
         asked = question.text.lower()
         return (
-            bool(years or new_numbers)
+            bool(years)
             or any(
                 (w in _CALENDAR or w.lower() in _DATE_WORDS) and w.lower() not in asked
                 for w in words

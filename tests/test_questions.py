@@ -51,6 +51,11 @@ def test_answer_types_must_be_new_to_the_question() -> None:
     q = analyse("When did the council vote on the Elm Street library?")
     assert holds_type("The council voted on Tuesday.", "date", q)
     assert not holds_type("The council voted to close the library.", "date", q)
+    # A date is a year, a day or month, or a period ("its third year"); a count is not one.
+    assert holds_type("The council voted in 1995.", "date", q)
+    assert holds_type("The library is in its third year of cuts.", "date", q)
+    assert not holds_type("The council voted to close four libraries.", "date", q)
+    assert not holds_type("12 councillors voted to close the library.", "date", q)
     who = analyse("Who announced the Elm Street closure?")
     assert holds_type("Mayor Ana Ruiz said so.", "name", who)
     assert not holds_type("The Elm Street library closes.", "name", who)
