@@ -76,9 +76,13 @@ def compose(
 
 
 def finish(run: _Run, decision: Decision, fallback: str | None = None) -> Done:
-    """The Answer for ``decision``: its kept claims composed, or the refusal."""
+    """The Answer for ``decision``: its kept claims composed, or the refusal (also when
+    the model, asked apart, says the passages the claims cite do not state the answer:
+    ``_Run.judged``)."""
     from rag.answering import Answer, Done
 
+    if not decision.refused and run.raw and (why := run.judged([c.n for c in decision.claims])):
+        decision = Decision("refuse", reason=why, evidence=decision.evidence)
     run.timings["total"] = time.perf_counter() - run.t0
     if decision.refused:
         text, sentences, citations = REFUSAL, [], []

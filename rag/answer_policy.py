@@ -214,6 +214,25 @@ def off_quote(question: Question, quoted: Sequence[str], share: float = QUOTE_CO
     return ""
 
 
+JUDGED_NO = (
+    "Asked apart whether the passages this answer cites state the answer to exactly this "
+    "question, the model said they do not, so they are listed as related, not as an answer."
+)
+
+
+def overruled(question: Question, stated: bool | None) -> str:
+    """Why an answer the checks let through is refused after all, or "": the model, asked
+    apart whether the passages the answer cites state the answer (``rag.judge``), says
+    no.  Its "yes", or no verdict, changes nothing.  Not for a question about several
+    articles (whether two articles agree, or what each says, is answered from both even
+    where neither states "the answer" by itself), nor for a yes/no question: a passage
+    answers "Does Russia's strategy favour quick concessions?" by stating the strategy,
+    which is "the answer" only by inference."""
+    if stated is False and not (question.multi or question.yes_no):
+        return JUDGED_NO
+    return ""
+
+
 def quoted_lead_ins(cited: Sequence[tuple[int, str]], passages: Sequence[Passage]) -> list[str]:
     """The lead-ins of the lists that the ``cited`` (passage number, quoted sentence) pairs
     quote an item of: a quoted item ("Increasing investment in cyber defense ...") is read

@@ -86,7 +86,8 @@ def finish(
     already done).  An answer whose supported sentences miss what the question pins down
     (``rag.answer_policy.vet_text``) is refused, saying why, the passages kept as related;
     so is a quote whose sentences, a quoted list item read with its lead-in, are about
-    something else (``off_quote``)."""
+    something else (``off_quote``), and any answer to a reply of the model whose cited
+    passages the model, asked apart, says do not state the answer (``_Run.judged``)."""
     from rag.answering import Answer, Done
 
     if checked is None:
@@ -101,6 +102,9 @@ def finish(
                 reason = off_quote(run.shape, said)
             if reason:
                 refused, checked = True, CheckedText(answer=REFUSAL, citations=[], sentences=[])
+    if not refused and raw and (why := run.judged([c.n for c in checked.citations])):
+        refused, reason = True, why
+        checked = CheckedText(answer=REFUSAL, citations=[], sentences=[])
     run.timings["total"] = time.perf_counter() - run.t0
     return Done(
         Answer(

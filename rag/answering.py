@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from rag import answer_checked, answer_text
-from rag.answer_policy import Decision
+from rag.answer_policy import Decision, overruled
 from rag.answerability import ClaimCheck
 from rag.citations import Citation, Sentence
 from rag.config import Settings
@@ -32,6 +32,7 @@ from rag.conversation import condense
 from rag.errors import RagError
 from rag.extractive import extractive
 from rag.instructions import set_aside
+from rag.judge import states_answer
 from rag.llm import LLM, LLMUnavailable
 from rag.prompting import by_article, oldest_first, select_context
 from rag.questions import Question, analyse, own_qualifiers
@@ -299,6 +300,25 @@ class _Run:
             each_article=self.shape.multi,
             shape=self.shape,
         )
+
+    def judged(self, cited: Sequence[int]) -> str:
+        """Why to refuse an answer citing the passages ``cited`` after all, or "": the
+        model, asked apart, says they do not state the answer to the question
+        (``rag.judge``, ``rag.answer_policy.overruled``).  The model is not asked where
+        its "no" would change nothing (``overruled``), when ``RAG_ANSWER_JUDGE`` is off,
+        or without an LLM."""
+        if not self.settings.answer_judge or self.llm_down or not overruled(self.shape, False):
+            return ""
+        llm = self.answerer.llm
+        texts = [
+            self.passages[n - 1].text for n in sorted(set(cited)) if 1 <= n <= len(self.passages)
+        ]
+        if llm is None or not texts:
+            return ""
+        t = time.perf_counter()
+        stated = states_answer(llm, self.query, texts)
+        self.timings["judge"] = time.perf_counter() - t
+        return overruled(self.shape, stated)
 
     def quoting(self, reason: str) -> str:
         """The notice for an answer quoted from the passages instead of the model's."""

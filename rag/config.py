@@ -115,6 +115,13 @@ class Settings(BaseSettings):
             "with quotes, answered only when code finds they answer the question."
         ),
     )
+    answer_judge: bool = Field(
+        default=True,
+        description=(
+            "Ask the model apart whether the passages an answer cites state the answer to "
+            "the question, and refuse when it says no."
+        ),
+    )
     answer_context_chars: int = Field(
         default=2000,
         ge=1,

@@ -14,6 +14,7 @@ from rag.answer_policy import (
     decide,
     decide_text,
     off_quote,
+    overruled,
     quoted_lead_ins,
     vet_text,
 )
@@ -506,3 +507,19 @@ def test_a_quoted_list_item_is_read_with_its_lead_in() -> None:
     assert off_quote(q, [item, *leads]) == ""
     # A citation of no given passage has no lead-in.
     assert quoted_lead_ins([(2, "- " + item)], article(text, "Countermeasures")) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "stated", "refused"),
+    [
+        ("Who led the Russian delegation?", False, True),
+        ("Who led the Russian delegation?", True, False),
+        ("Who led the Russian delegation?", None, False),  # no verdict: the checks stand
+        ("Do the two articles agree on the sanctions bill?", False, False),  # several
+        ("Has the White House endorsed the bill?", False, False),  # yes/no: by inference
+    ],
+)
+def test_the_models_own_no_overrules_only_single_fact_answers(
+    question: str, stated: bool | None, refused: bool
+) -> None:
+    assert bool(overruled(analyse(question), stated)) is refused
