@@ -1,0 +1,119 @@
+"""How well the model, asked apart (``rag.judge``), tells answered unanswerable questions
+from answered answerable ones, on saved replies; chosen on the SQuAD 2.0 tune half, never
+on eval/seeds.jsonl.
+
+For every answered reply in a saved run (``replies.json`` of
+``eval/answerability_calibration.py ask``, or a report's ``results.json``), the model is
+asked the judge's own request (``rag.judge.judge_messages``: the passages the answer cites
+and the question) in process, with log-probabilities, and P(yes) is read from the first
+token.  Prints the area under the curve of P(yes), answerable against unanswerable, and
+what the product's rule (the greedy verdict: refuse when P(yes) < P(no)) would refuse:
+
+    RAG_MODELS_DIR=... .venv/bin/python eval/judge_calibration.py \\
+        eval/reports/squad2-tune-2026-12-02/replies.json --out scores.json
+
+Needs the embedded model's weights (``rag llm start`` once) and the LLM's CPU time: about
+three seconds a reply on two cores.  The request is read uncached, as the product's is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from rag.config import load_settings
+from rag.judge import judge_messages
+from rag.modelfiles import gguf_path
+
+
+def answered(path: Path) -> list[dict]:
+    """The answered items of a saved run: id, question asked, answerable, cited texts."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    rows = []
+    if isinstance(data, list):  # replies.json: the saved Answer under "answer"
+        items = [
+            {
+                "id": r["id"],
+                "question": r["answer"].get("query") or r["question"],
+                "answerable": r["answerable"],
+                "refused": r["answer"]["refused"],
+                "citations": r["answer"]["citations"],
+            }
+            for r in data
+        ]
+    else:  # a report's results.json
+        items = data["items"]
+    for item in items:
+        if item["refused"] or not item["citations"]:
+            continue
+        cited: dict[int, str] = {}
+        for c in item["citations"]:
+            cited.setdefault(c["n"], c["text"])
+        texts = [cited[n] for n in sorted(cited)]
+        rows.append({**{k: item[k] for k in ("id", "question", "answerable")}, "texts": texts})
+    return rows
+
+
+def p_yes(llm: object, question: str, texts: list[str]) -> float:
+    """P(yes) / (P(yes) + P(no)) over the first token's top log-probabilities."""
+    reply = llm.create_chat_completion(  # type: ignore[attr-defined]
+        judge_messages(question, texts),
+        max_tokens=1,
+        temperature=0,
+        logprobs=True,
+        top_logprobs=20,
+    )
+    top = reply["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+    mass = {"yes": 0.0, "no": 0.0}
+    for t in top:
+        word = t["token"].strip().lower()
+        if word in mass:
+            mass[word] += math.exp(t["logprob"])
+    total = mass["yes"] + mass["no"]
+    return mass["yes"] / total if total else 0.5
+
+
+def auc(pos: list[float], neg: list[float]) -> float:
+    if not pos or not neg:
+        return float("nan")
+    wins = sum((x > y) + 0.5 * (x == y) for x in pos for y in neg)
+    return wins / (len(pos) * len(neg))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run", type=Path, help="replies.json or a report's results.json")
+    parser.add_argument("--out", type=Path, help="write each reply's P(yes) here (JSON)")
+    args = parser.parse_args(argv)
+
+    from llama_cpp import Llama
+
+    llm = Llama(
+        model_path=str(gguf_path(load_settings())),
+        n_ctx=4096,
+        n_threads=2,
+        logits_all=True,
+        verbose=False,
+    )
+    rows = answered(args.run)
+    for row in rows:
+        row["p_yes"] = p_yes(llm, row["question"], row.pop("texts"))
+        print(f"{row['p_yes']:.3f} {row['answerable']!s:5} {row['question'][:70]}", flush=True)
+    pos = [r["p_yes"] for r in rows if r["answerable"]]
+    neg = [r["p_yes"] for r in rows if not r["answerable"]]
+    print(f"answered: {len(pos)} answerable, {len(neg)} unanswerable")
+    print(f"area under the curve of P(yes): {auc(pos, neg):.3f}")
+    print(
+        f"refused by the greedy verdict (P(yes) < 0.5): {sum(p < 0.5 for p in neg)} of "
+        f"{len(neg)} unanswerable, {sum(p < 0.5 for p in pos)} of {len(pos)} answerable"
+    )
+    if args.out:
+        args.out.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
