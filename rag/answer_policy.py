@@ -215,8 +215,9 @@ def off_quote(question: Question, quoted: Sequence[str], share: float = QUOTE_CO
 
 
 JUDGED_NO = (
-    "Asked apart whether the passages this answer cites state the answer to exactly this "
-    "question, the model said they do not, so they are listed as related, not as an answer."
+    "The model's answer is withheld: asked separately whether the passages it cited state "
+    "the answer to exactly this question, the model said no. They are listed as related, "
+    "not as an answer."
 )
 
 

@@ -22,6 +22,7 @@ from conftest import closed_port
 from typer.testing import CliRunner
 
 from rag import indexer
+from rag.answer_policy import JUDGED_NO
 from rag.answer_text import build_messages
 from rag.answering import (
     REFUSAL,
@@ -515,6 +516,28 @@ def test_injection_article_is_ignored(capable: Answerer, corpus: Settings) -> No
     assert "surrender" not in text and "banana" not in text, answer.llm_answer
     assert "[7]" not in answer.answer
     assert_consistent(answer, corpus)
+
+
+@pytest.mark.slow
+def test_a_near_miss_the_checks_let_through_is_refused_by_the_model_asked_apart(
+    capable: Answerer,
+) -> None:
+    """The articles name the sanctions bill's sponsors and its penalties, never its name
+    (eval/seeds.jsonl s058). The reply quotes a real sentence about the bill, which the
+    checks accept; asked apart, the model says its cited passages do not state the name."""
+    question = "What is the official name of the Senate sanctions bill?"
+    unjudged = Answerer(
+        capable.settings.model_copy(update={"answer_judge": False}),
+        retriever=capable.retriever,
+        verifier=capable.verifier,
+    ).ask(question)
+    assert not unjudged.refused and "judge" not in unjudged.timings, unjudged.reason
+
+    answer = capable.ask(question)
+    assert answer.refused and answer.reason == JUDGED_NO, (answer.answer, answer.llm_answer)
+    assert answer.answer == REFUSAL and answer.citations == []
+    assert answer.passages, "the passages stay, shown as related"
+    assert "judge" in answer.timings
 
 
 def test_cli_chat_carries_the_conversation(
