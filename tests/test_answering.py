@@ -368,7 +368,8 @@ def test_the_list_item_the_rules_pick_is_quoted_though_its_lead_in_holds_the_que
     from rag.answering import _Run
 
     question = "What cyber-related countermeasure is suggested for Western governments?"
-    run = _Run(answerer(corpus, embedder), question, None)
+    # The rules alone: no model is asked apart (rag.judge), so no LLM server is started.
+    run = _Run(answerer(corpus.model_copy(update={"answer_judge": False}), embedder), question, None)
     list(run.retrieve(None, None, dates=False))  # the page's passages: lists with lead-ins
     n = next(n for n, p in enumerate(run.passages, 1) if "cyber defense" in p.text)
     item = f"Increasing investment in cyber defense to counter hybrid warfare tactics [{n}]."
