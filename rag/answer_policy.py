@@ -221,15 +221,21 @@ JUDGED_NO = (
 )
 
 
+def judge_decides(question: Question) -> bool:
+    """Whether the model's "no", asked apart (``rag.judge``), can refuse an answer to
+    ``question``.  Not for a question about several articles (whether two articles agree,
+    or what each says, is answered from both even where neither states "the answer" by
+    itself), nor for a yes/no question: a passage answers "Does Russia's strategy favour
+    quick concessions?" by stating the strategy, which is "the answer" only by inference."""
+    return not (question.multi or question.yes_no)
+
+
 def overruled(question: Question, stated: bool | None) -> str:
     """Why an answer the checks let through is refused after all, or "": the model, asked
     apart whether the passages the answer cites state the answer (``rag.judge``), says
-    no.  Its "yes", or no verdict, changes nothing.  Not for a question about several
-    articles (whether two articles agree, or what each says, is answered from both even
-    where neither states "the answer" by itself), nor for a yes/no question: a passage
-    answers "Does Russia's strategy favour quick concessions?" by stating the strategy,
-    which is "the answer" only by inference."""
-    if stated is False and not (question.multi or question.yes_no):
+    no, and its no decides for this question (``judge_decides``).  Its "yes", or no
+    verdict, changes nothing."""
+    if stated is False and judge_decides(question):
         return JUDGED_NO
     return ""
 

@@ -100,11 +100,10 @@ def finish(
                 said = [s.text for s in checked.sentences]
                 said += quoted_lead_ins([(c.n, c.quoted) for c in checked.citations], run.passages)
                 reason = off_quote(run.shape, said)
-            if reason:
-                refused, checked = True, CheckedText(answer=REFUSAL, citations=[], sentences=[])
-    if not refused and raw and (why := run.judged([c.n for c in checked.citations])):
-        refused, reason = True, why
-        checked = CheckedText(answer=REFUSAL, citations=[], sentences=[])
+    if not refused and not reason and raw:
+        reason = run.judged([c.n for c in checked.citations])
+    if not refused and reason:
+        refused, checked = True, CheckedText(answer=REFUSAL, citations=[], sentences=[])
     run.timings["total"] = time.perf_counter() - run.t0
     return Done(
         Answer(

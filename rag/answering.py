@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from rag import answer_checked, answer_text
-from rag.answer_policy import Decision, overruled
+from rag.answer_policy import Decision, judge_decides, overruled
 from rag.answerability import ClaimCheck
 from rag.citations import Citation, Sentence
 from rag.config import Settings
@@ -305,9 +305,9 @@ class _Run:
         """Why to refuse an answer citing the passages ``cited`` after all, or "": the
         model, asked apart, says they do not state the answer to the question
         (``rag.judge``, ``rag.answer_policy.overruled``).  The model is not asked where
-        its "no" would change nothing (``overruled``), when ``RAG_ANSWER_JUDGE`` is off,
-        or without an LLM."""
-        if not self.settings.answer_judge or self.llm_down or not overruled(self.shape, False):
+        its "no" would change nothing (``judge_decides``), when ``RAG_ANSWER_JUDGE`` is
+        off, or without an LLM."""
+        if not self.settings.answer_judge or self.llm_down or not judge_decides(self.shape):
             return ""
         llm = self.answerer.llm
         texts = [

@@ -6,7 +6,8 @@ a fresh request holding only the passages an answer cites and the question, aski
 own conversation the model defends what it wrote; asked with the answer beside the
 passages it mostly says yes. Asked this way it separates the SQuAD 2.0 tune half's
 answered unanswerable questions from its answered answerable ones far better (area
-under the curve of P(yes): 0.86 against 0.69 and 0.79; eval/reports/judge.md).
+under the curve of P(yes): 0.86 against 0.69 and 0.79; eval/judge_calibration.py,
+docs/eval.md).
 
 Its verdict is its greedy one-word reply, i.e. P(yes) > P(no): no threshold is fitted,
 so no server needs to give log-probabilities, and a stronger model's verdict is used
