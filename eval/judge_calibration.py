@@ -4,13 +4,15 @@ on eval/seeds.jsonl.
 
 For every answered reply in a saved run (``replies.json`` of
 ``eval/answerability_calibration.py ask``, or a report's ``results.json``), the model is
-asked the judge's own request (``rag.judge.judge_messages``: the passages the answer cites
-and the question) in process, with log-probabilities, and P(yes) is read from the first
+asked the judge's own request (``rag.judge.judge_messages``: the question and the
+sentences the answer rests on, ``rag.judge.rested_on``; with ``--evidence passages`` the
+whole cited passages, ``--evidence context`` each quoted sentence after the one before
+it) in process, with log-probabilities, and P(yes) is read from the first
 token.  Prints the area under the curve of P(yes), answerable against unanswerable, and
 what the product's rule (the greedy verdict: refuse when P(yes) < P(no)) would refuse:
 
     RAG_MODELS_DIR=... .venv/bin/python eval/judge_calibration.py \\
-        eval/reports/squad2-tune-2026-12-02/replies.json --out scores.json
+        eval/reports/squad2-tune-2026-12-02/replies.json --out scores.json [--evidence ...]
 
 Needs the embedded model's weights (``rag llm start`` once) and the LLM's CPU time: about
 three seconds a reply on two cores.  The request is read uncached, as the product's is.
@@ -24,15 +26,28 @@ import math
 import sys
 from pathlib import Path
 
+from rag.chunking import sentence_spans
 from rag.config import load_settings
-from rag.judge import judge_messages
+from rag.judge import judge_messages, rested_on
 from rag.modelfiles import gguf_path
 
 
-def answered(path: Path) -> list[dict]:
-    """The answered items of a saved run: id, question asked, answerable, cited texts."""
+def _quote(citation: dict, evidence: str) -> str:
+    """The part of a saved citation's passage the judge is shown."""
+    text, start = citation["text"], citation["start"]
+    if evidence == "passages" or citation.get("quote_start") is None:
+        return text
+    a, b = citation["quote_start"] - start, citation["quote_end"] - start
+    if evidence == "context":
+        before = [s for s, e in sentence_spans(text) if e <= a]
+        a = before[-1] if before else a
+    return text[a:b]
+
+
+def answered(path: Path, evidence: str = "quotes") -> list[dict]:
+    """The answered items of a saved run: id, question asked, answerable, and the texts
+    the judge is shown (``evidence``: "quotes", "context" or "passages")."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    rows = []
     if isinstance(data, list):  # replies.json: the saved Answer under "answer"
         items = [
             {
@@ -44,15 +59,23 @@ def answered(path: Path) -> list[dict]:
             }
             for r in data
         ]
-    else:  # a report's results.json
-        items = data["items"]
+    else:  # a report's results.json: the saved Answer under "raw"
+        items = [
+            {
+                "id": i["id"],
+                "question": i["raw"].get("query") or i["question"],
+                "answerable": i["answerable"],
+                "refused": i["refused"],
+                "citations": i["raw"]["citations"],
+            }
+            for i in data["items"]
+        ]
+    rows = []
     for item in items:
         if item["refused"] or not item["citations"]:
             continue
-        cited: dict[int, str] = {}
-        for c in item["citations"]:
-            cited.setdefault(c["n"], c["text"])
-        texts = [cited[n] for n in sorted(cited)]
+        quoted = [(c["n"], _quote(c, evidence)) for c in item["citations"]]
+        texts = rested_on(quoted, [""] * max(n for n, _ in quoted))
         rows.append({**{k: item[k] for k in ("id", "question", "answerable")}, "texts": texts})
     return rows
 
@@ -87,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="replies.json or a report's results.json")
     parser.add_argument("--out", type=Path, help="write each reply's P(yes) here (JSON)")
+    parser.add_argument(
+        "--evidence",
+        choices=["quotes", "context", "passages"],
+        default="quotes",
+        help="what of the cited passages the judge is shown (the product: quotes)",
+    )
     args = parser.parse_args(argv)
 
     from llama_cpp import Llama
@@ -98,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         logits_all=True,
         verbose=False,
     )
-    rows = answered(args.run)
+    rows = answered(args.run, args.evidence)
     for row in rows:
         row["p_yes"] = p_yes(llm, row["question"], row.pop("texts"))
         print(f"{row['p_yes']:.3f} {row['answerable']!s:5} {row['question'][:70]}", flush=True)

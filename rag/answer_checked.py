@@ -81,7 +81,7 @@ def finish(run: _Run, decision: Decision, fallback: str | None = None) -> Done:
     ``_Run.judged``)."""
     from rag.answering import Answer, Done
 
-    if not decision.refused and run.raw and (why := run.judged([c.n for c in decision.claims])):
+    if not decision.refused and run.raw and (why := run.judged([(c.n, c.held) for c in decision.claims])):
         decision = Decision("refuse", reason=why, evidence=decision.evidence)
     run.timings["total"] = time.perf_counter() - run.t0
     if decision.refused:

@@ -101,7 +101,7 @@ def finish(
                 said += quoted_lead_ins([(c.n, c.quoted) for c in checked.citations], run.passages)
                 reason = off_quote(run.shape, said)
     if not refused and not reason and raw:
-        reason = run.judged([c.n for c in checked.citations])
+        reason = run.judged([(c.n, c.quoted) for c in checked.citations])
     if not refused and reason:
         refused, checked = True, CheckedText(answer=REFUSAL, citations=[], sentences=[])
     run.timings["total"] = time.perf_counter() - run.t0

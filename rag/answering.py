@@ -32,7 +32,7 @@ from rag.conversation import condense
 from rag.errors import RagError
 from rag.extractive import extractive
 from rag.instructions import set_aside
-from rag.judge import states_answer
+from rag.judge import rested_on, states_answer
 from rag.llm import LLM, LLMUnavailable
 from rag.prompting import by_article, oldest_first, select_context
 from rag.questions import Question, analyse, own_qualifiers
@@ -301,18 +301,17 @@ class _Run:
             shape=self.shape,
         )
 
-    def judged(self, cited: Sequence[int]) -> str:
-        """Why to refuse an answer citing the passages ``cited`` after all, or "": the
-        model, asked apart, says they do not state the answer to the question
-        (``rag.judge``, ``rag.answer_policy.overruled``).  The model is not asked where
-        its "no" would change nothing (``judge_decides``), when ``RAG_ANSWER_JUDGE`` is
-        off, or without an LLM."""
+    def judged(self, quoted: Sequence[tuple[int, str]]) -> str:
+        """Why to refuse an answer after all, or "": the model, asked apart, says the
+        sentences the answer rests on (``quoted``: each citation's passage number and the
+        sentence of it the answer was checked against; ``rag.judge.rested_on``) do not
+        state the answer to the question (``rag.answer_policy.overruled``).  The model is
+        not asked where its "no" would change nothing (``judge_decides``), when
+        ``RAG_ANSWER_JUDGE`` is off, or without an LLM."""
         if not self.settings.answer_judge or self.llm_down or not judge_decides(self.shape):
             return ""
         llm = self.answerer.llm
-        texts = [
-            self.passages[n - 1].text for n in sorted(set(cited)) if 1 <= n <= len(self.passages)
-        ]
+        texts = rested_on(quoted, [p.text for p in self.passages])
         if llm is None or not texts:
             return ""
         t = time.perf_counter()

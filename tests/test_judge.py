@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import closed_port_url
 
-from rag.judge import judge_messages, states_answer, verdict
+from rag.judge import judge_messages, rested_on, states_answer, verdict
 from rag.llm import LLM
 
 TALKS = (
@@ -31,6 +31,25 @@ TALKS = (
 )
 def test_a_verdict_is_the_replys_first_word(reply: str, expected: bool | None) -> None:
     assert verdict(reply) is expected
+
+
+def test_the_judge_is_shown_the_sentences_an_answer_rests_on_each_once_in_passage_order() -> None:
+    passages = [TALKS, "The ceasefire was not agreed.", "Unused passage."]
+    quoted = [
+        (2, "The ceasefire was not agreed."),
+        (1, "The Russian delegation was led by Vladimir Medinsky, an aide to the president."),
+        (1, "The talks ended after an hour\nwithout a ceasefire."),
+        (1, "The Russian delegation was led by Vladimir Medinsky, an aide to the president."),
+        (4, "A passage the answer was never given."),
+    ]
+    assert rested_on(quoted, passages) == [
+        "The Russian delegation was led by Vladimir Medinsky, an aide to the president. "
+        "The talks ended after an hour without a ceasefire.",
+        "The ceasefire was not agreed.",
+    ]
+    # A citation with no quoted sentence stands for its whole passage.
+    assert rested_on([(3, "")], passages) == ["Unused passage."]
+    assert rested_on([], passages) == []
 
 
 def test_the_request_numbers_the_passages_and_ends_with_the_question() -> None:
