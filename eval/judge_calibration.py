@@ -26,10 +26,12 @@ import math
 import sys
 from pathlib import Path
 
+from rag.answer_policy import judge_decides
 from rag.chunking import sentence_spans
 from rag.config import load_settings
 from rag.judge import judge_messages, rested_on
 from rag.modelfiles import gguf_path
+from rag.questions import analyse
 
 
 def _quote(citation: dict, evidence: str) -> str:
@@ -45,8 +47,10 @@ def _quote(citation: dict, evidence: str) -> str:
 
 
 def answered(path: Path, evidence: str = "quotes") -> list[dict]:
-    """The answered items of a saved run: id, question asked, answerable, and the texts
-    the judge is shown (``evidence``: "quotes", "context" or "passages")."""
+    """The items of a saved run the product would ask the judge about (answered from a
+    reply of the model, a question whose "no" can refuse: ``judge_decides``): id,
+    question asked, answerable, and the texts the judge is shown (``evidence``:
+    "quotes", "context" or "passages")."""
     data = json.loads(path.read_text(encoding="utf-8"))
     if isinstance(data, list):  # replies.json: the saved Answer under "answer"
         items = [
@@ -56,6 +60,7 @@ def answered(path: Path, evidence: str = "quotes") -> list[dict]:
                 "answerable": r["answerable"],
                 "refused": r["answer"]["refused"],
                 "citations": r["answer"]["citations"],
+                "replied": bool(r["answer"].get("llm_answer")),
             }
             for r in data
         ]
@@ -67,12 +72,15 @@ def answered(path: Path, evidence: str = "quotes") -> list[dict]:
                 "answerable": i["answerable"],
                 "refused": i["refused"],
                 "citations": i["raw"]["citations"],
+                "replied": bool(i["raw"].get("llm_answer")),
             }
             for i in data["items"]
         ]
     rows = []
     for item in items:
-        if item["refused"] or not item["citations"]:
+        if item["refused"] or not item["citations"] or not item["replied"]:
+            continue
+        if not judge_decides(analyse(item["question"])):
             continue
         quoted = [(c["n"], _quote(c, evidence)) for c in item["citations"]]
         texts = rested_on(quoted, [""] * max(n for n, _ in quoted))

@@ -12,7 +12,7 @@ package is internal and may change.  A session in a few lines::
         print(c.n, c.source, c.start, c.end, c.supported)
 
 ``Answerer.stream`` yields the events (``Retrieved``, ``Writing``, ``Token``,
-``Notice``, then ``Done`` with the ``Answer``) for a live display; ``Retriever``
+``Checking``, ``Notice``, then ``Done`` with the ``Answer``) for a live display; ``Retriever``
 searches without an LLM.  Every error a user can cause or fix is a ``RagError``
 whose message is one sentence naming the fix.
 
@@ -39,6 +39,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "Retrieved": ("rag.answering", "Retrieved"),
     "Writing": ("rag.answering", "Writing"),
     "Token": ("rag.answering", "Token"),
+    "Checking": ("rag.answering", "Checking"),
     "Notice": ("rag.answering", "Notice"),
     "Done": ("rag.answering", "Done"),
     "Citation": ("rag.citations", "Citation"),
@@ -92,6 +93,7 @@ __all__ = [
     "Chat",
     "ChatSummary",
     "ChatsError",
+    "Checking",
     "Citation",
     "Done",
     "Embedder",
@@ -138,7 +140,17 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # what a type checker and an editor see; at run time __getattr__ imports
-    from rag.answering import Answer, Answerer, Done, Event, Notice, Retrieved, Token, Writing
+    from rag.answering import (
+        Answer,
+        Answerer,
+        Checking,
+        Done,
+        Event,
+        Notice,
+        Retrieved,
+        Token,
+        Writing,
+    )
     from rag.chat_store import Chat, ChatsError, ChatSummary
     from rag.citations import Citation, Sentence
     from rag.config import Settings, load_settings

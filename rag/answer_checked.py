@@ -77,11 +77,15 @@ def compose(
 
 def finish(run: _Run, decision: Decision, fallback: str | None = None) -> Done:
     """The Answer for ``decision``: its kept claims composed, or the refusal (also when
-    the model, asked apart, says the passages the claims cite do not state the answer:
-    ``_Run.judged``)."""
+    the model, asked apart, says the sentences the claims rest on do not state the
+    answer: ``_Run.judged``)."""
     from rag.answering import Answer, Done
 
-    if not decision.refused and run.raw and (why := run.judged([(c.n, c.held) for c in decision.claims])):
+    if (
+        not decision.refused
+        and run.raw
+        and (why := run.judged([(c.n, c.held) for c in decision.claims], fallback is not None))
+    ):
         decision = Decision("refuse", reason=why, evidence=decision.evidence)
     run.timings["total"] = time.perf_counter() - run.t0
     if decision.refused:
@@ -133,7 +137,7 @@ def shown_early(run: _Run, c: ClaimCheck) -> bool:
 
 def stream(run: _Run, llm: LLM) -> Iterator[Event]:
     """Ask the model for a structured reply, stream its claims as they pass, decide."""
-    from rag.answering import Writing
+    from rag.answering import Checking, Writing
 
     excerpts = run.excerpts()
     messages = build_messages(
@@ -169,6 +173,7 @@ def stream(run: _Run, llm: LLM) -> Iterator[Event]:
                 for raw in claims.feed(piece):
                     yield from _early(run, raw)
         except LLMUnavailable as e:
+            run.llm_down = str(e)  # not asked again, e.g. by the judge
             if not pieces and not run.early:
                 yield from quote(run, str(e), None)
                 return
@@ -185,6 +190,7 @@ def stream(run: _Run, llm: LLM) -> Iterator[Event]:
             if stopped or not e.cut_off or run.early:
                 break
     run.timings["generation"] = time.perf_counter() - t
+    yield Checking()
     if reply is None and run.early:
         # The reply broke off after claims that were checked and shown: they stand.
         reply = structured.Reply(answerable=True)

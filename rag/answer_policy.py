@@ -219,6 +219,11 @@ JUDGED_NO = (
     "the answer to exactly this question, the model said no. They are listed as related, "
     "not as an answer."
 )
+JUDGED_NO_QUOTE = (
+    "The passage sentences nearest the question are not given as an answer: asked "
+    "separately whether they state the answer to exactly this question, the model said "
+    "no. They are listed as related, not as an answer."
+)
 
 
 def judge_decides(question: Question) -> bool:
@@ -226,17 +231,20 @@ def judge_decides(question: Question) -> bool:
     ``question``.  Not for a question about several articles (whether two articles agree,
     or what each says, is answered from both even where neither states "the answer" by
     itself), nor for a yes/no question: a passage answers "Does Russia's strategy favour
-    quick concessions?" by stating the strategy, which is "the answer" only by inference."""
-    return not (question.multi or question.yes_no)
+    quick concessions?" by stating the strategy, which is "the answer" only by inference;
+    nor for a question about how something developed, answered by dated sentences from
+    several articles, none of which is "the answer" alone."""
+    return not (question.multi or question.yes_no or question.timeline)
 
 
-def overruled(question: Question, stated: bool | None) -> str:
+def overruled(question: Question, stated: bool | None, quote: bool = False) -> str:
     """Why an answer the checks let through is refused after all, or "": the model, asked
-    apart whether the passages the answer cites state the answer (``rag.judge``), says
-    no, and its no decides for this question (``judge_decides``).  Its "yes", or no
-    verdict, changes nothing."""
+    apart whether the sentences the answer rests on state the answer (``rag.judge``),
+    says no, and its no decides for this question (``judge_decides``).  Its "yes", or no
+    verdict, changes nothing.  ``quote``: the answer is passage sentences quoted in place
+    of the model's reply, said so in the reason."""
     if stated is False and judge_decides(question):
-        return JUDGED_NO
+        return JUDGED_NO_QUOTE if quote else JUDGED_NO
     return ""
 
 

@@ -86,8 +86,9 @@ def finish(
     already done).  An answer whose supported sentences miss what the question pins down
     (``rag.answer_policy.vet_text``) is refused, saying why, the passages kept as related;
     so is a quote whose sentences, a quoted list item read with its lead-in, are about
-    something else (``off_quote``), and any answer to a reply of the model whose cited
-    passages the model, asked apart, says do not state the answer (``_Run.judged``)."""
+    something else (``off_quote``), and any answer to a reply of the model whose quoted
+    sentences the model, asked apart, says do not state the answer (``_Run.judged``).
+    A ``reason`` given with ``checked`` refuses too, unless ``refused`` says it is done."""
     from rag.answering import Answer, Done
 
     if checked is None:
@@ -101,7 +102,7 @@ def finish(
                 said += quoted_lead_ins([(c.n, c.quoted) for c in checked.citations], run.passages)
                 reason = off_quote(run.shape, said)
     if not refused and not reason and raw:
-        reason = run.judged([(c.n, c.quoted) for c in checked.citations])
+        reason = run.judged(checked.rested, fallback is not None)
     if not refused and reason:
         refused, checked = True, CheckedText(answer=REFUSAL, citations=[], sentences=[])
     run.timings["total"] = time.perf_counter() - run.t0
@@ -153,6 +154,8 @@ _ECHO = "The model repeated the example from its instructions instead of answeri
 
 def stream(run: _Run, llm: LLM) -> Iterator[Event]:
     """Ask the model for a free-text answer, stream it, then check and decide."""
+    from rag.answering import Checking
+
     excerpts = run.excerpts()
     messages = build_messages(
         run.query,
@@ -167,11 +170,14 @@ def stream(run: _Run, llm: LLM) -> Iterator[Event]:
     t = time.perf_counter()
     raw, error = yield from _generate(run, llm, messages)
     run.timings["generation"] = time.perf_counter() - t
+    if error:
+        run.llm_down = error  # not asked again, e.g. by the judge
     if error and not raw:
         yield from quote(run, error, None)
         return
     if error:
         yield run.notice(f"The LLM stopped mid-answer ({error}); the answer is cut short.")
+    yield Checking()
     yield from _conclude(run, raw)
 
 

@@ -158,6 +158,12 @@ class Writing:
 
 
 @dataclass(frozen=True)
+class Checking:
+    """The model's reply is complete; its citations are being checked (and, where it can
+    change the outcome, the model asked apart whether they state the answer)."""
+
+
+@dataclass(frozen=True)
 class Notice:
     message: str
 
@@ -167,7 +173,7 @@ class Done:
     answer: Answer
 
 
-Event = Retrieved | Writing | Token | Notice | Done
+Event = Retrieved | Writing | Token | Checking | Notice | Done
 
 
 # --- the answerer -----------------------------------------------------------------------
@@ -301,13 +307,17 @@ class _Run:
             shape=self.shape,
         )
 
-    def judged(self, quoted: Sequence[tuple[int, str]]) -> str:
+    def judged(self, quoted: Sequence[tuple[int, str]], quote: bool = False) -> str:
         """Why to refuse an answer after all, or "": the model, asked apart, says the
         sentences the answer rests on (``quoted``: each citation's passage number and the
         sentence of it the answer was checked against; ``rag.judge.rested_on``) do not
         state the answer to the question (``rag.answer_policy.overruled``).  The model is
         not asked where its "no" would change nothing (``judge_decides``), when
-        ``RAG_ANSWER_JUDGE`` is off, or without an LLM."""
+        ``RAG_ANSWER_JUDGE`` is off, or without an LLM (none, or one that failed during
+        this answer).  The question is asked without the words of a date window it gave
+        ("the latest", "since May"): the window chose the articles, and the sentences
+        shown carry no dates.  ``quote``: the answer is passage sentences quoted in place
+        of the model's reply."""
         if not self.settings.answer_judge or self.llm_down or not judge_decides(self.shape):
             return ""
         llm = self.answerer.llm
@@ -315,9 +325,10 @@ class _Run:
         if llm is None or not texts:
             return ""
         t = time.perf_counter()
-        stated = states_answer(llm, self.query, texts)
+        asked = self.timeframe.outside(self.query) if self.timeframe else self.query
+        stated = states_answer(llm, asked, texts)
         self.timings["judge"] = time.perf_counter() - t
-        return overruled(self.shape, stated)
+        return overruled(self.shape, stated, quote)
 
     def quoting(self, reason: str) -> str:
         """The notice for an answer quoted from the passages instead of the model's."""

@@ -115,6 +115,9 @@ class CheckedText:
     dropped: list[int] = field(default_factory=list)  # numbers that matched no passage
     recited: int = 0  # sentences moved to a passage that supports them
     attached: int = 0  # uncited sentences given a citation post hoc
+    # (passage number, its sentence a sentence of the answer was checked against), one
+    # pair per sentence and citation, grouped by passage: what the answer rests on
+    rested: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def citable(self) -> bool:
@@ -266,10 +269,14 @@ def check(
                 quote=best_use.quote,
             )
         )
+    rested = [
+        (n, passages[n - 1].text[use.quote[0] : use.quote[1]]) for n in uses for _, use in uses[n]
+    ]
     return CheckedText(
         answer="".join(parts).strip(),
         citations=citations,
         sentences=sentences,
+        rested=rested,
         dropped=dropped,
         recited=recited,
         attached=attached,

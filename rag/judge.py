@@ -30,7 +30,8 @@ _WORD = re.compile(r"[a-z]+")
 
 
 def judge_messages(question: str, passages: Sequence[str]) -> list[dict[str, str]]:
-    """The request: the passages numbered as the answer cites them, then the question."""
+    """The request: the texts numbered 1, 2, ... in the order given (not by the numbers
+    the answer cites them by), then the question."""
     blocks = "\n\n".join(f"[{i}] {' '.join(text.split())}" for i, text in enumerate(passages, 1))
     user = prompt("judge_user").format(passages=blocks, question=" ".join(question.split()))
     return [

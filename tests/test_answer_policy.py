@@ -9,6 +9,8 @@ from functools import partial
 import pytest
 
 from rag.answer_policy import (
+    JUDGED_NO,
+    JUDGED_NO_QUOTE,
     Decision,
     TextDecision,
     decide,
@@ -517,9 +519,17 @@ def test_a_quoted_list_item_is_read_with_its_lead_in() -> None:
         ("Who led the Russian delegation?", None, False),  # no verdict: the checks stand
         ("Do the two articles agree on the sanctions bill?", False, False),  # several
         ("Has the White House endorsed the bill?", False, False),  # yes/no: by inference
+        ("How have the peace talks developed?", False, False),  # a timeline: dated sentences
     ],
 )
 def test_the_models_own_no_overrules_only_single_fact_answers(
     question: str, stated: bool | None, refused: bool
 ) -> None:
     assert bool(overruled(analyse(question), stated)) is refused
+
+
+def test_a_refused_quote_is_not_called_the_models_answer() -> None:
+    q = analyse("Who led the Russian delegation?")
+    assert overruled(q, False) == JUDGED_NO and "model's answer" in JUDGED_NO
+    assert overruled(q, False, quote=True) == JUDGED_NO_QUOTE
+    assert "model's answer" not in JUDGED_NO_QUOTE

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import closed_port
+from conftest import closed_port, closed_port_url
 from typer.testing import CliRunner
 
 from rag import indexer
@@ -29,6 +29,7 @@ from rag.answering import (
     Answer,
     Answerer,
     AnswerError,
+    Checking,
     Done,
     Notice,
     Retrieved,
@@ -115,6 +116,9 @@ def test_stream_order_retrieved_tokens_done(
     assert tokens, "the model's text streams token by token"
     first_token = events.index(tokens[0])
     assert all(not isinstance(e, Retrieved) for e in events[first_token:])
+    # The page stops the cursor while the written reply is checked.
+    checking = [i for i, e in enumerate(events) if isinstance(e, Checking)]
+    assert len(checking) == 1 and events.index(tokens[-1]) < checking[0] < len(events) - 1
     answer = events[-1].answer
     assert answer.passages == events[0].passages and answer.query == REJECTION_Q
     assert answer.llm_answer == "".join(t.text for t in tokens).strip()
@@ -517,6 +521,38 @@ def test_injection_article_is_ignored(capable: Answerer, corpus: Settings) -> No
     assert "surrender" not in text and "banana" not in text, answer.llm_answer
     assert "[7]" not in answer.answer
     assert_consistent(answer, corpus)
+
+
+def test_the_model_is_asked_apart_only_where_its_no_can_refuse(
+    corpus: Settings, embedder: Embedder
+) -> None:
+    """``_Run.judged``: no request for a yes/no, several-article or timeline question, with
+    the judge off, or once the LLM failed in this answer; a server that fails when asked
+    gives no verdict, so the checked answer stands (nothing listens at the URL: no model)."""
+    from rag.answering import _Run
+
+    s = with_llm(corpus, (closed_port_url(), "any"))
+    worker = answerer(s, embedder)
+    first = _Run(worker, "Who led the Russian delegation?", None)
+    list(first.retrieve(None, None, dates=False))
+    quoted = [(1, first.passages[0].text.split(". ")[0])]
+
+    def judged(question: str, run_settings: Settings = s, down: str | None = None) -> _Run:
+        run = _Run(answerer(run_settings, embedder), question, None)
+        run.passages, run.llm_down = list(first.passages), down
+        assert run.judged(quoted) == ""
+        return run
+
+    for question in (
+        "Did Putin accept the plan?",
+        "Do the two articles agree on the sanctions bill?",
+        "How have the peace talks developed?",
+    ):
+        assert "judge" not in judged(question).timings, question
+    off = s.model_copy(update={"answer_judge": False})
+    assert "judge" not in judged("Who led the Russian delegation?", off).timings
+    assert "judge" not in judged("Who led the Russian delegation?", down="it stopped").timings
+    assert "judge" in judged("Who led the Russian delegation?").timings  # asked: no verdict
 
 
 @pytest.mark.slow

@@ -101,6 +101,24 @@ def test_citation_maps_to_the_file_and_offsets_of_its_passage(
     assert out.sentences[0].supported and out.sentences[0].citations == [n]
 
 
+def test_every_sentence_an_answer_rests_on_is_kept_for_the_judge(
+    passages: list[Passage], verifier: Verifier
+) -> None:
+    """Two answer sentences citing one passage through two of its sentences: the citation
+    shows one quote, but ``rested`` keeps both (the model, asked apart, sees both)."""
+    n = holding(passages, "sanctions and NATO expansion")
+    assert "broader leverage" in passages[n - 1].text
+    answer = (
+        f"Kremlin officials rebuffed the plan, citing sanctions and NATO expansion [{n}]. "
+        f"Putin's reluctance signals a desire for broader leverage in negotiations [{n}]."
+    )
+    out = check(answer, passages, verifier)
+    assert len(out.citations) == 1 and [m for m, _ in out.rested] == [n, n]
+    first, second = (quote for _, quote in out.rested)
+    assert "sanctions and NATO expansion" in first and "broader leverage" in second
+    assert out.citations[0].quoted in (first, second)
+
+
 def test_out_of_range_numbers_are_dropped(passages: list[Passage], verifier: Verifier) -> None:
     n = holding(passages, "sanctions and NATO expansion")
     answer = f"Kremlin officials rejected the plan over sanctions and NATO expansion [{n}][7]. It was a wishlist [0]."

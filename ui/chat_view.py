@@ -132,7 +132,7 @@ def stream_answer(
     The sources appear as soon as retrieval is done, then the text as it is written;
     the placeholders are cleared at the end for the finished answer.
     """
-    from rag import Done, Notice, Retrieved, Token
+    from rag import Checking, Done, Notice, Retrieved, Token
 
     notices_box, answer_box, sources_box = st.empty(), st.empty(), st.empty()
     answer_box.markdown("*Searching the articles…*")
@@ -156,6 +156,8 @@ def stream_answer(
             elif isinstance(event, Token):
                 text += event.text
                 answer_box.html(render.answer_html(text, cursor=True))
+            elif isinstance(event, Checking):
+                answer_box.html(render.answer_html(text) + render.checking_html())
             elif isinstance(event, Notice):
                 message["notices"].append(event.message)
                 with notices_box.container():

@@ -146,6 +146,11 @@ def answer_html(
     return f'<div class="rag-answer">{"".join(out).strip()}{caret}</div>'
 
 
+def checking_html() -> str:
+    """The line under a streamed answer while its citations are checked."""
+    return '<p class="rag-checking">Checking the answer against the passages…</p>'
+
+
 def highlighted(body: str, start: int, end: int, css_class: str = "", element_id: str = "") -> str:
     """``body`` as HTML text with ``body[start:end]`` wrapped in a <mark>."""
     start = max(0, min(start, len(body)))

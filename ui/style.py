@@ -22,6 +22,7 @@ span.rag-uncited {text-decoration: underline dotted #8a94a6; text-underline-offs
   margin: 0 0 .25rem 0;}
 .rag-answer.rag-user {margin: 0;}
 .rag-caret {color: #2f5bd3;}
+.rag-checking {color: #5b6475; font-size: .85rem; font-style: italic; margin: .2rem 0 0 0;}
 .rag-card {border: 1px solid #e3e7ef; border-left: 4px solid #2f5bd3; border-radius: .5rem;
   padding: .6rem .8rem .55rem .8rem; margin: 0 0 .2rem 0; background: #fbfcfe;}
 .rag-card.rag-weak {border-left-color: #d9822b;}
