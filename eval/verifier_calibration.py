@@ -53,6 +53,7 @@ from rag.verifier import (  # noqa: E402
     ScoreRule,
     Support,
     Verifier,
+    clause_spans,
     passage_units,
 )
 
@@ -60,6 +61,13 @@ SQUAD = SQUAD_PATH
 REPORT = REPO / "eval" / "reports" / "verifier.md"
 POSITIVE = ("sentence", "extract", "qa", "span")
 NEGATIVE = ("other-article", "same-article", "wrong-fact", "wrong-span")
+# The units a passage's text is read in: its sentences, also each pair of adjacent ones,
+# or also each sentence's clauses (rag.verifier.clause_spans).
+UNITS = {
+    (False, False): "sentences",
+    (True, False): "sentences and adjacent pairs",
+    (False, True): "sentences and their clauses",
+}
 THRESHOLDS = [round(0.30 + 0.01 * i, 2) for i in range(61)]
 
 
@@ -162,7 +170,10 @@ def features(verifier: Verifier, pairs: list[Pair]) -> list[Support]:
     # One big batch first so the per-pair calls below hit the embedding cache.
     texts = {p.claim for p in pairs} | {f"{p.question.strip()} {p.claim}" for p in pairs}
     for p in pairs:
-        texts.update(p.paragraph[a:b] for a, b in passage_units(p.paragraph, verifier.rule.pairs))
+        for span in passage_units(p.paragraph, verifier.rule.pairs):
+            texts.add(p.paragraph[span[0] : span[1]])
+            if verifier.rule.clauses:
+                texts.update(p.paragraph[a:b] for a, b in clause_spans(p.paragraph, span))
     verifier.vectors(sorted(texts))
     return [
         verifier.support_many([p.claim], [(p.paragraph, p.title)], p.question)[0][0]
@@ -189,7 +200,7 @@ def decide(rule: ScoreRule, threshold: float, s: Support) -> bool:
 def describe(rule: ScoreRule) -> str:
     return (
         f"dense weight {rule.dense_weight}, names required {rule.names_required}, "
-        f"sentence pairs {rule.pairs}, question-aware overlap {rule.question_aware}, "
+        f"sentence pairs {rule.pairs}, clauses {rule.clauses}, question-aware overlap {rule.question_aware}, "
         f"missing-word penalty {rule.word_penalty}, new words counted alone from "
         f"{rule.min_new}, question-read similarity {rule.asked_dense}"
     )
@@ -222,11 +233,11 @@ def main() -> None:
     verifier = Verifier(embedder)  # one embedding cache for every variant
     if args.cache and args.cache.exists():
         verifier.cache.update(pickle.loads(args.cache.read_bytes()))
-    test_by_pairs: dict[bool, list[Support]] = {}
-    for pairs_on in (True, False):
-        verifier.rule = ScoreRule(pairs=pairs_on)
+    test_by_units: dict[tuple[bool, bool], list[Support]] = {}
+    for pairs_on, clauses_on in UNITS:
+        verifier.rule = ScoreRule(pairs=pairs_on, clauses=clauses_on)
         calib_f, test_f = features(verifier, calib), features(verifier, test)
-        test_by_pairs[pairs_on] = test_f
+        test_by_units[(pairs_on, clauses_on)] = test_f
         # Names stay required by design: a claim naming someone the passage does not
         # name is not supported, however close the rest is.
         for weight, names_req, aware, penalty, min_new, asked in product(
@@ -236,6 +247,7 @@ def main() -> None:
                 dense_weight=weight,
                 names_required=names_req,
                 pairs=pairs_on,
+                clauses=clauses_on,
                 question_aware=aware,
                 word_penalty=penalty,
                 min_new=min_new,
@@ -247,8 +259,9 @@ def main() -> None:
                 grid.append((f05, f1, p, r, rule, th, test_f))
     if args.cache:
         args.cache.write_bytes(pickle.dumps(verifier.cache))
-    # Ties (F0.5 equal to three places) go to the cheaper rule: no sentence pairs.
-    grid.sort(key=lambda g: (-round(g[0], 3), g[4].pairs, -g[1]))
+    # Ties (F0.5 equal to three places) go to the cheaper rule: no sentence pairs, no
+    # clauses.
+    grid.sort(key=lambda g: (-round(g[0], 3), g[4].pairs, g[4].clauses, -g[1]))
     f05, f1, p, r, rule, th, test_f = grid[0]
     labels = [x.label for x in test]
     pred = [decide(rule, th, s) for s in test_f]
@@ -257,7 +270,8 @@ def main() -> None:
     committed = ScoreRule()
     matches = rule == committed and abs(th - SUPPORT_THRESHOLD) < 1e-9
     committed_pred = [
-        decide(committed, SUPPORT_THRESHOLD, s) for s in test_by_pairs[committed.pairs]
+        decide(committed, SUPPORT_THRESHOLD, s)
+        for s in test_by_units[(committed.pairs, committed.clauses)]
     ]
     cp, cr, cf05, cf1 = prf(labels, committed_pred)
 
@@ -304,6 +318,18 @@ def main() -> None:
     for kind, n, rate in by_kind:
         label = "supported" if kind in POSITIVE else "not supported"
         lines.append(f"| {kind} | {label} | {n} | {rate:.1%} |")
+    lines += [
+        "",
+        "Best rule on calibration for each choice of the units a passage is read in, and",
+        "how it does held out:",
+        "",
+        "| units | calibration F0.5 | held-out precision | held-out recall | held-out F0.5 |",
+        "|---|---|---|---|---|",
+    ]
+    for (pairs_on, clauses_on), name in UNITS.items():
+        best = next(g for g in grid if (g[4].pairs, g[4].clauses) == (pairs_on, clauses_on))
+        hp, hr, hf05, _ = prf(labels, [decide(best[4], best[5], s) for s in best[6]])
+        lines.append(f"| {name} | {best[0]:.3f} | {hp:.3f} | {hr:.3f} | {hf05:.3f} |")
     lines += [
         "",
         "Names are required by design (a claim naming someone its passage does not name",

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 from rag.conversation import prompt
 from rag.llm import LLM, LLMUnavailable
+from rag.tables import spoken
 
 _WORD = re.compile(r"[a-z]+")
 
@@ -54,12 +55,17 @@ def rested_on(quoted: Sequence[tuple[int, str]], passages: Sequence[str]) -> lis
     citation's 1-based passage number and the sentence of that passage the answer was
     checked against), in passage order, the sentences quoted from it, each once; a
     citation without a quoted sentence stands for its whole passage, and a number outside
-    ``passages`` for nothing."""
+    ``passages`` for nothing.  A quoted table row is said with its column headers when
+    its passage holds them (``rag.tables.spoken``): "| Territorial Control | Seeks full
+    recognition |" alone does not say whose position a cell is."""
     evidence: dict[int, list[str]] = {}
     for n, quote in quoted:
         if not 1 <= n <= len(passages):
             continue
-        text = " ".join((quote or passages[n - 1]).split())
+        passage = passages[n - 1]
+        at = passage.find(quote) if quote else 0
+        end = at + len(quote) if quote else len(passage)
+        text = " ".join((spoken(passage, at, end) if at >= 0 else quote).split())
         if text not in evidence.setdefault(n, []):
             evidence[n].append(text)
     return [" ".join(evidence[n]) for n in sorted(evidence)]

@@ -19,6 +19,8 @@ and the held-out precision and recall in ``eval/reports/verifier.md``.
 
 from __future__ import annotations
 
+import itertools
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -36,7 +38,7 @@ from rag.text import (
     numbers,
 )
 
-__all__ = ["ScoreRule", "Support", "Verifier", "passage_units"]
+__all__ = ["ScoreRule", "Support", "Verifier", "clause_spans", "passage_units"]
 
 # Chosen on SQuAD 2.0 pairs, never on eval/seeds.jsonl: eval/verifier_calibration.py
 # picks them and writes eval/reports/verifier.md (precision and recall held out).
@@ -44,6 +46,7 @@ SUPPORT_THRESHOLD = 0.84
 DENSE_WEIGHT = 0.3
 NAMES_REQUIRED = True
 PAIRS = False  # adjacent-sentence pairs as units: no better there, twice the embeddings
+CLAUSES = False  # a sentence's clauses also read as units (its similarity: the best of them)
 QUESTION_AWARE = True
 WORD_PENALTY = 0.05
 MIN_NEW = 1  # the words a claim adds to the question, at least this many to count alone
@@ -80,6 +83,7 @@ class ScoreRule:
     dense_weight: float = DENSE_WEIGHT
     names_required: bool = NAMES_REQUIRED
     pairs: bool = PAIRS
+    clauses: bool = CLAUSES
     question_aware: bool = QUESTION_AWARE
     word_penalty: float = WORD_PENALTY
     min_new: int = MIN_NEW
@@ -147,12 +151,20 @@ class Verifier:
         word-overlap features also get a variant over the claim's other words.
         """
         units = [passage_units(text, self.rule.pairs) for text, _ in passages]
-        # A table row is embedded as a sentence naming its columns (rag.tables).
-        flat = [
-            said or text[a:b]
-            for (text, _), spans in zip(passages, units, strict=True)
-            for (a, b), said in zip(spans, spoken_spans(text, spans), strict=True)
-        ]
+        # A table row is embedded as a sentence naming its columns (rag.tables); with
+        # ``clauses``, a sentence's clauses are embedded too, each read for its sentence.
+        flat: list[str] = []
+        owners: list[np.ndarray] = []  # per passage: the unit each embedded text reads for
+        for (text, _), spans in zip(passages, units, strict=True):
+            owner: list[int] = []
+            for u, ((a, b), said) in enumerate(zip(spans, spoken_spans(text, spans), strict=True)):
+                flat.append(said or text[a:b])
+                owner.append(u)
+                if self.rule.clauses and said in ("", text[a:b]):  # not a table row
+                    for c, d in clause_spans(text, (a, b)):
+                        flat.append(text[c:d])
+                        owner.append(u)
+            owners.append(np.asarray(owner, dtype=np.intp))
         # Each claim also read as the answer to the question ("CNN" alone means little).
         asked_claims = [f"{question.strip()} {c}" if question.strip() else c for c in claims]
         k = len(claims)
@@ -175,10 +187,12 @@ class Verifier:
             new = added or words
             row: list[Support] = []
             offset = 0
-            for spans, (p_words, p_nums, p_all) in zip(units, facts, strict=True):
-                block = sims[i, offset : offset + len(spans)]
-                block_asked = sims_asked[i, offset : offset + len(spans)]
-                offset += len(spans)
+            for spans, owner, (p_words, p_nums, p_all) in zip(units, owners, facts, strict=True):
+                block = _per_unit(sims[i, offset : offset + len(owner)], owner, len(spans))
+                block_asked = _per_unit(
+                    sims_asked[i, offset : offset + len(owner)], owner, len(spans)
+                )
+                offset += len(owner)
                 # The quote: the unit closest to the claim, or to it read as the answer.
                 ranked = np.maximum(block, block_asked) if self.rule.asked_dense else block
                 best = int(np.argmax(ranked))
@@ -202,6 +216,36 @@ class Verifier:
     def supports(self, s: Support) -> bool:
         """Whether ``s`` is enough to show the citation as supported."""
         return not self.rule.hard_fail(s) and s.score >= self.threshold
+
+
+def _per_unit(sims: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """The best similarity of each of ``n`` units over the texts read for it."""
+    best = np.full(n, -1.0, dtype=np.float32)
+    np.maximum.at(best, owner, sims)
+    return best
+
+
+# Where a sentence divides into clauses: a comma, semicolon or colon and the space after
+# it, or a dash between spaces ("1,000" and "U.S.-led" stay whole).
+_CLAUSE_BREAK = re.compile(r"[,;:](?=\s)|\s[—–-](?=\s)")
+MIN_CLAUSE_WORDS = 3
+
+
+def clause_spans(text: str, span: tuple[int, int]) -> list[tuple[int, int]]:
+    """The clauses of the sentence ``text[span[0]:span[1]]`` of at least
+    ``MIN_CLAUSE_WORDS`` words each, as spans of ``text``; [] for a sentence that does not
+    divide into two or more.  A long sentence's similarity to a claim is diluted by its
+    other clauses ("With the war dragging into its third year, and with Ukraine ...,
+    the risks ... are growing." against "The conflict is in its third year")."""
+    a, b = span
+    cuts = [a] + [m.end() for m in _CLAUSE_BREAK.finditer(text, a, b)] + [b]
+    out = []
+    for c, d in itertools.pairwise(cuts):
+        sub = text[c:d].strip(" \t\n,;:—–-")
+        if len(sub.split()) >= MIN_CLAUSE_WORDS:
+            start = text.index(sub, c)
+            out.append((start, start + len(sub)))
+    return out if len(out) >= 2 else []
 
 
 def passage_units(text: str, pairs: bool = True) -> list[tuple[int, int]]:

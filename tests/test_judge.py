@@ -52,6 +52,22 @@ def test_the_judge_is_shown_the_sentences_an_answer_rests_on_each_once_in_passag
     assert rested_on([], passages) == []
 
 
+def test_a_quoted_table_row_is_shown_the_judge_with_its_column_headers() -> None:
+    table = (
+        "How the positions compare:\n"
+        "| Aspect | Trump Plan | Putin's Position |\n"
+        "|---|---|---|\n"
+        "| Territorial Control | Supports Russian influence zones | Seeks full recognition |"
+    )
+    row = "| Territorial Control | Supports Russian influence zones | Seeks full recognition |"
+    assert rested_on([(1, row)], [table]) == [
+        "Aspect: Territorial Control; Trump Plan: Supports Russian influence zones; "
+        "Putin's Position: Seeks full recognition."
+    ]
+    # A quote the passage does not hold verbatim is shown as it is.
+    assert rested_on([(1, "Not in it.")], [table]) == ["Not in it."]
+
+
 def test_the_request_numbers_the_passages_and_ends_with_the_question() -> None:
     messages = judge_messages("  Who led the\ntalks? ", [TALKS, "Second   passage\n\ntext."])
     assert [m["role"] for m in messages] == ["system", "user"]
