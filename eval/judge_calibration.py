@@ -83,7 +83,11 @@ def answered(path: Path, evidence: str = "quotes") -> list[dict]:
         if not judge_decides(analyse(item["question"])):
             continue
         quoted = [(c["n"], _quote(c, evidence)) for c in item["citations"]]
-        texts = rested_on(quoted, [""] * max(n for n, _ in quoted))
+        # Each cited passage as saved, so a quoted table row is said with its headers.
+        passages = [""] * max(n for n, _ in quoted)
+        for c in item["citations"]:
+            passages[c["n"] - 1] = c["text"]
+        texts = rested_on(quoted, passages)
         rows.append({**{k: item[k] for k in ("id", "question", "answerable")}, "texts": texts})
     return rows
 

@@ -66,6 +66,9 @@ def test_a_quoted_table_row_is_shown_the_judge_with_its_column_headers() -> None
     ]
     # A quote the passage does not hold verbatim is shown as it is.
     assert rested_on([(1, "Not in it.")], [table]) == ["Not in it."]
+    # A quoted header row is not a row of cells to say: it is shown as it is, never empty.
+    header = "| Aspect | Trump Plan | Putin's Position |"
+    assert rested_on([(1, header)], [table]) == [header]
 
 
 def test_the_request_numbers_the_passages_and_ends_with_the_question() -> None:

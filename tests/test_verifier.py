@@ -41,13 +41,6 @@ def test_a_sentence_without_two_clauses_has_none() -> None:
     assert clause_spans(text, (0, len(text))) == []
 
 
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    from rag.config import Settings
-
-    return Embedder(Settings().embedding_model)
-
-
 def test_read_by_its_clauses_a_long_sentence_is_closer_to_a_claim_on_one_of_them(
     embedder: Embedder,
 ) -> None:
@@ -57,3 +50,20 @@ def test_read_by_its_clauses_a_long_sentence_is_closer_to_a_claim_on_one_of_them
     assert parts.dense > whole.dense + 0.1
     # The quote is still the whole sentence the clause belongs to.
     assert parts.quote == whole.quote == passage_units(LONG, pairs=False)[0]
+
+
+def test_read_by_clauses_each_of_several_passages_scores_as_it_does_alone(
+    embedder: Embedder,
+) -> None:
+    claim, question = "The conflict is in the third year of the war.", "Which year is the war in?"
+    others = [
+        ("Talks resume in May, officials said, after a pause of weeks.", "Talks"),
+        (LONG, "War"),
+        ("The drones, launched from trucks, hit four airfields.", "Drones"),
+    ]
+    verifier = Verifier(embedder, rule=ScoreRule(clauses=True))
+    together = verifier.support_many([claim], others, question=question)[0]
+    alone = [verifier.support(claim, text, title, question=question) for text, title in others]
+    assert [s.quote for s in together] == [s.quote for s in alone]
+    assert [s.dense for s in together] == pytest.approx([s.dense for s in alone], abs=1e-4)
+    assert together[1].quote == passage_units(LONG, pairs=False)[0]
