@@ -65,9 +65,10 @@ def rested_on(quoted: Sequence[tuple[int, str]], passages: Sequence[str]) -> lis
         passage = passages[n - 1]
         at = passage.find(quote) if quote else 0
         end = at + len(quote) if quote else len(passage)
-        text = " ".join(spoken(passage, at, end).split()) if at >= 0 else ""
-        # A quoted header row or rule is not said (spoken leaves it out): show it as is.
-        text = text or " ".join((quote or passage).split())
+        said = spoken(passage, at, end).strip() if at >= 0 else ""
+        # A quote the passage does not hold, or a table's header row or rule (which
+        # ``spoken`` leaves out), is shown as it is.
+        text = " ".join((said or quote or passage).split())
         if text not in evidence.setdefault(n, []):
             evidence[n].append(text)
     return [" ".join(evidence[n]) for n in sorted(evidence)]
